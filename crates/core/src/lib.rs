@@ -1,0 +1,18 @@
+//! plumb's domain core: the words of the product specification (assets, lifecycle, events,
+//! relationships) and the pure rules over them.
+//!
+//! Nothing here does I/O, talks to a database or reads the clock: callers pass the current time
+//! and fresh ids in. That keeps every rule testable with plain values and lets the store, the
+//! CLI and the API share one implementation of each rule.
+
+pub mod enums;
+pub mod event_chain;
+pub mod lifecycle;
+pub mod model;
+pub mod record;
+pub mod rules;
+pub mod time;
+
+pub use model::{Asset, AssetId, Event, EventDraft, Kind, RelationKind, Relationship, Status};
+pub use rules::InventoryRules;
+pub use time::Timestamp;

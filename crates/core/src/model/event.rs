@@ -1,0 +1,72 @@
+//! Events: the append-only history of every change to every record.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::enums::word_enum;
+use crate::time::Timestamp;
+
+word_enum! {
+    /// The kind of record an event is about.
+    pub enum Entity {
+        Asset = "asset",
+        Relationship = "relationship",
+    }
+}
+
+/// A change about to be recorded: what changed, before and after. The store seals it into an
+/// [`Event`] (sequence number, id, time, actor, hashes) inside the same transaction as the change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventDraft {
+    /// The kind of record changed.
+    pub entity: Entity,
+    /// The changed record's id.
+    pub entity_id: String,
+    /// What happened: `created`, `updated`, `transitioned`, `linked`, `reassigned`, ….
+    pub action: &'static str,
+    /// The changed fields before the change (absent for a creation).
+    pub before: Option<Value>,
+    /// The changed fields after the change.
+    pub after: Option<Value>,
+}
+
+/// A recorded event, exactly as stored. `before` and `after` are kept as the JSON text that was
+/// hashed, so verification never depends on re-serialising.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Position in the chain, from 1, without gaps.
+    pub seq: i64,
+    /// A ULID.
+    pub id: String,
+    /// When the change was committed.
+    pub at: Timestamp,
+    /// Who made it (`--actor`, `PLUMB_ACTOR`, or the OS user).
+    pub actor: String,
+    /// The kind of record changed.
+    pub entity: String,
+    /// The changed record's id.
+    pub entity_id: String,
+    /// What happened.
+    pub action: String,
+    /// Changed fields before, as canonical JSON text.
+    #[serde(serialize_with = "raw_json")]
+    pub before: Option<String>,
+    /// Changed fields after, as canonical JSON text.
+    #[serde(serialize_with = "raw_json")]
+    pub after: Option<String>,
+    /// The hash of the previous event (64 zeros for the first).
+    pub prev_hash: String,
+    /// SHA-256 over this event's canonical encoding, hex.
+    pub hash: String,
+}
+
+/// Emits stored JSON text as JSON, not as a string, so `-o json` shows objects.
+fn raw_json<S: serde::Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match text {
+        None => s.serialize_none(),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(value) => value.serialize(s),
+            Err(_) => s.serialize_str(text),
+        },
+    }
+}

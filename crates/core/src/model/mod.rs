@@ -1,0 +1,13 @@
+//! The nouns of the product specification (§2), as plain data.
+//!
+//! These types serialize with the specification's field names, which are also the CSV headers,
+//! the JSON keys of `-o json` and the HTTP API: one spelling everywhere. Golden tests in the
+//! binary crate pin that contract.
+
+pub(crate) mod asset;
+mod event;
+mod relationship;
+
+pub use asset::{Asset, AssetId, FIELDS, Kind, Status, Tags};
+pub use event::{Entity, Event, EventDraft};
+pub use relationship::{RelationKind, Relationship};
