@@ -1,17 +1,15 @@
-//! Reading an asset from a record of named fields: a CSV row, a JSON object, or the flags of
-//! `plumb asset add`. One reader, so every way in applies the same checks and reports problems
-//! the same way (the field, what was expected, what was found).
-
-use std::str::FromStr;
+//! Reading assets from records of named fields: a CSV row, a JSON object, or the flags of
+//! `plumb asset add` and `plumb asset set`. One reader, so every way in applies the same checks
+//! and reports problems the same way (the field, what was expected, what was found).
 
 use serde_json::Value;
 
-use crate::lifecycle::check_record_for;
+use crate::lifecycle::{check_record_for, check_transition};
 use crate::model::{Asset, AssetId, FIELDS, Kind, Status, Tags};
 use crate::rules::{InventoryRules, OwnershipError};
 use crate::time::Timestamp;
 
-/// Fields every record must have.
+/// Fields every new record must have.
 pub const REQUIRED: &[&str] = &["key", "kind", "type"];
 
 const TAGS_EXPECTED: &str = r#"a JSON object of text values such as {"team":"sre"}"#;
@@ -25,6 +23,9 @@ pub enum Cell {
     /// A JSON value; `null` means "not set".
     Json(Value),
 }
+
+/// A record: field names with their values, in input order.
+pub type Fields = Vec<(String, Cell)>;
 
 /// A problem with one field of one record.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -42,7 +43,7 @@ impl FieldError {
     }
 }
 
-/// Values for fields a record leaves out.
+/// Values for fields a new record leaves out.
 #[derive(Clone, Debug)]
 pub struct Defaults {
     /// The id a new asset gets.
@@ -55,8 +56,7 @@ pub struct Defaults {
     pub source: String,
 }
 
-/// Checks the column names of a CSV header (or the keys a format promises): every required
-/// field present, no unknown field.
+/// Checks the column names of a CSV header: every required field present, no unknown field.
 pub fn check_columns<'a>(columns: impl IntoIterator<Item = &'a str>) -> Vec<FieldError> {
     let columns: Vec<&str> = columns.into_iter().collect();
     let mut problems: Vec<FieldError> =
@@ -74,23 +74,85 @@ fn unknown_field(name: &str) -> FieldError {
     FieldError::new(name, format!("unknown field; expected one of {}", FIELDS.join(", ")))
 }
 
-/// Reads one asset from its fields and applies the inventory rules: closed vocabularies,
-/// configured environments and classifications, the production ownership rule and what
-/// `in_service` requires. Returns every problem found, not just the first.
+/// Reads a new asset from its fields and applies the inventory rules: closed vocabularies,
+/// configured environments and classifications, the production ownership rule and what its
+/// status requires. Returns every problem found, not just the first.
 pub fn read_asset(
-    fields: impl IntoIterator<Item = (String, Cell)>,
+    fields: &Fields,
     rules: &InventoryRules,
     defaults: &Defaults,
 ) -> Result<Asset, Vec<FieldError>> {
-    let mut reader = Reader::default();
-    for (name, cell) in fields {
-        reader.set(&name, cell);
+    let mut asset = Asset {
+        id: defaults.id,
+        key: String::new(),
+        name: String::new(),
+        kind: Kind::Hardware,
+        asset_type: String::new(),
+        environment: None,
+        owner: None,
+        manager: None,
+        classification: None,
+        location: None,
+        status: defaults.status,
+        source: defaults.source.clone(),
+        financial_ref: None,
+        tags: Tags::new(),
+        attributes: empty_object(),
+        first_seen: defaults.now,
+        last_seen: defaults.now,
+    };
+    let mut problems = set_fields(&mut asset, fields, rules);
+    for required in REQUIRED {
+        let given = fields.iter().any(|(name, cell)| name == required && !is_empty(cell));
+        if !given && !problems.iter().any(|p| p.field == *required) {
+            problems.push(FieldError::new(required, "is required"));
+        }
     }
-    let asset = reader.finish(rules, defaults)?;
+    let given = |field: &str| fields.iter().any(|(name, cell)| name == field && !is_empty(cell));
+    if !given("name") {
+        asset.name = asset.key.clone();
+    }
+    if given("first_seen") && !given("last_seen") {
+        asset.last_seen = asset.first_seen;
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     check_policy(asset, rules)
 }
 
-/// The production ownership rule and the `in_service` requirements, as field problems.
+/// Applies the given fields to a stored asset (`plumb asset set`, or an import row for a key
+/// that exists). Fields not given keep their values; a given empty value clears an optional
+/// field. A status change must be an allowed lifecycle move, and completing decommissioning
+/// needs `plumb asset transition` with its evidence.
+pub fn apply_changes(
+    stored: &Asset,
+    fields: &Fields,
+    rules: &InventoryRules,
+) -> Result<Asset, Vec<FieldError>> {
+    let mut asset = stored.clone();
+    let problems = set_fields(&mut asset, fields, rules);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    if asset.id != stored.id {
+        let problem =
+            format!("{} does not match the stored id {} of key {:?}", asset.id, stored.id, stored.key);
+        return Err(vec![FieldError::new("id", problem)]);
+    }
+    if asset.status != stored.status {
+        if asset.status == Status::Decommissioned {
+            let problem = "completing decommissioning needs its evidence: use `plumb asset transition KEY decommissioned --evidence …`";
+            return Err(vec![FieldError::new("status", problem)]);
+        }
+        if let Err(err) = check_transition(stored, asset.status, None) {
+            return Err(vec![FieldError::new("status", err.to_string())]);
+        }
+    }
+    check_policy(asset, rules)
+}
+
+/// The production ownership rule and the status requirements, as field problems.
 fn check_policy(mut asset: Asset, rules: &InventoryRules) -> Result<Asset, Vec<FieldError>> {
     if let Err(err) = rules.apply_production_ownership(&mut asset) {
         let field = match &err {
@@ -105,176 +167,120 @@ fn check_policy(mut asset: Asset, rules: &InventoryRules) -> Result<Asset, Vec<F
     Ok(asset)
 }
 
-#[derive(Default)]
-struct Reader {
-    values: Vec<(&'static str, Cell)>,
-    problems: Vec<FieldError>,
+fn set_fields(asset: &mut Asset, fields: &Fields, rules: &InventoryRules) -> Vec<FieldError> {
+    let mut problems = Vec::new();
+    for (i, (name, cell)) in fields.iter().enumerate() {
+        if fields[..i].iter().any(|(earlier, _)| earlier == name) {
+            problems.push(FieldError::new(name, "given more than once"));
+        } else if let Err(problem) = set_field(asset, name, cell, rules) {
+            problems.push(problem);
+        }
+    }
+    problems
 }
 
-impl Reader {
-    fn set(&mut self, name: &str, cell: Cell) {
-        match FIELDS.iter().find(|f| **f == name) {
-            Some(field) if self.values.iter().any(|(f, _)| f == field) => {
-                self.problems.push(FieldError::new(name, "given more than once"));
-            }
-            Some(field) => self.values.push((field, cell)),
-            None => self.problems.push(unknown_field(name)),
-        }
+fn set_field(asset: &mut Asset, field: &str, cell: &Cell, rules: &InventoryRules) -> Result<(), FieldError> {
+    match field {
+        "id" => asset.id = parse(field, required_text(field, cell)?)?,
+        "key" => asset.key = required_text(field, cell)?,
+        "name" => asset.name = required_text(field, cell)?,
+        "kind" => asset.kind = parse(field, required_text(field, cell)?)?,
+        "type" => asset.asset_type = required_text(field, cell)?,
+        "environment" => asset.environment = one_of(field, cell, &rules.environments)?,
+        "owner" => asset.owner = text(field, cell)?,
+        "manager" => asset.manager = text(field, cell)?,
+        "classification" => asset.classification = one_of(field, cell, &rules.classifications)?,
+        "location" => asset.location = text(field, cell)?,
+        "status" => asset.status = parse(field, required_text(field, cell)?)?,
+        "source" => asset.source = required_text(field, cell)?,
+        "financial_ref" => asset.financial_ref = text(field, cell)?,
+        "tags" => asset.tags = tags(cell)?,
+        "attributes" => asset.attributes = attributes(cell)?,
+        "first_seen" => asset.first_seen = parse(field, required_text(field, cell)?)?,
+        "last_seen" => asset.last_seen = parse(field, required_text(field, cell)?)?,
+        _ => return Err(unknown_field(field)),
     }
+    Ok(())
+}
 
-    fn take(&mut self, field: &str) -> Option<Cell> {
-        let at = self.values.iter().position(|(f, _)| *f == field)?;
-        let (_, cell) = self.values.swap_remove(at);
-        match &cell {
-            Cell::Text(text) if text.is_empty() => None,
-            Cell::Json(Value::Null) => None,
-            _ => Some(cell),
-        }
+fn is_empty(cell: &Cell) -> bool {
+    match cell {
+        Cell::Text(text) | Cell::Json(Value::String(text)) => text.trim().is_empty(),
+        Cell::Json(value) => value.is_null(),
     }
+}
 
-    fn text(&mut self, field: &str) -> Option<String> {
-        match self.take(field)? {
-            Cell::Text(text) => Some(text),
-            Cell::Json(Value::String(text)) if text.is_empty() => None,
-            Cell::Json(Value::String(text)) => Some(text),
-            Cell::Json(value @ (Value::Number(_) | Value::Bool(_))) => Some(value.to_string()),
-            Cell::Json(other) => {
-                self.problems.push(FieldError::new(field, format!("expected text, found {other}")));
-                None
-            }
-        }
+fn text(field: &str, cell: &Cell) -> Result<Option<String>, FieldError> {
+    if is_empty(cell) {
+        return Ok(None);
     }
+    match cell {
+        Cell::Text(text) | Cell::Json(Value::String(text)) => Ok(Some(text.trim().to_owned())),
+        Cell::Json(value @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(value.to_string())),
+        Cell::Json(other) => Err(FieldError::new(field, format!("expected text, found {other}"))),
+    }
+}
 
-    fn required(&mut self, field: &str) -> Option<String> {
-        let value = self.text(field).filter(|v| !v.trim().is_empty());
-        if value.is_none() && !self.problems.iter().any(|p| p.field == field) {
-            self.problems.push(FieldError::new(field, "is required"));
-        }
-        value
-    }
+fn required_text(field: &str, cell: &Cell) -> Result<String, FieldError> {
+    text(field, cell)?.ok_or_else(|| FieldError::new(field, "is required"))
+}
 
-    fn parsed<T: FromStr>(&mut self, field: &str) -> Option<T>
-    where
-        T::Err: std::fmt::Display,
-    {
-        let text = self.text(field)?;
-        match text.trim().parse() {
-            Ok(value) => Some(value),
-            Err(err) => {
-                self.problems.push(FieldError::new(field, err.to_string()));
-                None
-            }
-        }
-    }
+fn parse<T>(field: &str, text: String) -> Result<T, FieldError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|err: T::Err| FieldError::new(field, err.to_string()))
+}
 
-    fn one_of(&mut self, field: &str, allowed: &[String]) -> Option<String> {
-        let value = self.text(field)?;
-        if allowed.contains(&value) {
-            Some(value)
-        } else {
-            let expected = allowed.join(", ");
-            self.problems.push(FieldError::new(
-                field,
-                format!("expected one of {expected} (as configured in plumb.toml), found {value:?}"),
-            ));
-            None
-        }
+fn one_of(field: &str, cell: &Cell, allowed: &[String]) -> Result<Option<String>, FieldError> {
+    match text(field, cell)? {
+        Some(value) if !allowed.contains(&value) => Err(FieldError::new(
+            field,
+            format!("expected one of {} (as configured in plumb.toml), found {value:?}", allowed.join(", ")),
+        )),
+        value => Ok(value),
     }
+}
 
-    fn json(&mut self, field: &str, expected: &str) -> Option<Value> {
-        match self.take(field)? {
-            Cell::Json(value) => Some(value),
-            Cell::Text(text) => match serde_json::from_str(&text) {
-                Ok(value) => Some(value),
-                Err(err) => {
-                    self.problems
-                        .push(FieldError::new(field, format!("expected {expected}, found {text:?} ({err})")));
-                    None
-                }
-            },
-        }
+fn json(field: &str, cell: &Cell, expected: &str) -> Result<Option<Value>, FieldError> {
+    match cell {
+        _ if is_empty(cell) => Ok(None),
+        Cell::Json(value) => Ok(Some(value.clone())),
+        Cell::Text(text) => serde_json::from_str(text)
+            .map(Some)
+            .map_err(|err| FieldError::new(field, format!("expected {expected}, found {text:?} ({err})"))),
     }
+}
 
-    fn tags(&mut self) -> Tags {
-        let Some(value) = self.json("tags", TAGS_EXPECTED) else {
-            return Tags::new();
-        };
-        let parsed = match value {
-            Value::Object(map) => map
-                .into_iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => Some((k, s)),
-                    Value::Number(_) | Value::Bool(_) => Some((k, v.to_string())),
-                    _ => None,
-                })
-                .collect::<Option<Tags>>(),
-            _ => None,
-        };
-        parsed.unwrap_or_else(|| {
-            self.problems.push(FieldError::new("tags", format!("expected {TAGS_EXPECTED}")));
-            Tags::new()
-        })
-    }
+fn tags(cell: &Cell) -> Result<Tags, FieldError> {
+    let Some(value) = json("tags", cell, TAGS_EXPECTED)? else {
+        return Ok(Tags::new());
+    };
+    let parsed = match value {
+        Value::Object(map) => map
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Some((k, s)),
+                Value::Number(_) | Value::Bool(_) => Some((k, v.to_string())),
+                _ => None,
+            })
+            .collect::<Option<Tags>>(),
+        _ => None,
+    };
+    parsed.ok_or_else(|| FieldError::new("tags", format!("expected {TAGS_EXPECTED}")))
+}
 
-    fn attributes(&mut self) -> Value {
-        match self.json("attributes", "a JSON object") {
-            None => Value::Object(Default::default()),
-            Some(value @ Value::Object(_)) => value,
-            Some(other) => {
-                self.problems
-                    .push(FieldError::new("attributes", format!("expected a JSON object, found {other}")));
-                Value::Object(Default::default())
-            }
-        }
+fn attributes(cell: &Cell) -> Result<Value, FieldError> {
+    match json("attributes", cell, "a JSON object")? {
+        None => Ok(empty_object()),
+        Some(value @ Value::Object(_)) => Ok(value),
+        Some(other) => Err(FieldError::new("attributes", format!("expected a JSON object, found {other}"))),
     }
+}
 
-    fn finish(mut self, rules: &InventoryRules, defaults: &Defaults) -> Result<Asset, Vec<FieldError>> {
-        let key = self.required("key");
-        let kind = self.required("kind").and_then(|k| self.word::<Kind>("kind", &k));
-        let asset_type = self.required("type");
-        let id = self.parsed::<AssetId>("id");
-        let name = self.text("name");
-        let environment = self.one_of("environment", &rules.environments);
-        let classification = self.one_of("classification", &rules.classifications);
-        let status = self.parsed::<Status>("status");
-        let first_seen = self.parsed::<Timestamp>("first_seen");
-        let last_seen = self.parsed::<Timestamp>("last_seen");
-        let tags = self.tags();
-        let attributes = self.attributes();
-        let asset = Asset {
-            id: id.unwrap_or(defaults.id),
-            name: name.or_else(|| key.clone()).unwrap_or_default(),
-            key: key.unwrap_or_default(),
-            kind: kind.unwrap_or(Kind::Hardware),
-            asset_type: asset_type.unwrap_or_default(),
-            environment,
-            owner: self.text("owner"),
-            manager: self.text("manager"),
-            classification,
-            location: self.text("location"),
-            status: status.unwrap_or(defaults.status),
-            source: self.text("source").unwrap_or_else(|| defaults.source.clone()),
-            financial_ref: self.text("financial_ref"),
-            tags,
-            attributes,
-            first_seen: first_seen.unwrap_or(defaults.now),
-            last_seen: last_seen.or(first_seen).unwrap_or(defaults.now),
-        };
-        if self.problems.is_empty() { Ok(asset) } else { Err(self.problems) }
-    }
-
-    fn word<T: FromStr>(&mut self, field: &str, text: &str) -> Option<T>
-    where
-        T::Err: std::fmt::Display,
-    {
-        match text.trim().parse() {
-            Ok(value) => Some(value),
-            Err(err) => {
-                self.problems.push(FieldError::new(field, err.to_string()));
-                None
-            }
-        }
-    }
+fn empty_object() -> Value {
+    Value::Object(Default::default())
 }
 
 #[cfg(test)]
@@ -300,23 +306,26 @@ mod tests {
         }
     }
 
-    fn text(pairs: &[(&str, &str)]) -> Vec<(String, Cell)> {
+    fn text_fields(pairs: &[(&str, &str)]) -> Fields {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), Cell::Text((*v).to_owned()))).collect()
     }
 
-    /// Reads a record and returns either the asset's JSON or the problems, one per line.
-    fn check(fields: Vec<(String, Cell)>, expect: &str) {
-        let got = match read_asset(fields, &rules(), &defaults()) {
+    fn outcome(result: Result<Asset, Vec<FieldError>>) -> String {
+        match result {
             Ok(asset) => serde_json::to_string(&asset).unwrap(),
             Err(problems) => problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
-        };
-        assert_eq!(got, expect);
+        }
+    }
+
+    /// Reads a new record and compares the asset's JSON, or the problems one per line.
+    fn check(fields: Fields, expect: &str) {
+        assert_eq!(outcome(read_asset(&fields, &rules(), &defaults())), expect);
     }
 
     #[test]
     fn minimal_record_gets_defaults() {
         check(
-            text(&[("key", "SN-1"), ("kind", "hardware"), ("type", "laptop")]),
+            text_fields(&[("key", "SN-1"), ("kind", "hardware"), ("type", "laptop")]),
             r#"{"id":"01JDQ8W8F4Z6S6YB4C4ZQXK3VQ","key":"SN-1","name":"SN-1","kind":"hardware","type":"laptop","environment":null,"owner":null,"manager":null,"classification":null,"location":null,"status":"registered","source":"manual","financial_ref":null,"tags":{},"attributes":{},"first_seen":"2026-01-01T00:00:00.000000Z","last_seen":"2026-01-01T00:00:00.000000Z"}"#,
         );
     }
@@ -324,7 +333,7 @@ mod tests {
     #[test]
     fn every_bad_field_is_reported() {
         check(
-            text(&[
+            text_fields(&[
                 ("key", "SN-1"),
                 ("kind", "server"),
                 ("type", "laptop"),
@@ -335,12 +344,12 @@ mod tests {
                 ("colour", "red"),
             ]),
             [
-                "field `colour`: unknown field; expected one of id, key, name, kind, type, environment, owner, manager, classification, location, status, source, financial_ref, tags, attributes, first_seen, last_seen",
                 "field `kind`: expected one of hardware, software, data, cloud, found \"server\"",
                 "field `environment`: expected one of production, staging, corporate (as configured in plumb.toml), found \"prod\"",
                 "field `status`: expected one of discovered, registered, in_service, decommissioning, decommissioned, found \"live\"",
                 "field `first_seen`: expected an RFC 3339 timestamp such as 2026-01-31T12:00:00Z, found \"31/01/2026\"",
                 r#"field `tags`: expected a JSON object of text values such as {"team":"sre"}, found "team=sre" (expected ident at line 1 column 2)"#,
+                "field `colour`: unknown field; expected one of id, key, name, kind, type, environment, owner, manager, classification, location, status, source, financial_ref, tags, attributes, first_seen, last_seen",
             ]
             .join("\n")
             .as_str(),
@@ -350,8 +359,16 @@ mod tests {
     #[test]
     fn required_fields_must_be_present_and_non_empty() {
         check(
-            text(&[("key", " "), ("type", "laptop")]),
+            text_fields(&[("key", " "), ("type", "laptop")]),
             "field `key`: is required\nfield `kind`: is required",
+        );
+    }
+
+    #[test]
+    fn repeated_fields_are_refused() {
+        check(
+            text_fields(&[("key", "a"), ("kind", "data"), ("type", "t"), ("key", "b")]),
+            "field `key`: given more than once",
         );
     }
 
@@ -365,36 +382,100 @@ mod tests {
             ("tags".to_owned(), Cell::Json(json!({"Owner": "data", "cost": 12}))),
             ("attributes".to_owned(), Cell::Json(json!({"versioning": {"status": "Enabled"}}))),
             ("owner".to_owned(), Cell::Json(Value::Null)),
+            ("first_seen".to_owned(), Cell::Json(json!("2025-05-05T05:05:05Z"))),
         ];
-        let asset = read_asset(fields, &rules(), &defaults()).unwrap();
+        let asset = read_asset(&fields, &rules(), &defaults()).unwrap();
         assert_eq!(asset.financial_ref.as_deref(), Some("4711"));
         assert_eq!(asset.tags.get("cost").map(String::as_str), Some("12"));
         assert_eq!(asset.attributes["versioning"]["status"], "Enabled");
         assert_eq!(asset.owner, None);
+        assert_eq!(asset.last_seen, asset.first_seen);
     }
 
     #[test]
     fn production_ownership_is_applied_or_refused() {
         let base =
             [("key", "i-1"), ("kind", "cloud"), ("type", "aws.ec2.instance"), ("environment", "production")];
-        let asset = read_asset(text(&base), &rules(), &defaults()).unwrap();
+        let asset = read_asset(&text_fields(&base), &rules(), &defaults()).unwrap();
         assert_eq!(asset.owner.as_deref(), Some("hop@example.com"));
         assert_eq!(asset.manager.as_deref(), Some("sre@example.com"));
 
         let mut conflicting = base.to_vec();
         conflicting.push(("owner", "dev@example.com"));
-        let problems = read_asset(text(&conflicting), &rules(), &defaults()).unwrap_err();
+        let problems = read_asset(&text_fields(&conflicting), &rules(), &defaults()).unwrap_err();
         assert_eq!(problems[0].field, "owner");
         assert!(problems[0].problem.contains("Head of Product"), "{}", problems[0]);
     }
 
     #[test]
     fn in_service_records_need_required_fields() {
-        let fields =
-            text(&[("key", "SN-1"), ("kind", "hardware"), ("type", "laptop"), ("status", "in_service")]);
-        let problems = read_asset(fields, &rules(), &defaults()).unwrap_err();
+        let fields = text_fields(&[
+            ("key", "SN-1"),
+            ("kind", "hardware"),
+            ("type", "laptop"),
+            ("status", "in_service"),
+        ]);
+        let problems = read_asset(&fields, &rules(), &defaults()).unwrap_err();
         assert_eq!(problems[0].field, "status");
         assert!(problems[0].problem.contains("without owner, classification, location"), "{}", problems[0]);
+    }
+
+    #[test]
+    fn changes_keep_what_is_not_given_and_clear_what_is_empty() {
+        let stored = read_asset(
+            &text_fields(&[
+                ("key", "SN-1"),
+                ("kind", "hardware"),
+                ("type", "laptop"),
+                ("owner", "ana"),
+                ("location", "HQ"),
+            ]),
+            &rules(),
+            &defaults(),
+        )
+        .unwrap();
+        let changed =
+            apply_changes(&stored, &text_fields(&[("owner", "bo"), ("location", "")]), &rules()).unwrap();
+        assert_eq!(changed.owner.as_deref(), Some("bo"));
+        assert_eq!(changed.location, None);
+        assert_eq!(changed.asset_type, "laptop");
+    }
+
+    #[test]
+    fn changes_follow_the_lifecycle_and_the_ownership_rule() {
+        let stored = read_asset(
+            &text_fields(&[("key", "i-1"), ("kind", "cloud"), ("type", "vm"), ("environment", "production")]),
+            &rules(),
+            &defaults(),
+        )
+        .unwrap();
+        let check = |pairs: &[(&str, &str)], expect: &str| {
+            assert_eq!(
+                outcome(apply_changes(&stored, &text_fields(pairs), &rules())).lines().next().unwrap_or(""),
+                expect
+            );
+        };
+        check(&[("status", "decommissioning"), ("status", "x")], "field `status`: given more than once");
+        check(
+            &[("status", "in_service")],
+            "field `status`: i-1: cannot enter in_service without classification, location: policy §3 requires owner, classification and location on every record before service",
+        );
+        check(
+            &[("status", "decommissioned")],
+            "field `status`: completing decommissioning needs its evidence: use `plumb asset transition KEY decommissioned --evidence …`",
+        );
+        check(
+            &[("status", "discovered")],
+            "field `status`: i-1: cannot move from registered to discovered; from registered an asset may move to in_service or decommissioning",
+        );
+        assert!(
+            outcome(apply_changes(&stored, &text_fields(&[("manager", "x@example.com")]), &rules()))
+                .contains("SRE Lead")
+        );
+        assert!(
+            outcome(apply_changes(&stored, &text_fields(&[("id", "01JDQ8W8F4Z6S6YB4C4ZQXK3VR")]), &rules()))
+                .contains("does not match the stored id")
+        );
     }
 
     #[test]

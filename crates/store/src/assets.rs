@@ -1,0 +1,294 @@
+//! Reading assets: by id or key, filtered pages with keyset cursors, and consistent scans.
+
+use plumb_core::model::{RelationKind, Relationship};
+use plumb_core::{Asset, AssetId, Kind, Status, Timestamp};
+use sqlx::any::{Any, AnyRow};
+use sqlx::{Executor, Row, Transaction};
+
+use crate::sql::Sql;
+use crate::{Backend, Store, StoreError};
+
+pub(crate) const COLUMNS: &str = "id, key, name, kind, type, environment, owner, manager, \
+    classification, location, status, source, financial_ref, tags, attributes, first_seen, last_seen";
+
+/// Which assets to list. Every set field must match; tags must all be present.
+#[derive(Clone, Debug, Default)]
+pub struct AssetFilter {
+    /// Exact kind.
+    pub kind: Option<Kind>,
+    /// Exact type.
+    pub asset_type: Option<String>,
+    /// Exact environment.
+    pub environment: Option<String>,
+    /// Exact status.
+    pub status: Option<Status>,
+    /// Exact owner.
+    pub owner: Option<String>,
+    /// Exact manager.
+    pub manager: Option<String>,
+    /// Exact classification.
+    pub classification: Option<String>,
+    /// Exact source.
+    pub source: Option<String>,
+    /// Tags that must be present (with the given value, when one is given).
+    pub tags: Vec<TagFilter>,
+    /// Case-insensitive text that key, name, owner or location must contain.
+    pub query: Option<String>,
+}
+
+/// A tag condition: `key` present, or `key=value`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagFilter {
+    /// The tag's key.
+    pub key: String,
+    /// The value it must have, if any.
+    pub value: Option<String>,
+}
+
+/// A page request: at most `limit` assets after the cursor position.
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// Page size.
+    pub limit: usize,
+    /// The key the previous page ended with.
+    pub after: Option<String>,
+}
+
+/// One page of assets, sorted by key.
+#[derive(Clone, Debug)]
+pub struct AssetPage {
+    /// The assets.
+    pub items: Vec<Asset>,
+    /// The cursor for the next page, when there is one.
+    pub next: Option<String>,
+}
+
+/// The opaque cursor for "after this key" (hex, so any key survives a URL or a shell).
+pub fn encode_cursor(key: &str) -> String {
+    key.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The key a cursor stands for; `None` when the text is not a cursor.
+pub fn decode_cursor(cursor: &str) -> Option<String> {
+    if !cursor.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..cursor.len())
+        .step_by(2)
+        .map(|i| cursor.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+impl Store {
+    /// The asset with this id, or else this key.
+    pub async fn asset(&self, reference: &str) -> Result<Asset, StoreError> {
+        asset_by_ref(&self.pool, reference).await
+    }
+
+    /// A page of assets matching the filter, sorted by key.
+    pub async fn list_assets(&self, filter: &AssetFilter, page: &Page) -> Result<AssetPage, StoreError> {
+        list_page(&self.pool, filter, page).await
+    }
+
+    /// How many assets match the filter.
+    pub async fn count_assets(&self, filter: &AssetFilter) -> Result<i64, StoreError> {
+        let mut sql = Sql::new("SELECT COUNT(*) AS n FROM assets");
+        where_clause(&mut sql, filter, None);
+        let row = sql.query().fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("n")?)
+    }
+
+    /// A scan over every matching asset in key order, read from one snapshot of the database
+    /// so an export is consistent even while others write.
+    pub async fn scan_assets(&self, filter: AssetFilter) -> Result<AssetScan, StoreError> {
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        };
+        let tx = self.pool.begin_with(begin).await?;
+        Ok(AssetScan { tx, filter, after: None, done: false })
+    }
+
+    /// The relationships that start or end at the asset.
+    pub async fn relationships_of(&self, id: AssetId) -> Result<Vec<Relationship>, StoreError> {
+        let mut sql = Sql::new("SELECT from_id, kind, to_id, created_at FROM relationships WHERE from_id = ");
+        sql.bind(id.to_string())
+            .push(" OR to_id = ")
+            .bind(id.to_string())
+            .push(" ORDER BY from_id, kind, to_id");
+        let rows = sql.query().fetch_all(&self.pool).await?;
+        rows.iter().map(relationship_from_row).collect()
+    }
+}
+
+/// Batches of assets from one snapshot; see [`Store::scan_assets`].
+pub struct AssetScan {
+    tx: Transaction<'static, Any>,
+    filter: AssetFilter,
+    after: Option<String>,
+    done: bool,
+}
+
+impl AssetScan {
+    const BATCH: usize = 2_000;
+
+    /// The next batch, or `None` at the end.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<Asset>>, StoreError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = Page { limit: Self::BATCH, after: self.after.take() };
+        let result = list_page(&mut *self.tx, &self.filter, &page).await?;
+        self.after = result.next;
+        self.done = self.after.is_none();
+        Ok((!result.items.is_empty()).then_some(result.items))
+    }
+}
+
+impl std::fmt::Debug for AssetScan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssetScan").field("after", &self.after).finish_non_exhaustive()
+    }
+}
+
+pub(crate) async fn asset_by_ref<'e, E>(exec: E, reference: &str) -> Result<Asset, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM assets WHERE "));
+    if let Ok(id) = reference.parse::<AssetId>() {
+        sql.push("id = ").bind(id.to_string()).push(" OR ");
+    }
+    sql.push("key = ").bind(reference.to_owned()).push(" ORDER BY CASE WHEN key = ");
+    sql.bind(reference.to_owned()).push(" THEN 1 ELSE 0 END LIMIT 1");
+    match sql.query().fetch_optional(exec).await? {
+        Some(row) => asset_from_row(&row),
+        None => Err(StoreError::NotFound { what: "asset", reference: reference.to_owned() }),
+    }
+}
+
+pub(crate) async fn list_page<'e, E>(
+    exec: E,
+    filter: &AssetFilter,
+    page: &Page,
+) -> Result<AssetPage, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM assets"));
+    where_clause(&mut sql, filter, page.after.as_deref());
+    sql.push(" ORDER BY key LIMIT ").bind(i64::try_from(page.limit).unwrap_or(i64::MAX).saturating_add(1));
+    let rows = sql.query().fetch_all(exec).await?;
+    let mut items = rows.iter().map(asset_from_row).collect::<Result<Vec<_>, _>>()?;
+    let next = if items.len() > page.limit {
+        items.truncate(page.limit);
+        items.last().map(|a| a.key.clone())
+    } else {
+        None
+    };
+    Ok(AssetPage { items, next })
+}
+
+fn where_clause(sql: &mut Sql, filter: &AssetFilter, after: Option<&str>) {
+    sql.push(" WHERE 1 = 1");
+    let exact = [
+        ("kind", filter.kind.map(|k| k.as_str().to_owned())),
+        ("type", filter.asset_type.clone()),
+        ("environment", filter.environment.clone()),
+        ("status", filter.status.map(|s| s.as_str().to_owned())),
+        ("owner", filter.owner.clone()),
+        ("manager", filter.manager.clone()),
+        ("classification", filter.classification.clone()),
+        ("source", filter.source.clone()),
+    ];
+    for (column, value) in exact {
+        if let Some(value) = value {
+            sql.push(&format!(" AND {column} = ")).bind(value);
+        }
+    }
+    for tag in &filter.tags {
+        sql.push(" AND id IN (SELECT asset_id FROM asset_tags WHERE key = ").bind(tag.key.clone());
+        if let Some(value) = &tag.value {
+            sql.push(" AND value = ").bind(value.clone());
+        }
+        sql.push(")");
+    }
+    if let Some(query) = &filter.query {
+        let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
+        sql.push(" AND (");
+        for (i, column) in ["key", "name", "owner", "location"].iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push(&format!("LOWER({column}) LIKE ")).bind(pattern.clone()).push(" ESCAPE '\\'");
+        }
+        sql.push(")");
+    }
+    if let Some(after) = after {
+        sql.push(" AND key > ").bind(after.to_owned());
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+pub(crate) fn asset_from_row(row: &AnyRow) -> Result<Asset, StoreError> {
+    let text = |column: &'static str| row.try_get::<String, _>(column);
+    let optional = |column: &'static str| row.try_get::<Option<String>, _>(column);
+    Ok(Asset {
+        id: parse("id", text("id")?)?,
+        key: text("key")?,
+        name: text("name")?,
+        kind: parse("kind", text("kind")?)?,
+        asset_type: text("type")?,
+        environment: optional("environment")?,
+        owner: optional("owner")?,
+        manager: optional("manager")?,
+        classification: optional("classification")?,
+        location: optional("location")?,
+        status: parse("status", text("status")?)?,
+        source: text("source")?,
+        financial_ref: optional("financial_ref")?,
+        tags: json("tags", text("tags")?)?,
+        attributes: json("attributes", text("attributes")?)?,
+        first_seen: parse::<Timestamp>("first_seen", text("first_seen")?)?,
+        last_seen: parse::<Timestamp>("last_seen", text("last_seen")?)?,
+    })
+}
+
+fn relationship_from_row(row: &AnyRow) -> Result<Relationship, StoreError> {
+    Ok(Relationship {
+        from: parse("from_id", row.try_get::<String, _>("from_id")?)?,
+        kind: parse::<RelationKind>("kind", row.try_get::<String, _>("kind")?)?,
+        to: parse("to_id", row.try_get::<String, _>("to_id")?)?,
+        created_at: parse("created_at", row.try_get::<String, _>("created_at")?)?,
+    })
+}
+
+pub(crate) fn parse<T>(field: &'static str, value: String) -> Result<T, StoreError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|err: T::Err| StoreError::Corrupt { field, reason: err.to_string(), value })
+}
+
+fn json<T: serde::de::DeserializeOwned>(field: &'static str, value: String) -> Result<T, StoreError> {
+    serde_json::from_str(&value).map_err(|err| StoreError::Corrupt { field, reason: err.to_string(), value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_any_key() {
+        for key in ["arn:aws:s3:::logs", "a b/ü?&=", ""] {
+            assert_eq!(decode_cursor(&encode_cursor(key)).as_deref(), Some(key));
+        }
+        assert_eq!(decode_cursor("zz"), None);
+        assert_eq!(decode_cursor("abc"), None);
+    }
+}

@@ -1,0 +1,164 @@
+//! plumb's storage: one [`Store`] over SQLite (the default, zero set-up) and PostgreSQL (for
+//! teams that outgrow one machine). This is the only crate that contains SQL.
+//!
+//! Both backends run the same statements through sqlx's `Any` driver; only the migrations and
+//! the way a writing transaction takes its lock differ. Every write goes through a [`WriteTx`],
+//! which appends a hash-chained event for every change in the same transaction, so no change
+//! can be stored without its history.
+
+mod assets;
+mod error;
+mod events;
+mod migrate;
+mod sql;
+mod write;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use assets::{AssetFilter, AssetPage, Page, TagFilter, decode_cursor, encode_cursor};
+pub use error::StoreError;
+pub use events::Verification;
+pub use migrate::MigrationState;
+pub use write::WriteTx;
+
+/// Which database is behind a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in WAL mode.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// How to open a store.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// Apply pending migrations on open.
+    pub migrate: bool,
+    /// How long a writer waits for another writer's transaction before giving up.
+    pub lock_timeout: Duration,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { migrate: true, lock_timeout: Duration::from_secs(600) }
+    }
+}
+
+/// The inventory database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    lock_timeout: Duration,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://…`) and, unless told otherwise, applies
+    /// pending migrations. A SQLite file is created when missing; its folder must exist.
+    pub async fn open(url: &str, options: &OpenOptions) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = normalise_url(url)?;
+        let unavailable = |source| StoreError::Unavailable { url: redact(&url), source };
+        let connect: AnyConnectOptions = url.parse().map_err(unavailable)?;
+        let pool = pool_options(backend).connect_with(connect).await.map_err(unavailable)?;
+        let store = Store { pool, backend, lock_timeout: options.lock_timeout };
+        if options.migrate {
+            store.migrate().await?;
+        }
+        Ok(store)
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Waits for open connections to finish and closes them.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn pool_options(backend: Backend) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+    match backend {
+        Backend::Postgres => options.max_connections(8),
+        Backend::Sqlite => options.max_connections(4).after_connect(|conn, _| {
+            Box::pin(async move {
+                // WAL lets readers run beside the one writer; NORMAL sync is crash-safe in WAL
+                // (a killed process loses nothing committed). Waiting for locks is handled by
+                // `WriteTx::begin`, which retries past this per-attempt timeout.
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                )
+                .await?;
+                Ok(())
+            })
+        }),
+    }
+}
+
+/// Accepts `sqlite:PATH`, `sqlite://PATH`, `postgres://…` and `postgresql://…`; SQLite files
+/// are opened read-write and created when missing.
+fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_owned()));
+    }
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Err(StoreError::BadUrl { url: redact(url) });
+    };
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    if path.is_empty() {
+        return Err(StoreError::BadUrl { url: url.to_owned() });
+    }
+    let url = if path.contains("mode=") {
+        format!("sqlite://{path}")
+    } else if path.contains('?') {
+        format!("sqlite://{path}&mode=rwc")
+    } else {
+        format!("sqlite://{path}?mode=rwc")
+    };
+    Ok((Backend::Sqlite, url))
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_normalised() {
+        let check = |input: &str, expect: &str| assert_eq!(normalise_url(input).unwrap().1, expect);
+        check("sqlite://plumb.db", "sqlite://plumb.db?mode=rwc");
+        check("sqlite:plumb.db", "sqlite://plumb.db?mode=rwc");
+        check("sqlite:///var/lib/plumb.db", "sqlite:///var/lib/plumb.db?mode=rwc");
+        check("sqlite://x.db?mode=ro", "sqlite://x.db?mode=ro");
+        check("postgres://u:p@h/db", "postgres://u:p@h/db");
+        assert!(normalise_url("mysql://h/db").is_err());
+        assert!(normalise_url("sqlite://").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://plumb:secret@db:5432/x"), "postgres://plumb:***@db:5432/x");
+        assert_eq!(redact("sqlite://plumb.db"), "sqlite://plumb.db");
+    }
+}

@@ -1,0 +1,295 @@
+//! The store contract: one suite, run against SQLite always and against the real PostgreSQL
+//! (`PLUMB_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`). With
+//! `CI=true` an unreachable PostgreSQL fails the suite instead of skipping it.
+
+use plumb_core::model::{RelationKind, Relationship};
+use plumb_core::{Asset, AssetId, Kind, Status, Timestamp};
+use plumb_store::{AssetFilter, OpenOptions, Page, Store, StoreError, TagFilter, Verification};
+use serde_json::json;
+use sqlx::Executor;
+
+/// A store on a fresh database, and whatever keeps that database alive.
+struct Fixture {
+    store: Store,
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("plumb.db").display());
+    let store = Store::open(&url, &OpenOptions::default()).await.unwrap();
+    Fixture { store, url, _dir: Some(dir) }
+}
+
+async fn postgres() -> Option<Fixture> {
+    let base = std::env::var("PLUMB_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    sqlx::any::install_default_drivers();
+    let admin = match sqlx::AnyPool::connect(&base).await {
+        Ok(pool) => pool,
+        Err(err) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipping PostgreSQL: {err}");
+            return None;
+        }
+        Err(err) => panic!("PostgreSQL is required in CI: {err}"),
+    };
+    drop_stale_schemas(&admin).await;
+    let schema = format!("plumb_t_{}", ulid::Ulid::generate().to_string().to_lowercase());
+    admin.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).await.unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options[search_path]={schema}");
+    let store = Store::open(&url, &OpenOptions::default()).await.unwrap();
+    Some(Fixture { store, url, _dir: None })
+}
+
+/// Test schemas are named after a ULID; those older than an hour belong to finished runs.
+async fn drop_stale_schemas(admin: &sqlx::AnyPool) {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'plumb_t_%'",
+    )
+    .fetch_all(admin)
+    .await
+    .unwrap_or_default();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for (name,) in rows {
+        let stale = name
+            .strip_prefix("plumb_t_")
+            .and_then(|id| ulid::Ulid::from_string(&id.to_uppercase()).ok())
+            .is_some_and(|id| id.datetime() < hour_ago);
+        if stale {
+            let _ = admin.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE"))).await;
+        }
+    }
+}
+
+/// Runs one contract test on both backends.
+macro_rules! contract {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite_backend {
+            $(#[tokio::test] async fn $name() { super::$name(super::sqlite().await).await; })+
+        }
+        mod postgres_backend {
+            $(#[tokio::test] async fn $name() {
+                if let Some(fixture) = super::postgres().await { super::$name(fixture).await; }
+            })+
+        }
+    };
+}
+
+contract!(
+    create_and_read_back,
+    filters_and_pages,
+    updates_append_diff_events,
+    duplicate_keys_conflict,
+    relationships_are_recorded_once,
+    rollback_leaves_nothing,
+    tampering_is_detected,
+    concurrent_writers_serialise,
+    migrations_report_and_refuse_newer_schema,
+);
+
+fn asset(key: &str, environment: &str, tags: &[(&str, &str)]) -> Asset {
+    Asset {
+        id: AssetId(ulid::Ulid::generate()),
+        key: key.to_owned(),
+        name: format!("name of {key}"),
+        kind: Kind::Cloud,
+        asset_type: "aws.s3.bucket".to_owned(),
+        environment: Some(environment.to_owned()),
+        owner: Some("ana@example.com".to_owned()),
+        manager: None,
+        classification: Some("internal".to_owned()),
+        location: Some("eu-west-1".to_owned()),
+        status: Status::Registered,
+        source: "manual".to_owned(),
+        financial_ref: None,
+        tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        attributes: json!({"versioning": {"status": "Enabled"}, "n": 1.5}),
+        first_seen: "2026-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+        last_seen: "2026-01-02T00:00:00Z".parse::<Timestamp>().unwrap(),
+    }
+}
+
+async fn create(store: &Store, assets: &[Asset]) {
+    let mut tx = store.begin_write("test@example.com").await.unwrap();
+    tx.create_assets(assets).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn create_and_read_back(f: Fixture) {
+    let a = asset("arn:aws:s3:::logs", "production", &[("team", "sre")]);
+    create(&f.store, std::slice::from_ref(&a)).await;
+    assert_eq!(f.store.asset(&a.key).await.unwrap(), a);
+    assert_eq!(f.store.asset(&a.id.to_string()).await.unwrap(), a);
+    assert!(matches!(f.store.asset("nope").await, Err(StoreError::NotFound { .. })));
+    let history = f.store.asset_history(a.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].action, "created");
+    assert_eq!(history[0].actor, "test@example.com");
+}
+
+async fn filters_and_pages(f: Fixture) {
+    let assets: Vec<Asset> = (0..25)
+        .map(|i| {
+            let env = if i % 2 == 0 { "production" } else { "staging" };
+            let team = if i % 5 == 0 { "data" } else { "sre" };
+            asset(&format!("key-{i:02}"), env, &[("team", team)])
+        })
+        .collect();
+    create(&f.store, &assets).await;
+
+    let all = AssetFilter::default();
+    let mut keys = Vec::new();
+    let mut after = None;
+    loop {
+        let page = f.store.list_assets(&all, &Page { limit: 10, after }).await.unwrap();
+        keys.extend(page.items.iter().map(|a| a.key.clone()));
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    let expected: Vec<String> = (0..25).map(|i| format!("key-{i:02}")).collect();
+    assert_eq!(keys, expected);
+
+    let filter = AssetFilter {
+        environment: Some("production".into()),
+        tags: vec![TagFilter { key: "team".into(), value: Some("data".into()) }],
+        ..AssetFilter::default()
+    };
+    let page = f.store.list_assets(&filter, &Page { limit: 100, after: None }).await.unwrap();
+    let keys: Vec<&str> = page.items.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(keys, ["key-00", "key-10", "key-20"]);
+    assert_eq!(f.store.count_assets(&filter).await.unwrap(), 3);
+
+    let query = AssetFilter { query: Some("EY-1".into()), ..AssetFilter::default() };
+    assert_eq!(f.store.count_assets(&query).await.unwrap(), 10);
+    let literal = AssetFilter { query: Some("%".into()), ..AssetFilter::default() };
+    assert_eq!(f.store.count_assets(&literal).await.unwrap(), 0);
+
+    let mut scan = f.store.scan_assets(AssetFilter::default()).await.unwrap();
+    let mut scanned = 0;
+    while let Some(batch) = scan.next_batch().await.unwrap() {
+        scanned += batch.len();
+    }
+    assert_eq!(scanned, 25);
+}
+
+async fn updates_append_diff_events(f: Fixture) {
+    let before = asset("k", "staging", &[("team", "sre")]);
+    create(&f.store, std::slice::from_ref(&before)).await;
+    let mut after = before.clone();
+    after.owner = Some("bo@example.com".into());
+    after.tags.insert("cost".into(), "42".into());
+    let mut tx = f.store.begin_write("bo@example.com").await.unwrap();
+    assert!(tx.update_asset(&before, &after, "updated", None).await.unwrap());
+    assert!(!tx.update_asset(&after, &after, "updated", None).await.unwrap());
+    assert_eq!(tx.commit().await.unwrap(), 1);
+
+    assert_eq!(f.store.asset("k").await.unwrap(), after);
+    let tagged =
+        AssetFilter { tags: vec![TagFilter { key: "cost".into(), value: None }], ..AssetFilter::default() };
+    assert_eq!(f.store.count_assets(&tagged).await.unwrap(), 1);
+    let history = f.store.asset_history(before.id).await.unwrap();
+    assert_eq!(history.len(), 2);
+    let update = &history[1];
+    assert_eq!(update.before.as_deref(), Some(r#"{"owner":"ana@example.com","tags":{"team":"sre"}}"#));
+    assert_eq!(
+        update.after.as_deref(),
+        Some(r#"{"owner":"bo@example.com","tags":{"cost":"42","team":"sre"}}"#)
+    );
+}
+
+async fn duplicate_keys_conflict(f: Fixture) {
+    create(&f.store, &[asset("k", "staging", &[])]).await;
+    let mut tx = f.store.begin_write("t").await.unwrap();
+    let err = tx.create_assets(&[asset("k", "staging", &[])]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+}
+
+async fn relationships_are_recorded_once(f: Fixture) {
+    let (vm, host) = (asset("vm", "staging", &[]), asset("host", "staging", &[]));
+    create(&f.store, &[vm.clone(), host.clone()]).await;
+    let edge = Relationship {
+        from: vm.id,
+        kind: RelationKind::RunsOn,
+        to: host.id,
+        created_at: Timestamp::UNIX_EPOCH,
+    };
+    let mut tx = f.store.begin_write("t").await.unwrap();
+    assert!(tx.link(&edge).await.unwrap());
+    assert!(!tx.link(&edge).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(f.store.relationships_of(host.id).await.unwrap(), vec![edge]);
+    let history = f.store.asset_history(host.id).await.unwrap();
+    assert_eq!(history.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["created", "linked"]);
+}
+
+async fn rollback_leaves_nothing(f: Fixture) {
+    {
+        let mut tx = f.store.begin_write("t").await.unwrap();
+        tx.create_assets(&[asset("k", "staging", &[])]).await.unwrap();
+        // Dropped without commit.
+    }
+    assert_eq!(f.store.count_assets(&AssetFilter::default()).await.unwrap(), 0);
+    assert_eq!(
+        f.store.verify_events().await.unwrap(),
+        Verification::Intact { events: 0, head: "0".repeat(64) }
+    );
+}
+
+async fn tampering_is_detected(f: Fixture) {
+    let assets: Vec<Asset> = (0..5).map(|i| asset(&format!("k{i}"), "staging", &[])).collect();
+    create(&f.store, &assets).await;
+    let Verification::Intact { events: 5, .. } = f.store.verify_events().await.unwrap() else {
+        panic!("chain should verify");
+    };
+    let raw = sqlx::AnyPool::connect(&f.url).await.unwrap();
+    raw.execute("UPDATE events SET actor = 'mallory' WHERE seq = 3").await.unwrap();
+    let Verification::Broken(broken) = f.store.verify_events().await.unwrap() else {
+        panic!("edit should break the chain");
+    };
+    assert_eq!(broken.seq(), 3);
+}
+
+async fn concurrent_writers_serialise(f: Fixture) {
+    let other = Store::open(&f.url, &OpenOptions::default()).await.unwrap();
+    let write = |store: Store, prefix: &'static str| async move {
+        for batch in 0..5 {
+            let assets: Vec<Asset> =
+                (0..50).map(|i| asset(&format!("{prefix}-{batch}-{i}"), "staging", &[])).collect();
+            let mut tx = store.begin_write(prefix).await.unwrap();
+            tx.create_assets(&assets).await.unwrap();
+            tokio::task::yield_now().await;
+            tx.commit().await.unwrap();
+        }
+    };
+    let a = tokio::spawn(write(f.store.clone(), "a"));
+    let b = tokio::spawn(write(other, "b"));
+    a.await.unwrap();
+    b.await.unwrap();
+    assert_eq!(f.store.count_assets(&AssetFilter::default()).await.unwrap(), 500);
+    assert!(matches!(f.store.verify_events().await.unwrap(), Verification::Intact { events: 500, .. }));
+}
+
+async fn migrations_report_and_refuse_newer_schema(f: Fixture) {
+    let status = f.store.migration_status().await.unwrap();
+    assert!(!status.is_empty() && status.iter().all(|m| m.applied));
+    let raw = sqlx::AnyPool::connect(&f.url).await.unwrap();
+    raw.execute(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99999, 'from the future', TRUE, X'00', 0)",
+    )
+    .await
+    .ok();
+    // PostgreSQL spells byte strings differently; try its form when the first did not apply.
+    raw.execute(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99999, 'from the future', TRUE, '\\x00', 0) ON CONFLICT DO NOTHING",
+    )
+    .await
+    .ok();
+    let err = Store::open(&f.url, &OpenOptions::default()).await.unwrap_err();
+    assert!(matches!(err, StoreError::SchemaTooNew(99999)), "{err}");
+}
