@@ -2,6 +2,8 @@
 //! (`PLUMB_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`). With
 //! `CI=true` an unreachable PostgreSQL fails the suite instead of skipping it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on unexpected errors")]
+
 use plumb_core::model::{RelationKind, Relationship};
 use plumb_core::{Asset, AssetId, Kind, Status, Timestamp};
 use plumb_store::{AssetFilter, OpenOptions, Page, Store, StoreError, TagFilter, Verification};
