@@ -167,11 +167,17 @@ fn check_policy(mut asset: Asset, rules: &InventoryRules) -> Result<Asset, Vec<F
     Ok(asset)
 }
 
+/// Fields an empty value clears; an empty value of any other field means "not given".
+const CLEARABLE: &[&str] =
+    &["environment", "owner", "manager", "classification", "location", "financial_ref"];
+
 fn set_fields(asset: &mut Asset, fields: &Fields, rules: &InventoryRules) -> Vec<FieldError> {
     let mut problems = Vec::new();
     for (i, (name, cell)) in fields.iter().enumerate() {
         if fields[..i].iter().any(|(earlier, _)| earlier == name) {
             problems.push(FieldError::new(name, "given more than once"));
+        } else if is_empty(cell) && FIELDS.contains(&name.as_str()) && !CLEARABLE.contains(&name.as_str()) {
+            continue;
         } else if let Err(problem) = set_field(asset, name, cell, rules) {
             problems.push(problem);
         }

@@ -1,0 +1,114 @@
+//! Changing assets one at a time: add, set, transition, link, and moving production assets to
+//! new role holders.
+
+use plumb_core::lifecycle::check_transition;
+use plumb_core::model::{RelationKind, Relationship};
+use plumb_core::record::{self, Defaults, FieldError, Fields};
+use plumb_core::{Asset, AssetId, Status};
+use plumb_store::{AssetFilter, Page, StoreError};
+use serde_json::json;
+
+use crate::app::Context;
+use crate::error::BadInput;
+
+/// Registers a new asset from its fields.
+pub async fn add(ctx: &Context, fields: &Fields) -> anyhow::Result<Asset> {
+    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let defaults = Defaults {
+        id: AssetId(ulid::Ulid::generate()),
+        now: tx.now(),
+        status: Status::Registered,
+        source: "manual".to_owned(),
+    };
+    let asset = record::read_asset(fields, &ctx.config.rules(), &defaults).map_err(field_problems)?;
+    match tx.asset(&asset.key).await {
+        Ok(existing) => {
+            return Err(BadInput(format!(
+                "an asset with key {:?} already exists ({}); change it with `plumb asset set`",
+                asset.key, existing.id
+            ))
+            .into());
+        }
+        Err(StoreError::NotFound { .. }) => {}
+        Err(err) => return Err(err.into()),
+    }
+    tx.create_assets(std::slice::from_ref(&asset)).await?;
+    tx.commit().await?;
+    Ok(asset)
+}
+
+/// Changes the given fields of an asset.
+pub async fn set(ctx: &Context, reference: &str, fields: &Fields) -> anyhow::Result<Asset> {
+    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let before = tx.asset(reference).await?;
+    let after = record::apply_changes(&before, fields, &ctx.config.rules()).map_err(field_problems)?;
+    tx.update_asset(&before, &after, "updated", None).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Moves an asset to another lifecycle status.
+pub async fn transition(
+    ctx: &Context,
+    reference: &str,
+    to: Status,
+    evidence: Option<&str>,
+) -> anyhow::Result<Asset> {
+    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let before = tx.asset(reference).await?;
+    check_transition(&before, to, evidence).map_err(|err| BadInput(err.to_string()))?;
+    let after = Asset { status: to, ..before.clone() };
+    let note = evidence.map(|e| ("evidence", json!(e)));
+    tx.update_asset(&before, &after, "transitioned", note).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Records a typed relationship between two assets; returns it and whether it was new.
+pub async fn link(
+    ctx: &Context,
+    from: &str,
+    kind: RelationKind,
+    to: &str,
+) -> anyhow::Result<(Relationship, bool)> {
+    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let (from, to) = (tx.asset(from).await?, tx.asset(to).await?);
+    if from.id == to.id {
+        return Err(BadInput(format!("{} cannot be linked to itself", from.key)).into());
+    }
+    let relationship = Relationship { from: from.id, kind, to: to.id, created_at: tx.now() };
+    let new = tx.link(&relationship).await?;
+    tx.commit().await?;
+    Ok((relationship, new))
+}
+
+/// Moves every production asset to the current role holders; returns the assets changed.
+pub async fn reassign_production(ctx: &Context) -> anyhow::Result<Vec<Asset>> {
+    let rules = ctx.config.rules();
+    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let filter = AssetFilter { environment: Some(rules.production.clone()), ..AssetFilter::default() };
+    let mut changed = Vec::new();
+    let mut after = None;
+    loop {
+        let page = tx.list_assets(&filter, &Page { limit: 1_000, after }).await?;
+        for before in &page.items {
+            let mut asset = before.clone();
+            if rules.reassign_production(&mut asset).map_err(|err| BadInput(err.to_string()))? {
+                tx.update_asset(before, &asset, "reassigned", None).await?;
+                changed.push(asset);
+            }
+        }
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// Field problems as one bad-input error, one problem per line.
+fn field_problems(problems: Vec<FieldError>) -> anyhow::Error {
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    BadInput(lines.join("\n")).into()
+}

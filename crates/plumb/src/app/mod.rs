@@ -1,0 +1,76 @@
+//! Use cases: each glues the domain core to the store (and, later, collectors, the policy
+//! engine and sinks). Front ends (the CLI now, the HTTP API later) call these and only format
+//! what they return.
+
+pub mod assets;
+pub mod export;
+pub mod import;
+
+use std::path::{Path, PathBuf};
+
+use plumb_store::{OpenOptions, Store};
+
+use crate::config::Config;
+
+/// Everything a use case needs: configuration, the store, and who is acting.
+#[derive(Debug)]
+pub struct Context {
+    /// The loaded configuration.
+    pub config: Config,
+    /// The open store.
+    pub store: Store,
+    /// Who the changes are recorded for.
+    pub actor: String,
+}
+
+/// Where the configuration and database come from, as given on the command line.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// `--config`; when absent, `./plumb.toml` if it exists.
+    pub config: Option<PathBuf>,
+    /// `--database-url`; when absent, the configuration's database.
+    pub database_url: Option<String>,
+    /// `--actor`; when absent, the OS user.
+    pub actor: Option<String>,
+}
+
+/// The default configuration file.
+pub const DEFAULT_CONFIG: &str = "plumb.toml";
+
+impl Settings {
+    /// Loads the configuration: the file named by `--config` (which must exist), else
+    /// `./plumb.toml` when present, else built-in defaults.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        match &self.config {
+            Some(path) => Config::load(path),
+            None if Path::new(DEFAULT_CONFIG).exists() => Config::load(Path::new(DEFAULT_CONFIG)),
+            None => {
+                tracing::info!(message = "No plumb.toml here; using built-in defaults (run `plumb init`).");
+                Ok(Config::default())
+            }
+        }
+    }
+
+    /// The database URL: `--database-url`, else the configuration's.
+    pub fn database_url(&self, config: &Config) -> String {
+        self.database_url.clone().unwrap_or_else(|| config.database_url())
+    }
+
+    /// Loads the configuration and opens the store.
+    pub async fn open(&self, options: &OpenOptions) -> anyhow::Result<Context> {
+        let config = self.config()?;
+        let url = self.database_url(&config);
+        let store = Store::open(&url, options).await?;
+        Ok(Context { config, store, actor: self.actor() })
+    }
+
+    /// Who is acting: `--actor` / `PLUMB_ACTOR`, else the OS user.
+    pub fn actor(&self) -> String {
+        self.actor
+            .clone()
+            .filter(|a| !a.trim().is_empty())
+            .or_else(|| std::env::var("USER").ok())
+            .or_else(|| std::env::var("USERNAME").ok())
+            .unwrap_or_else(|| "unknown".to_owned())
+    }
+}

@@ -1,0 +1,93 @@
+//! The command line: global flags, one file per command group, and dispatch.
+
+mod asset;
+mod db;
+mod init;
+mod log;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::Settings;
+use crate::error::Outcome;
+use crate::report::Format;
+
+/// plumb keeps an organisation's infrastructure inventoried, hardened and provably so.
+///
+/// It keeps the authoritative asset inventory (owner, classification, location, lifecycle
+/// status) with a tamper-evident history of every change, enforces the production ownership
+/// rule, and stores everything in SQLite by default or PostgreSQL at scale.
+///
+/// Start with `plumb init`, then `plumb asset import FILE` or `plumb asset add`.
+#[derive(Debug, Parser)]
+#[command(name = "plumb", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Configuration file [default: ./plumb.toml when present, else built-in defaults].
+    #[arg(long, global = true, env = "PLUMB_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Database: sqlite://PATH or postgres://USER@HOST/DB [default: the configuration's].
+    #[arg(long, global = true, env = "PLUMB_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Who the changes are recorded for in the history [default: the OS user].
+    #[arg(long, global = true, env = "PLUMB_ACTOR", value_name = "EMAIL")]
+    pub actor: Option<String>,
+
+    /// Output of read commands: aligned table, JSON or CSV, with the API's field names.
+    #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+
+    /// Log more to standard error (-v info, -vv debug); PLUMB_LOG takes tracing filters.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl Global {
+    fn settings(&self) -> Settings {
+        Settings {
+            config: self.config.clone(),
+            database_url: self.database_url.clone(),
+            actor: self.actor.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once per process")]
+pub enum Command {
+    Init(init::InitArgs),
+    #[command(subcommand)]
+    Asset(asset::AssetCommand),
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    #[command(subcommand)]
+    Log(log::LogCommand),
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let settings = cli.global.settings();
+    let format = cli.global.output;
+    match cli.command {
+        Command::Init(args) => init::run(&settings, args).await,
+        Command::Asset(command) => asset::run(&settings, format, command).await,
+        Command::Db(command) => db::run(&settings, format, command).await,
+        Command::Log(command) => log::run(&settings, format, command).await,
+    }
+}
+
+/// Standard output, locked once for a whole report.
+fn stdout() -> std::io::StdoutLock<'static> {
+    std::io::stdout().lock()
+}

@@ -1,0 +1,227 @@
+//! `plumb.toml`: defaults, then the file, then environment variables and flags (applied by the
+//! CLI). Unknown keys are errors, so a typo never silently disables a rule. Secrets are never
+//! read from the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use plumb_core::InventoryRules;
+use serde::Deserialize;
+
+use crate::error::BadInput;
+
+/// The commented file `plumb init` writes.
+pub const TEMPLATE: &str = include_str!("config/init.toml");
+
+/// The parsed configuration.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// A SQLite path (relative to the file) or a database URL.
+    pub database: Option<String>,
+    /// Role holders.
+    #[serde(default)]
+    pub roles: Roles,
+    /// Environments and classification levels.
+    #[serde(default)]
+    pub inventory: Inventory,
+    /// Cloud tag → field mapping.
+    #[serde(default)]
+    pub tags: TagMapping,
+    /// Cron expressions of the recurring jobs.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Control id → description.
+    #[serde(default)]
+    pub controls: BTreeMap<String, Control>,
+    /// The folder the file is in; relative paths in the file are resolved against it.
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+/// People holding the policy's roles (e-mail addresses).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Roles {
+    /// Ultimate owner of production assets.
+    pub head_of_product: Option<String>,
+    /// Day-to-day manager of production assets.
+    pub sre_lead: Option<String>,
+    /// Approves hardening standards and exceptions.
+    pub infosec_manager: Option<String>,
+}
+
+/// The inventory's vocabularies.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Inventory {
+    /// Environment names.
+    pub environments: Vec<String>,
+    /// Classification levels, lowest first.
+    pub classifications: Vec<String>,
+    /// The environment the production ownership rule applies to.
+    pub production: String,
+}
+
+impl Default for Inventory {
+    fn default() -> Self {
+        let rules = InventoryRules::default();
+        Inventory {
+            environments: rules.environments,
+            classifications: rules.classifications,
+            production: rules.production,
+        }
+    }
+}
+
+/// Which tags fill which fields, and how tag values map onto configured words.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagMapping {
+    /// Tag keys for the owner.
+    #[serde(default)]
+    pub owner: Vec<String>,
+    /// Tag keys for the manager.
+    #[serde(default)]
+    pub manager: Vec<String>,
+    /// Tag keys for the environment.
+    #[serde(default)]
+    pub environment: Vec<String>,
+    /// Tag keys for the classification.
+    #[serde(default)]
+    pub classification: Vec<String>,
+    /// Tag keys for the location.
+    #[serde(default)]
+    pub location: Vec<String>,
+    /// Tag keys for the financial reference.
+    #[serde(default)]
+    pub financial_ref: Vec<String>,
+    /// Tag value → environment.
+    #[serde(default)]
+    pub environment_values: BTreeMap<String, String>,
+    /// Tag value → classification.
+    #[serde(default)]
+    pub classification_values: BTreeMap<String, String>,
+}
+
+/// When `plumb serve` runs the recurring jobs (cron expressions, UTC).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Inventory sync from every configured source.
+    pub sync: Option<String>,
+    /// Drift scan.
+    pub drift: Option<String>,
+    /// Baseline checks.
+    pub check: Option<String>,
+    /// Reminder of the fixed-asset register reconciliation.
+    pub audit_reminder: Option<String>,
+    /// Reminder of exceptions about to expire.
+    pub exception_reminder: Option<String>,
+}
+
+/// A control evidence is collected for.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    /// Short title.
+    pub title: String,
+    /// What the control covers.
+    #[serde(default)]
+    pub description: String,
+}
+
+impl Config {
+    /// Reads the file at `path`.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| BadInput(format!("cannot read {}: {err}", path.display())))?;
+        let mut config =
+            Config::parse(&text).map_err(|err| BadInput(format!("{}: {err}", path.display())))?;
+        config.dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        config.validate().with_context(|| format!("{} is not valid", path.display()))?;
+        Ok(config)
+    }
+
+    /// Parses configuration text; errors carry the line and column.
+    pub fn parse(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let inventory = &self.inventory;
+        if !inventory.environments.contains(&inventory.production) {
+            return Err(BadInput(format!(
+                "[inventory] production = {:?} is not one of the environments {:?}",
+                inventory.production, inventory.environments
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The database URL the file names (a bare path is a SQLite file next to the file).
+    pub fn database_url(&self) -> String {
+        let database = self.database.as_deref().unwrap_or("plumb.db");
+        if database.contains("://") || database.starts_with("sqlite:") {
+            database.to_owned()
+        } else {
+            format!("sqlite://{}", self.dir.join(database).display())
+        }
+    }
+
+    /// The inventory rules the domain core applies.
+    pub fn rules(&self) -> InventoryRules {
+        InventoryRules {
+            environments: self.inventory.environments.clone(),
+            classifications: self.inventory.classifications.clone(),
+            production: self.inventory.production.clone(),
+            head_of_product: self.roles.head_of_product.clone(),
+            sre_lead: self.roles.sre_lead.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_and_encodes_the_policy() {
+        let config = Config::parse(TEMPLATE).unwrap();
+        assert!(config.roles.head_of_product.is_some());
+        assert!(config.roles.sre_lead.is_some());
+        assert!(config.roles.infosec_manager.is_some());
+        assert_eq!(config.inventory.environments, ["production", "staging", "corporate"]);
+        assert_eq!(config.inventory.classifications, ["public", "internal", "confidential", "restricted"]);
+        assert_eq!(config.controls.keys().collect::<Vec<_>>(), ["CFG-01", "CFG-02", "INV-01"]);
+        assert_eq!(config.tags.environment_values.get("prod").map(String::as_str), Some("production"));
+        let schedule = &config.schedule;
+        let jobs = [
+            &schedule.sync,
+            &schedule.drift,
+            &schedule.check,
+            &schedule.audit_reminder,
+            &schedule.exception_reminder,
+        ];
+        assert!(jobs.iter().all(|job| job.is_some()));
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_position() {
+        let err = Config::parse("[roles]\nhead_of_prodct = \"x\"\n").unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("line 2"), "{message}");
+        assert!(message.contains("head_of_prodct"), "{message}");
+    }
+
+    #[test]
+    fn database_paths_are_relative_to_the_file() {
+        let config = Config { dir: PathBuf::from("/etc/plumb"), ..Config::default() };
+        assert_eq!(config.database_url(), "sqlite:///etc/plumb/plumb.db");
+        let config = Config { database: Some("postgres://db/plumb".into()), ..config };
+        assert_eq!(config.database_url(), "postgres://db/plumb");
+    }
+}

@@ -1,0 +1,40 @@
+//! The `plumb` binary: parse the command line, run the command, map the outcome to an exit
+//! code. This is the only place that decides how the process exits.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use plumb::{cli, error};
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(outcome) => outcome.into(),
+        Err(err) if error::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            error::exit_code(&err)
+        }
+    }
+}
+
+/// Logs go to standard error, so standard output stays clean for `-o json` and exports.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,sqlx=warn",
+        2 => "debug,sqlx=info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PLUMB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

@@ -1,0 +1,10 @@
+//! Integration tests: they drive the real `plumb` binary against real databases. Every test in
+//! `both_backends!` runs twice, on a SQLite file and on the real PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on unexpected errors")]
+
+mod support;
+
+mod assets;
+mod import;
+mod log;
