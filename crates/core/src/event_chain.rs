@@ -40,8 +40,8 @@ impl ChainHead {
             entity: draft.entity.as_str().to_owned(),
             entity_id: draft.entity_id.clone(),
             action: draft.action.to_owned(),
-            before: draft.before.as_ref().map(canonical_json),
-            after: draft.after.as_ref().map(canonical_json),
+            before: draft.before.clone(),
+            after: draft.after.clone(),
             prev_hash: self.hash.clone(),
             hash: String::new(),
         };
@@ -211,13 +211,8 @@ mod tests {
         let mut head = ChainHead::default();
         let events = (0..n)
             .map(|i| {
-                let draft = EventDraft {
-                    entity: Entity::Asset,
-                    entity_id: format!("a{i}"),
-                    action: "created",
-                    before: None,
-                    after: Some(json!({"key": format!("k{i}"), "b": 1, "a": [1, {"z": 0, "y": null}]})),
-                };
+                let after = json!({"key": format!("k{i}"), "b": 1, "a": [1, {"z": 0, "y": null}]});
+                let draft = EventDraft::new(Entity::Asset, format!("a{i}"), "created", None, Some(&after));
                 head.seal(&draft, format!("id{i}"), Timestamp::UNIX_EPOCH, "ana@example.com")
             })
             .collect();

@@ -13,6 +13,6 @@ pub mod record;
 pub mod rules;
 pub mod time;
 
-pub use model::{Asset, AssetId, Event, EventDraft, Kind, RelationKind, Relationship, Status};
+pub use model::{Asset, AssetId, Event, EventDraft, Kind, NewAsset, RelationKind, Relationship, Status};
 pub use rules::InventoryRules;
 pub use time::Timestamp;

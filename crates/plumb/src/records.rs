@@ -65,7 +65,7 @@ impl LineError {
 }
 
 /// A stream of records.
-pub type Records = Box<dyn Iterator<Item = Result<Record, LineError>>>;
+pub type Records = Box<dyn Iterator<Item = Result<Record, LineError>> + Send>;
 
 /// Opens `path` as records of `format`; for CSV, also returns the header's column names.
 pub fn open(path: &Path, format: RecordFormat) -> std::io::Result<(Records, Option<Vec<String>>)> {

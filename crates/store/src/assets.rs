@@ -83,19 +83,19 @@ pub fn decode_cursor(cursor: &str) -> Option<String> {
 impl Store {
     /// The asset with this id, or else this key.
     pub async fn asset(&self, reference: &str) -> Result<Asset, StoreError> {
-        asset_by_ref(&self.pool, reference).await
+        asset_by_ref(&self.pool, self.backend, reference).await
     }
 
     /// A page of assets matching the filter, sorted by key.
     pub async fn list_assets(&self, filter: &AssetFilter, page: &Page) -> Result<AssetPage, StoreError> {
-        list_page(&self.pool, filter, page).await
+        list_page(&self.pool, self.backend, filter, page).await
     }
 
     /// How many assets match the filter.
     pub async fn count_assets(&self, filter: &AssetFilter) -> Result<i64, StoreError> {
         let mut sql = Sql::new("SELECT COUNT(*) AS n FROM assets");
-        where_clause(&mut sql, filter, None);
-        let row = sql.query().fetch_one(&self.pool).await?;
+        where_clause(&mut sql, self.backend, filter, None);
+        let row = sql.query(self.backend).fetch_one(&self.pool).await?;
         Ok(row.try_get::<i64, _>("n")?)
     }
 
@@ -107,7 +107,7 @@ impl Store {
             Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         };
         let tx = self.pool.begin_with(begin).await?;
-        Ok(AssetScan { tx, filter, after: None, done: false })
+        Ok(AssetScan { tx, backend: self.backend, filter, after: None, done: false })
     }
 
     /// The relationships that start or end at the asset.
@@ -117,7 +117,7 @@ impl Store {
             .push(" OR to_id = ")
             .bind(id.to_string())
             .push(" ORDER BY from_id, kind, to_id");
-        let rows = sql.query().fetch_all(&self.pool).await?;
+        let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
         rows.iter().map(relationship_from_row).collect()
     }
 }
@@ -125,6 +125,7 @@ impl Store {
 /// Batches of assets from one snapshot; see [`Store::scan_assets`].
 pub struct AssetScan {
     tx: Transaction<'static, Any>,
+    backend: Backend,
     filter: AssetFilter,
     after: Option<String>,
     done: bool,
@@ -139,7 +140,7 @@ impl AssetScan {
             return Ok(None);
         }
         let page = Page { limit: Self::BATCH, after: self.after.take() };
-        let result = list_page(&mut *self.tx, &self.filter, &page).await?;
+        let result = list_page(&mut *self.tx, self.backend, &self.filter, &page).await?;
         self.after = result.next;
         self.done = self.after.is_none();
         Ok((!result.items.is_empty()).then_some(result.items))
@@ -152,7 +153,11 @@ impl std::fmt::Debug for AssetScan {
     }
 }
 
-pub(crate) async fn asset_by_ref<'e, E>(exec: E, reference: &str) -> Result<Asset, StoreError>
+pub(crate) async fn asset_by_ref<'e, E>(
+    exec: E,
+    backend: Backend,
+    reference: &str,
+) -> Result<Asset, StoreError>
 where
     E: Executor<'e, Database = Any>,
 {
@@ -162,7 +167,7 @@ where
     }
     sql.push("key = ").bind(reference.to_owned()).push(" ORDER BY CASE WHEN key = ");
     sql.bind(reference.to_owned()).push(" THEN 1 ELSE 0 END LIMIT 1");
-    match sql.query().fetch_optional(exec).await? {
+    match sql.query(backend).fetch_optional(exec).await? {
         Some(row) => asset_from_row(&row),
         None => Err(StoreError::NotFound { what: "asset", reference: reference.to_owned() }),
     }
@@ -170,6 +175,7 @@ where
 
 pub(crate) async fn list_page<'e, E>(
     exec: E,
+    backend: Backend,
     filter: &AssetFilter,
     page: &Page,
 ) -> Result<AssetPage, StoreError>
@@ -177,9 +183,9 @@ where
     E: Executor<'e, Database = Any>,
 {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM assets"));
-    where_clause(&mut sql, filter, page.after.as_deref());
+    where_clause(&mut sql, backend, filter, page.after.as_deref());
     sql.push(" ORDER BY key LIMIT ").bind(i64::try_from(page.limit).unwrap_or(i64::MAX).saturating_add(1));
-    let rows = sql.query().fetch_all(exec).await?;
+    let rows = sql.query(backend).fetch_all(exec).await?;
     let mut items = rows.iter().map(asset_from_row).collect::<Result<Vec<_>, _>>()?;
     let next = if items.len() > page.limit {
         items.truncate(page.limit);
@@ -190,7 +196,7 @@ where
     Ok(AssetPage { items, next })
 }
 
-fn where_clause(sql: &mut Sql, filter: &AssetFilter, after: Option<&str>) {
+fn where_clause(sql: &mut Sql, backend: Backend, filter: &AssetFilter, after: Option<&str>) {
     sql.push(" WHERE 1 = 1");
     let exact = [
         ("kind", filter.kind.map(|k| k.as_str().to_owned())),
@@ -208,11 +214,7 @@ fn where_clause(sql: &mut Sql, filter: &AssetFilter, after: Option<&str>) {
         }
     }
     for tag in &filter.tags {
-        sql.push(" AND id IN (SELECT asset_id FROM asset_tags WHERE key = ").bind(tag.key.clone());
-        if let Some(value) = &tag.value {
-            sql.push(" AND value = ").bind(value.clone());
-        }
-        sql.push(")");
+        tag_condition(sql, backend, tag);
     }
     if let Some(query) = &filter.query {
         let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
@@ -227,6 +229,31 @@ fn where_clause(sql: &mut Sql, filter: &AssetFilter, after: Option<&str>) {
     }
     if let Some(after) = after {
         sql.push(" AND key > ").bind(after.to_owned());
+    }
+}
+
+/// Tags live in the JSON column only; each backend reads it with its own JSON functions.
+fn tag_condition(sql: &mut Sql, backend: Backend, tag: &TagFilter) {
+    match backend {
+        Backend::Sqlite => {
+            sql.push(" AND EXISTS (SELECT 1 FROM json_each(assets.tags) WHERE json_each.key = ")
+                .bind(tag.key.clone());
+            if let Some(value) = &tag.value {
+                sql.push(" AND json_each.value = ").bind(value.clone());
+            }
+            sql.push(")");
+        }
+        Backend::Postgres => match &tag.value {
+            Some(value) => {
+                sql.push(" AND (assets.tags::jsonb ->> ")
+                    .bind(tag.key.clone())
+                    .push(") = ")
+                    .bind(value.clone());
+            }
+            None => {
+                sql.push(" AND (assets.tags::jsonb -> ").bind(tag.key.clone()).push(") IS NOT NULL");
+            }
+        },
     }
 }
 

@@ -36,7 +36,7 @@ impl Store {
         sql.bind(Entity::Asset.as_str()).push(" AND entity_id = ").bind(id.clone());
         sql.push(") OR (entity = ").bind(Entity::Relationship.as_str());
         sql.push(" AND entity_id LIKE ").bind(format!("%{id}%")).push(") ORDER BY seq");
-        let rows = sql.query().fetch_all(&self.pool).await?;
+        let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
         rows.iter().map(event_from_row).collect()
     }
 
@@ -48,7 +48,7 @@ impl Store {
         loop {
             let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM events WHERE seq > "));
             sql.bind(after).push(" ORDER BY seq LIMIT ").bind(VERIFY_BATCH);
-            let rows = sql.query().fetch_all(&self.pool).await?;
+            let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
             for row in &rows {
                 let event = event_from_row(row)?;
                 if let Err(broken) = verifier.push(&event) {
@@ -60,8 +60,10 @@ impl Store {
                 break;
             }
         }
-        let row =
-            Sql::new("SELECT seq, hash FROM event_head WHERE id = 1").query().fetch_one(&self.pool).await?;
+        let row = Sql::new("SELECT seq, hash FROM event_head WHERE id = 1")
+            .query(self.backend)
+            .fetch_one(&self.pool)
+            .await?;
         let head = ChainHead { seq: row.try_get("seq")?, hash: row.try_get("hash")? };
         Ok(match verifier.finish(&head) {
             Ok(events) => Verification::Intact { events, head: head.hash },

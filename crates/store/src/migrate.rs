@@ -83,6 +83,18 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// Bulk loads drop and rebuild the secondary indexes; their definitions must be the
+    /// migrations' own.
+    #[test]
+    fn deferred_index_definitions_match_the_migrations() {
+        let schema: String =
+            SQLITE.iter().chain(POSTGRES.iter()).map(|m| m.sql.as_str().to_owned()).collect();
+        for (name, definition) in crate::write::SECONDARY_INDEXES {
+            let statement = format!("CREATE INDEX {name} ON {definition};");
+            assert_eq!(schema.matches(&statement).count(), 2, "{statement}");
+        }
+    }
+
     /// The two folders must hold the same migrations under the same numbers and names.
     #[test]
     fn backends_have_the_same_migrations() {

@@ -5,8 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on unexpected errors")]
 
 use plumb_core::model::{RelationKind, Relationship};
-use plumb_core::{Asset, AssetId, Kind, Status, Timestamp};
-use plumb_store::{AssetFilter, OpenOptions, Page, Store, StoreError, TagFilter, Verification};
+use plumb_core::{Asset, AssetId, Kind, NewAsset, Status, Timestamp};
+use plumb_store::{
+    AssetFilter, OpenOptions, Page, PreparedAsset, Store, StoreError, TagFilter, Verification,
+};
 use serde_json::json;
 use sqlx::Executor;
 
@@ -115,8 +117,12 @@ fn asset(key: &str, environment: &str, tags: &[(&str, &str)]) -> Asset {
 
 async fn create(store: &Store, assets: &[Asset]) {
     let mut tx = store.begin_write("test@example.com").await.unwrap();
-    tx.create_assets(assets).await.unwrap();
+    tx.create_assets(new(assets)).await.unwrap();
     tx.commit().await.unwrap();
+}
+
+fn new(assets: &[Asset]) -> Vec<PreparedAsset> {
+    assets.iter().cloned().map(|a| NewAsset::new(a).into()).collect()
 }
 
 async fn create_and_read_back(f: Fixture) {
@@ -206,7 +212,7 @@ async fn updates_append_diff_events(f: Fixture) {
 async fn duplicate_keys_conflict(f: Fixture) {
     create(&f.store, &[asset("k", "staging", &[])]).await;
     let mut tx = f.store.begin_write("t").await.unwrap();
-    let err = tx.create_assets(&[asset("k", "staging", &[])]).await.unwrap_err();
+    let err = tx.create_assets(new(&[asset("k", "staging", &[])])).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
 }
 
@@ -231,7 +237,7 @@ async fn relationships_are_recorded_once(f: Fixture) {
 async fn rollback_leaves_nothing(f: Fixture) {
     {
         let mut tx = f.store.begin_write("t").await.unwrap();
-        tx.create_assets(&[asset("k", "staging", &[])]).await.unwrap();
+        tx.create_assets(new(&[asset("k", "staging", &[])])).await.unwrap();
         // Dropped without commit.
     }
     assert_eq!(f.store.count_assets(&AssetFilter::default()).await.unwrap(), 0);
@@ -262,7 +268,7 @@ async fn concurrent_writers_serialise(f: Fixture) {
             let assets: Vec<Asset> =
                 (0..50).map(|i| asset(&format!("{prefix}-{batch}-{i}"), "staging", &[])).collect();
             let mut tx = store.begin_write(prefix).await.unwrap();
-            tx.create_assets(&assets).await.unwrap();
+            tx.create_assets(new(&assets)).await.unwrap();
             tokio::task::yield_now().await;
             tx.commit().await.unwrap();
         }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::enums::word_enum;
+use crate::model::{Entity, EventDraft};
 use crate::time::Timestamp;
 
 /// Tags as key → value, sorted by key so their text form is canonical.
@@ -168,6 +169,39 @@ impl Asset {
             missing.push("location");
         }
         missing
+    }
+}
+
+/// A new asset with the event that records its creation. The event is derived from the asset
+/// here, so the two always agree, and the costly canonical JSON can be built before (and away
+/// from) the writing transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewAsset {
+    asset: Asset,
+    event: EventDraft,
+}
+
+impl NewAsset {
+    /// Prepares the creation of `asset`.
+    pub fn new(asset: Asset) -> Self {
+        let event =
+            EventDraft::new(Entity::Asset, asset.id.to_string(), "created", None, Some(&asset.to_json()));
+        NewAsset { asset, event }
+    }
+
+    /// The asset.
+    pub fn asset(&self) -> &Asset {
+        &self.asset
+    }
+
+    /// The `created` event.
+    pub fn event(&self) -> &EventDraft {
+        &self.event
+    }
+
+    /// The asset, giving up the event.
+    pub fn into_asset(self) -> Asset {
+        self.asset
     }
 }
 

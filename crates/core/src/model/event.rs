@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::enums::word_enum;
+use crate::event_chain::canonical_json;
 use crate::time::Timestamp;
 
 word_enum! {
@@ -14,9 +15,11 @@ word_enum! {
     }
 }
 
-/// A change about to be recorded: what changed, before and after. The store seals it into an
-/// [`Event`] (sequence number, id, time, actor, hashes) inside the same transaction as the change.
-#[derive(Clone, Debug, PartialEq)]
+/// A change about to be recorded: what changed, before and after, already in canonical JSON
+/// text (the costly part, which can be done away from the writing transaction). The store seals
+/// it into an [`Event`] (sequence number, id, time, actor, hashes) in the same transaction as
+/// the change.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventDraft {
     /// The kind of record changed.
     pub entity: Entity,
@@ -24,10 +27,29 @@ pub struct EventDraft {
     pub entity_id: String,
     /// What happened: `created`, `updated`, `transitioned`, `linked`, `reassigned`, ….
     pub action: &'static str,
-    /// The changed fields before the change (absent for a creation).
-    pub before: Option<Value>,
-    /// The changed fields after the change.
-    pub after: Option<Value>,
+    /// The changed fields before the change (absent for a creation), canonical JSON.
+    pub before: Option<String>,
+    /// The changed fields after the change, canonical JSON.
+    pub after: Option<String>,
+}
+
+impl EventDraft {
+    /// A draft with `before` and `after` in canonical form.
+    pub fn new(
+        entity: Entity,
+        entity_id: String,
+        action: &'static str,
+        before: Option<&Value>,
+        after: Option<&Value>,
+    ) -> Self {
+        EventDraft {
+            entity,
+            entity_id,
+            action,
+            before: before.map(canonical_json),
+            after: after.map(canonical_json),
+        }
+    }
 }
 
 /// A recorded event, exactly as stored. `before` and `after` are kept as the JSON text that was

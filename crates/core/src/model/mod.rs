@@ -8,6 +8,6 @@ pub(crate) mod asset;
 mod event;
 mod relationship;
 
-pub use asset::{Asset, AssetId, FIELDS, Kind, Status, Tags};
+pub use asset::{Asset, AssetId, FIELDS, Kind, NewAsset, Status, Tags};
 pub use event::{Entity, Event, EventDraft};
 pub use relationship::{RelationKind, Relationship};

@@ -4,7 +4,7 @@
 use plumb_core::lifecycle::check_transition;
 use plumb_core::model::{RelationKind, Relationship};
 use plumb_core::record::{self, Defaults, FieldError, Fields};
-use plumb_core::{Asset, AssetId, Status};
+use plumb_core::{Asset, AssetId, NewAsset, Status};
 use plumb_store::{AssetFilter, Page, StoreError};
 use serde_json::json;
 
@@ -32,7 +32,7 @@ pub async fn add(ctx: &Context, fields: &Fields) -> anyhow::Result<Asset> {
         Err(StoreError::NotFound { .. }) => {}
         Err(err) => return Err(err.into()),
     }
-    tx.create_assets(std::slice::from_ref(&asset)).await?;
+    tx.create_assets(vec![NewAsset::new(asset.clone()).into()]).await?;
     tx.commit().await?;
     Ok(asset)
 }

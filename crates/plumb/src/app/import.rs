@@ -9,8 +9,8 @@ use std::path::Path;
 
 use indicatif::ProgressBar;
 use plumb_core::record::{self, Cell, Defaults, FieldError, Fields};
-use plumb_core::{Asset, AssetId, InventoryRules, Status};
-use plumb_store::WriteTx;
+use plumb_core::{Asset, AssetId, InventoryRules, NewAsset, Status, Timestamp};
+use plumb_store::{PreparedAsset, WriteTx};
 
 use crate::app::Context;
 use crate::error::BadInput;
@@ -33,6 +33,9 @@ pub struct ImportSummary {
 }
 
 /// Imports every record of `path`, or nothing.
+///
+/// Reading and checking records (and preparing their events) runs on its own thread, a batch
+/// ahead of the writing transaction, so parsing and the database work overlap on two cores.
 pub async fn import(
     ctx: &Context,
     path: &Path,
@@ -49,50 +52,37 @@ pub async fn import(
         }
         problems.check()?;
     }
-    let tx = ctx.store.begin_write(&ctx.actor).await?;
-    let mut import = Import {
-        tx,
-        rules: ctx.config.rules(),
-        problems,
-        summary: ImportSummary::default(),
-        seen: Seen::default(),
-    };
-    let mut batch = Vec::with_capacity(BATCH);
-    for record in records {
-        let record = match record {
-            Ok(record) => record,
-            Err(err) => {
-                import.problems.line(err.line, &err.message);
-                if err.recoverable && !import.problems.full() {
-                    continue;
-                }
-                break;
-            }
-        };
-        import.summary.records += 1;
-        progress.inc(1);
-        if let Some(pending) = import.seen.check(record.line, record.fields, &mut import.problems) {
-            batch.push(pending);
-        }
-        if batch.len() >= BATCH {
-            import.flush(&mut batch).await?;
-        }
+    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let rules = ctx.config.rules();
+    let (sender, mut batches) = tokio::sync::mpsc::channel(2);
+    let reader =
+        Reader { rules: rules.clone(), now: tx.now(), seen: Seen::default(), progress: progress.clone() };
+    let reading = tokio::task::spawn_blocking(move || reader.run(records, &sender));
+    let empty = tx.inventory_is_empty().await?;
+    if empty {
+        tx.defer_indexes().await?;
+    }
+    let mut import = Import { tx, rules, problems, summary: ImportSummary::default(), empty };
+    while let Some(batch) = batches.recv().await {
+        import.write(batch).await?;
         if import.problems.full() {
             break;
         }
     }
-    import.flush(&mut batch).await?;
+    // Dropping the receiver stops the reader if it is still going.
+    drop(batches);
+    reading.await?;
     import.problems.check()?;
     import.tx.commit().await?;
     Ok(import.summary)
 }
 
-struct Import {
-    tx: WriteTx,
-    rules: InventoryRules,
-    problems: Problems,
-    summary: ImportSummary,
-    seen: Seen,
+/// What the reader hands over for each record.
+enum Item {
+    /// A record that could not be read, or a duplicate.
+    Problem(u64, String),
+    /// A record to create or update.
+    Record(Pending),
 }
 
 /// A record waiting for its batch: whether its key exists decides between create and update.
@@ -101,23 +91,99 @@ struct Pending {
     fields: Fields,
     key: Option<String>,
     id: Option<AssetId>,
+    /// The record read as a new asset, with its event, prepared in case the key is new.
+    new: Result<PreparedAsset, Vec<FieldError>>,
+}
+
+/// The reading side: records → checked batches.
+struct Reader {
+    rules: InventoryRules,
+    now: Timestamp,
+    seen: Seen,
+    progress: ProgressBar,
+}
+
+impl Reader {
+    fn run(mut self, records: records::Records, sender: &tokio::sync::mpsc::Sender<Vec<Item>>) {
+        let mut batch = Vec::with_capacity(BATCH);
+        for record in records {
+            let stop = matches!(&record, Err(err) if !err.recoverable);
+            batch.push(self.item(record));
+            if (batch.len() >= BATCH || stop)
+                && (sender.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err()
+                    || stop)
+            {
+                return;
+            }
+        }
+        let _ = sender.blocking_send(batch);
+    }
+
+    fn item(&mut self, record: Result<records::Record, records::LineError>) -> Item {
+        let record = match record {
+            Ok(record) => record,
+            Err(err) => return Item::Problem(err.line, err.message),
+        };
+        self.progress.inc(1);
+        let (key, id) =
+            (text(&record.fields, "key"), text(&record.fields, "id").and_then(|id| id.parse().ok()));
+        if let Err(problem) = self.seen.check(record.line, key.as_deref(), id) {
+            return Item::Problem(record.line, problem);
+        }
+        let defaults = Defaults {
+            id: AssetId(ulid::Ulid::generate()),
+            now: self.now,
+            status: Status::Registered,
+            source: "manual".to_owned(),
+        };
+        let new = record::read_asset(&record.fields, &self.rules, &defaults).map(|a| NewAsset::new(a).into());
+        Item::Record(Pending { line: record.line, fields: record.fields, key, id, new })
+    }
+}
+
+/// A field's text, for keys and ids.
+fn text(fields: &Fields, name: &str) -> Option<String> {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, cell)| match cell {
+            Cell::Text(t) | Cell::Json(serde_json::Value::String(t)) => Some(t.trim().to_owned()),
+            Cell::Json(_) => None,
+        })
+        .filter(|t| !t.is_empty())
+}
+
+/// The writing side: one transaction for the whole file.
+struct Import {
+    tx: WriteTx,
+    rules: InventoryRules,
+    problems: Problems,
+    summary: ImportSummary,
+    /// The inventory was empty when the import began: every key is new (duplicates within
+    /// the file are caught while reading), so no lookups are needed.
+    empty: bool,
 }
 
 impl Import {
-    async fn flush(&mut self, batch: &mut Vec<Pending>) -> anyhow::Result<()> {
-        if batch.is_empty() {
-            return Ok(());
+    async fn write(&mut self, batch: Vec<Item>) -> anyhow::Result<()> {
+        let mut pending = Vec::with_capacity(batch.len());
+        for item in batch {
+            match item {
+                Item::Problem(line, message) => self.problems.line(line, &message),
+                Item::Record(record) => pending.push(record),
+            }
         }
-        let keys: Vec<&str> = batch.iter().filter_map(|p| p.key.as_deref()).collect();
-        let ids: Vec<String> = batch.iter().filter_map(|p| p.id).map(|id| id.to_string()).collect();
-        let stored = self.tx.assets_matching(&keys, &ids).await?;
+        self.summary.records += pending.len() as u64;
+        let keys: Vec<&str> = pending.iter().filter_map(|p| p.key.as_deref()).collect();
+        let ids: Vec<String> = pending.iter().filter_map(|p| p.id).map(|id| id.to_string()).collect();
+        let stored = if self.empty { Vec::new() } else { self.tx.assets_matching(&keys, &ids).await? };
         let by_key: HashMap<&str, &Asset> = stored.iter().map(|a| (a.key.as_str(), a)).collect();
         let by_id: HashMap<AssetId, &Asset> = stored.iter().map(|a| (a.id, a)).collect();
-        let mut new = Vec::new();
-        for pending in batch.drain(..) {
-            let line = pending.line;
-            if let Some(before) = pending.key.as_deref().and_then(|k| by_key.get(k)) {
-                match record::apply_changes(before, &pending.fields, &self.rules) {
+        let mut created = Vec::new();
+        for record in pending {
+            let line = record.line;
+            if let Some(before) = record.key.as_deref().and_then(|k| by_key.get(k)) {
+                match record::apply_changes(before, &record.fields, &self.rules) {
                     Ok(after) if self.problems.is_empty() => {
                         if self.tx.update_asset(before, &after, "imported", None).await? {
                             self.summary.updated += 1;
@@ -128,26 +194,20 @@ impl Import {
                     Ok(_) => {}
                     Err(found) => self.problems.fields(line, &found),
                 }
-            } else if let Some(owner) = pending.id.and_then(|id| by_id.get(&id)) {
+            } else if let Some(owner) = record.id.and_then(|id| by_id.get(&id)) {
                 let problem =
                     format!("field `id`: {} already belongs to the asset with key {:?}", owner.id, owner.key);
                 self.problems.line(line, &problem);
             } else {
-                let defaults = Defaults {
-                    id: AssetId(ulid::Ulid::generate()),
-                    now: self.tx.now(),
-                    status: Status::Registered,
-                    source: "manual".to_owned(),
-                };
-                match record::read_asset(&pending.fields, &self.rules, &defaults) {
-                    Ok(asset) => new.push(asset),
+                match record.new {
+                    Ok(new) => created.push(new),
                     Err(found) => self.problems.fields(line, &found),
                 }
             }
         }
         if self.problems.is_empty() {
-            self.tx.create_assets(&new).await?;
-            self.summary.created += new.len() as u64;
+            self.summary.created += created.len() as u64;
+            self.tx.create_assets(created).await?;
         }
         Ok(())
     }
@@ -161,31 +221,20 @@ struct Seen {
 }
 
 impl Seen {
-    fn check(&mut self, line: u64, fields: Fields, problems: &mut Problems) -> Option<Pending> {
-        let text = |name: &str| {
-            fields.iter().find(|(n, _)| n == name).and_then(|(_, cell)| match cell {
-                Cell::Text(t) => Some(t.trim().to_owned()),
-                Cell::Json(serde_json::Value::String(t)) => Some(t.trim().to_owned()),
-                Cell::Json(_) => None,
-            })
-        };
-        let key = text("key").filter(|k| !k.is_empty());
-        let id = text("id").and_then(|id| id.parse::<AssetId>().ok());
-        if let Some(key) = &key
-            && let Some(first) = self.keys.insert(key.clone(), line)
+    fn check(&mut self, line: u64, key: Option<&str>, id: Option<AssetId>) -> Result<(), String> {
+        if let Some(key) = key
+            && let Some(first) = self.keys.insert(key.to_owned(), line)
         {
-            self.keys.insert(key.clone(), first);
-            problems.line(line, &format!("field `key`: duplicate key {key:?}, first on line {first}"));
-            return None;
+            self.keys.insert(key.to_owned(), first);
+            return Err(format!("field `key`: duplicate key {key:?}, first on line {first}"));
         }
         if let Some(id) = id
             && let Some(first) = self.ids.insert(id, line)
         {
             self.ids.insert(id, first);
-            problems.line(line, &format!("field `id`: duplicate id {id}, first on line {first}"));
-            return None;
+            return Err(format!("field `id`: duplicate id {id}, first on line {first}"));
         }
-        Some(Pending { line, fields, key, id })
+        Ok(())
     }
 }
 
