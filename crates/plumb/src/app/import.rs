@@ -109,11 +109,12 @@ impl Reader {
         for record in records {
             let stop = matches!(&record, Err(err) if !err.recoverable);
             batch.push(self.item(record));
-            if (batch.len() >= BATCH || stop)
-                && (sender.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err()
-                    || stop)
-            {
-                return;
+            if batch.len() >= BATCH || stop {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                let receiver_gone = sender.blocking_send(full).is_err();
+                if receiver_gone || stop {
+                    return;
+                }
             }
         }
         let _ = sender.blocking_send(batch);
