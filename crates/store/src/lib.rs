@@ -10,6 +10,7 @@ mod assets;
 mod error;
 mod events;
 mod migrate;
+mod runs;
 mod sql;
 mod write;
 

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use plumb_core::event_chain::ChainHead;
-use plumb_core::model::{Entity, Relationship};
+use plumb_core::model::{Entity, Relationship, Run};
 use plumb_core::{Asset, Event, EventDraft, NewAsset, Timestamp};
 use serde_json::{Value, json};
 use sqlx::any::Any;
@@ -255,6 +255,31 @@ impl WriteTx {
             .await?;
         }
         Ok(inserted)
+    }
+
+    /// Records a finished run, with an event.
+    pub async fn record_run(&mut self, run: &Run) -> Result<(), StoreError> {
+        let mut sql = Sql::new(&format!("INSERT INTO runs ({}) VALUES ", crate::runs::COLUMNS));
+        sql.row(|row| {
+            row.value(run.id.clone())
+                .value(run.kind.as_str())
+                .value(run.name.clone())
+                .value(run.started_at.to_string())
+                .value(run.finished_at.to_string())
+                .value(run.actor.clone())
+                .value(run.outcome.as_str())
+                .value(run.inputs.to_string())
+                .value(run.counts.to_string())
+                .value(run.details.to_string());
+        });
+        sql.query(self.backend).execute(&mut *self.tx).await?;
+        let summary = json!({
+            "kind": run.kind.as_str(),
+            "name": run.name,
+            "outcome": run.outcome.as_str(),
+            "counts": run.counts,
+        });
+        self.append(EventDraft::new(Entity::Run, run.id.clone(), "recorded", None, Some(&summary))).await
     }
 
     /// Makes every change of this transaction durable, with its events; returns how many events

@@ -91,6 +91,7 @@ contract!(
     tampering_is_detected,
     concurrent_writers_serialise,
     migrations_report_and_refuse_newer_schema,
+    runs_are_recorded_with_an_event,
 );
 
 fn asset(key: &str, environment: &str, tags: &[(&str, &str)]) -> Asset {
@@ -300,4 +301,27 @@ async fn migrations_report_and_refuse_newer_schema(f: Fixture) {
     .ok();
     let err = Store::open(&f.url, &OpenOptions::default()).await.unwrap_err();
     assert!(matches!(err, StoreError::SchemaTooNew(99999)), "{err}");
+}
+
+async fn runs_are_recorded_with_an_event(f: Fixture) {
+    use plumb_core::model::{Run, RunKind, RunOutcome};
+    let run = Run {
+        id: ulid::Ulid::generate().to_string(),
+        kind: RunKind::Gate,
+        name: "image".into(),
+        started_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+        finished_at: "2026-01-01T00:00:01Z".parse().unwrap(),
+        actor: "ci@example.com".into(),
+        outcome: RunOutcome::Blocked,
+        inputs: json!({"report": "trivy.json"}),
+        counts: json!({"blocking": 2}),
+        details: json!({"blocking": ["CVE-2024-1", "CVE-2024-2"]}),
+    };
+    let mut tx = f.store.begin_write("ci@example.com").await.unwrap();
+    tx.record_run(&run).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(f.store.run(&run.id).await.unwrap(), run);
+    assert_eq!(f.store.runs(Some(RunKind::Gate), 10).await.unwrap(), vec![run.clone()]);
+    assert!(f.store.runs(Some(RunKind::Sync), 10).await.unwrap().is_empty());
+    assert!(matches!(f.store.verify_events().await.unwrap(), Verification::Intact { events: 1, .. }));
 }

@@ -12,6 +12,7 @@ word_enum! {
     pub enum Entity {
         Asset = "asset",
         Relationship = "relationship",
+        Run = "run",
     }
 }
 

@@ -7,7 +7,9 @@
 pub(crate) mod asset;
 mod event;
 mod relationship;
+mod run;
 
 pub use asset::{Asset, AssetId, FIELDS, Kind, NewAsset, Status, Tags};
 pub use event::{Entity, Event, EventDraft};
 pub use relationship::{RelationKind, Relationship};
+pub use run::{Run, RunKind, RunOutcome};
