@@ -174,7 +174,7 @@ impl WriteTx {
                 }
                 sql.row(|row| {
                     for value in prepared.values {
-                        row.value(value);
+                        row.text(value);
                     }
                 });
                 events.push(prepared.event);
@@ -216,7 +216,7 @@ impl WriteTx {
             if i > 1 {
                 sql.push(", ");
             }
-            sql.push(&format!("{column} = ")).bind(value);
+            sql.push(&format!("{column} = ")).bind_text(value);
         }
         sql.push(" WHERE id = ").bind(before.id.to_string());
         sql.query(self.backend).execute(&mut *self.tx).await.map_err(conflict_on_unique)?;
@@ -328,8 +328,8 @@ impl WriteTx {
                     .value(event.entity)
                     .value(event.entity_id)
                     .value(event.action)
-                    .value(event.before)
-                    .value(event.after)
+                    .text(event.before)
+                    .text(event.after)
                     .value(event.prev_hash)
                     .value(event.hash);
             });
