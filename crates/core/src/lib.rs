@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod record;
 pub mod rules;
+pub mod sync;
 pub mod time;
 
 pub use model::{Asset, AssetId, Event, EventDraft, Kind, NewAsset, RelationKind, Relationship, Status};

@@ -100,6 +100,8 @@ pub fn read_asset(
         attributes: empty_object(),
         first_seen: defaults.now,
         last_seen: defaults.now,
+        scope: None,
+        absent_since: None,
     };
     let mut problems = set_fields(&mut asset, fields, rules);
     for required in REQUIRED {
@@ -168,8 +170,16 @@ fn check_policy(mut asset: Asset, rules: &InventoryRules) -> Result<Asset, Vec<F
 }
 
 /// Fields an empty value clears; an empty value of any other field means "not given".
-const CLEARABLE: &[&str] =
-    &["environment", "owner", "manager", "classification", "location", "financial_ref"];
+const CLEARABLE: &[&str] = &[
+    "environment",
+    "owner",
+    "manager",
+    "classification",
+    "location",
+    "financial_ref",
+    "scope",
+    "absent_since",
+];
 
 fn set_fields(asset: &mut Asset, fields: &Fields, rules: &InventoryRules) -> Vec<FieldError> {
     let mut problems = Vec::new();
@@ -204,6 +214,8 @@ fn set_field(asset: &mut Asset, field: &str, cell: &Cell, rules: &InventoryRules
         "attributes" => asset.attributes = attributes(cell)?,
         "first_seen" => asset.first_seen = parse(field, required_text(field, cell)?)?,
         "last_seen" => asset.last_seen = parse(field, required_text(field, cell)?)?,
+        "scope" => asset.scope = text(field, cell)?,
+        "absent_since" => asset.absent_since = text(field, cell)?.map(|t| parse(field, t)).transpose()?,
         _ => return Err(unknown_field(field)),
     }
     Ok(())
@@ -332,7 +344,7 @@ mod tests {
     fn minimal_record_gets_defaults() {
         check(
             text_fields(&[("key", "SN-1"), ("kind", "hardware"), ("type", "laptop")]),
-            r#"{"id":"01JDQ8W8F4Z6S6YB4C4ZQXK3VQ","key":"SN-1","name":"SN-1","kind":"hardware","type":"laptop","environment":null,"owner":null,"manager":null,"classification":null,"location":null,"status":"registered","source":"manual","financial_ref":null,"tags":{},"attributes":{},"first_seen":"2026-01-01T00:00:00.000000Z","last_seen":"2026-01-01T00:00:00.000000Z"}"#,
+            r#"{"id":"01JDQ8W8F4Z6S6YB4C4ZQXK3VQ","key":"SN-1","name":"SN-1","kind":"hardware","type":"laptop","environment":null,"owner":null,"manager":null,"classification":null,"location":null,"status":"registered","source":"manual","financial_ref":null,"tags":{},"attributes":{},"first_seen":"2026-01-01T00:00:00.000000Z","last_seen":"2026-01-01T00:00:00.000000Z","scope":null,"absent_since":null}"#,
         );
     }
 
@@ -355,7 +367,7 @@ mod tests {
                 "field `status`: expected one of discovered, registered, in_service, decommissioning, decommissioned, found \"live\"",
                 "field `first_seen`: expected an RFC 3339 timestamp such as 2026-01-31T12:00:00Z, found \"31/01/2026\"",
                 r#"field `tags`: expected a JSON object of text values such as {"team":"sre"}, found "team=sre" (expected ident at line 1 column 2)"#,
-                "field `colour`: unknown field; expected one of id, key, name, kind, type, environment, owner, manager, classification, location, status, source, financial_ref, tags, attributes, first_seen, last_seen",
+                "field `colour`: unknown field; expected one of id, key, name, kind, type, environment, owner, manager, classification, location, status, source, financial_ref, tags, attributes, first_seen, last_seen, scope, absent_since",
             ]
             .join("\n")
             .as_str(),

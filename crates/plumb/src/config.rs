@@ -28,13 +28,17 @@ pub struct Config {
     pub inventory: Inventory,
     /// Cloud tag → field mapping.
     #[serde(default)]
-    pub tags: TagMapping,
+    pub tags: TagConfig,
     /// Cron expressions of the recurring jobs.
     #[serde(default)]
     pub schedule: Schedule,
     /// Control id → description.
     #[serde(default)]
     pub controls: BTreeMap<String, Control>,
+    /// The sources `plumb sync` runs, each a table with a `type` (`aws`, `terraform`, `file`)
+    /// and that type's settings (checked by the source itself).
+    #[serde(default, rename = "source")]
+    pub sources: Vec<toml::Table>,
     /// The folder the file is in; relative paths in the file are resolved against it.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -78,7 +82,7 @@ impl Default for Inventory {
 /// Which tags fill which fields, and how tag values map onto configured words.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TagMapping {
+pub struct TagConfig {
     /// Tag keys for the owner.
     #[serde(default)]
     pub owner: Vec<String>,
@@ -169,6 +173,40 @@ impl Config {
         } else {
             format!("sqlite://{}", self.dir.join(database).display())
         }
+    }
+
+    /// The tag mapping sync applies.
+    pub fn tag_mapping(&self) -> plumb_core::sync::TagMapping {
+        let tags = &self.tags;
+        let fields = [
+            ("owner", &tags.owner),
+            ("manager", &tags.manager),
+            ("environment", &tags.environment),
+            ("classification", &tags.classification),
+            ("location", &tags.location),
+            ("financial_ref", &tags.financial_ref),
+        ];
+        plumb_core::sync::TagMapping {
+            fields: fields.into_iter().map(|(field, keys)| (field.to_owned(), keys.clone())).collect(),
+            environment_values: tags.environment_values.clone(),
+            classification_values: tags.classification_values.clone(),
+        }
+    }
+
+    /// The `[[source]]` tables as JSON, with relative paths resolved against this file.
+    pub fn source_settings(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        self.sources
+            .iter()
+            .map(|table| {
+                let mut value = serde_json::to_value(table)?;
+                if let Some(path) = value.get_mut("path")
+                    && let Some(text) = path.as_str()
+                {
+                    *path = serde_json::Value::String(self.dir.join(text).display().to_string());
+                }
+                Ok(value)
+            })
+            .collect()
     }
 
     /// The inventory rules the domain core applies.

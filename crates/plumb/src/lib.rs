@@ -5,5 +5,4 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod error;
-pub mod records;
 pub mod report;

@@ -8,8 +8,21 @@ use sqlx::{Executor, Row, Transaction};
 use crate::sql::Sql;
 use crate::{Backend, Store, StoreError};
 
+/// The asset columns, in the order of `plumb_core::model::FIELDS`, for inserts and updates.
 pub(crate) const COLUMNS: &str = "id, key, name, kind, type, environment, owner, manager, \
-    classification, location, status, source, financial_ref, tags, attributes, first_seen, last_seen";
+    classification, location, status, source, financial_ref, tags, attributes, first_seen, last_seen, \
+    scope, absent_since";
+
+/// Reads assets with their effective `last_seen`: an asset present in a scope was seen at the
+/// scope's last complete sync, which unchanged resources do not write to each asset.
+pub(crate) const SELECT_ASSETS: &str = "SELECT assets.id, assets.key, assets.name, assets.kind, \
+    assets.type, assets.environment, assets.owner, assets.manager, assets.classification, \
+    assets.location, assets.status, assets.source, assets.financial_ref, assets.tags, \
+    assets.attributes, assets.first_seen, \
+    CASE WHEN assets.absent_since IS NULL AND sync_scopes.scope_synced_at > assets.last_seen \
+    THEN sync_scopes.scope_synced_at ELSE assets.last_seen END AS last_seen, \
+    assets.scope, assets.absent_since \
+    FROM assets LEFT JOIN sync_scopes ON sync_scopes.scope_name = assets.scope";
 
 /// Which assets to list. Every set field must match; tags must all be present.
 #[derive(Clone, Debug, Default)]
@@ -161,11 +174,11 @@ pub(crate) async fn asset_by_ref<'e, E>(
 where
     E: Executor<'e, Database = Any>,
 {
-    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM assets WHERE "));
+    let mut sql = Sql::new(&format!("{SELECT_ASSETS} WHERE "));
     if let Ok(id) = reference.parse::<AssetId>() {
-        sql.push("id = ").bind(id.to_string()).push(" OR ");
+        sql.push("assets.id = ").bind(id.to_string()).push(" OR ");
     }
-    sql.push("key = ").bind(reference.to_owned()).push(" ORDER BY CASE WHEN key = ");
+    sql.push("assets.key = ").bind(reference.to_owned()).push(" ORDER BY CASE WHEN assets.key = ");
     sql.bind(reference.to_owned()).push(" THEN 1 ELSE 0 END LIMIT 1");
     match sql.query(backend).fetch_optional(exec).await? {
         Some(row) => asset_from_row(&row),
@@ -182,9 +195,10 @@ pub(crate) async fn list_page<'e, E>(
 where
     E: Executor<'e, Database = Any>,
 {
-    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM assets"));
+    let mut sql = Sql::new(SELECT_ASSETS);
     where_clause(&mut sql, backend, filter, page.after.as_deref());
-    sql.push(" ORDER BY key LIMIT ").bind(i64::try_from(page.limit).unwrap_or(i64::MAX).saturating_add(1));
+    sql.push(" ORDER BY assets.key LIMIT ")
+        .bind(i64::try_from(page.limit).unwrap_or(i64::MAX).saturating_add(1));
     let rows = sql.query(backend).fetch_all(exec).await?;
     let mut items = rows.iter().map(asset_from_row).collect::<Result<Vec<_>, _>>()?;
     let next = if items.len() > page.limit {
@@ -199,14 +213,14 @@ where
 fn where_clause(sql: &mut Sql, backend: Backend, filter: &AssetFilter, after: Option<&str>) {
     sql.push(" WHERE 1 = 1");
     let exact = [
-        ("kind", filter.kind.map(|k| k.as_str().to_owned())),
-        ("type", filter.asset_type.clone()),
-        ("environment", filter.environment.clone()),
-        ("status", filter.status.map(|s| s.as_str().to_owned())),
-        ("owner", filter.owner.clone()),
-        ("manager", filter.manager.clone()),
-        ("classification", filter.classification.clone()),
-        ("source", filter.source.clone()),
+        ("assets.kind", filter.kind.map(|k| k.as_str().to_owned())),
+        ("assets.type", filter.asset_type.clone()),
+        ("assets.environment", filter.environment.clone()),
+        ("assets.status", filter.status.map(|s| s.as_str().to_owned())),
+        ("assets.owner", filter.owner.clone()),
+        ("assets.manager", filter.manager.clone()),
+        ("assets.classification", filter.classification.clone()),
+        ("assets.source", filter.source.clone()),
     ];
     for (column, value) in exact {
         if let Some(value) = value {
@@ -219,7 +233,8 @@ fn where_clause(sql: &mut Sql, backend: Backend, filter: &AssetFilter, after: Op
     if let Some(query) = &filter.query {
         let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
         sql.push(" AND (");
-        for (i, column) in ["key", "name", "owner", "location"].iter().enumerate() {
+        for (i, column) in ["assets.key", "assets.name", "assets.owner", "assets.location"].iter().enumerate()
+        {
             if i > 0 {
                 sql.push(" OR ");
             }
@@ -228,7 +243,7 @@ fn where_clause(sql: &mut Sql, backend: Backend, filter: &AssetFilter, after: Op
         sql.push(")");
     }
     if let Some(after) = after {
-        sql.push(" AND key > ").bind(after.to_owned());
+        sql.push(" AND assets.key > ").bind(after.to_owned());
     }
 }
 
@@ -282,6 +297,8 @@ pub(crate) fn asset_from_row(row: &AnyRow) -> Result<Asset, StoreError> {
         attributes: json("attributes", text("attributes")?)?,
         first_seen: parse::<Timestamp>("first_seen", text("first_seen")?)?,
         last_seen: parse::<Timestamp>("last_seen", text("last_seen")?)?,
+        scope: optional("scope")?,
+        absent_since: optional("absent_since")?.map(|t| parse::<Timestamp>("absent_since", t)).transpose()?,
     })
 }
 

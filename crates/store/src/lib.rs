@@ -12,6 +12,7 @@ mod events;
 mod migrate;
 mod runs;
 mod sql;
+mod sync;
 mod write;
 
 use std::time::Duration;
@@ -23,6 +24,7 @@ pub use assets::{AssetFilter, AssetPage, Page, TagFilter, decode_cursor, encode_
 pub use error::StoreError;
 pub use events::Verification;
 pub use migrate::MigrationState;
+pub use sync::SyncState;
 pub use write::{PreparedAsset, WriteTx};
 
 /// Which database is behind a store.

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use sqlx::any::Any;
 use sqlx::{Row, Transaction};
 
-use crate::assets::{AssetFilter, AssetPage, COLUMNS, Page, asset_by_ref, asset_from_row, list_page};
+use crate::assets::{
+    AssetFilter, AssetPage, COLUMNS, Page, SELECT_ASSETS, asset_by_ref, asset_from_row, list_page,
+};
 use crate::error::is_busy;
 use crate::sql::Sql;
 use crate::{Backend, Store, StoreError};
@@ -27,8 +29,8 @@ pub(crate) const SECONDARY_INDEXES: &[(&str, &str)] =
 
 /// An open writing transaction. Dropping it without [`WriteTx::commit`] rolls everything back.
 pub struct WriteTx {
-    tx: Transaction<'static, Any>,
-    backend: Backend,
+    pub(crate) tx: Transaction<'static, Any>,
+    pub(crate) backend: Backend,
     head: ChainHead,
     actor: String,
     now: Timestamp,
@@ -152,7 +154,7 @@ impl WriteTx {
         if values.len() == 0 {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM assets WHERE {column} IN "));
+        let mut sql = Sql::new(&format!("{SELECT_ASSETS} WHERE assets.{column} IN "));
         sql.row(|row| {
             for value in values {
                 row.value(value);
@@ -166,7 +168,7 @@ impl WriteTx {
     pub async fn create_assets(&mut self, assets: Vec<PreparedAsset>) -> Result<(), StoreError> {
         let mut assets = assets.into_iter().peekable();
         while assets.peek().is_some() {
-            let mut sql = Sql::new(&format!("INSERT INTO assets ({COLUMNS}) VALUES "));
+            let mut sql = Sql::new(&format!("INSERT INTO assets ({COLUMNS}, content_hash) VALUES "));
             let mut events = Vec::new();
             for (i, prepared) in assets.by_ref().take(MAX_VALUES / COLUMN_COUNT).enumerate() {
                 if i > 0 {
@@ -176,6 +178,7 @@ impl WriteTx {
                     for value in prepared.values {
                         row.text(value);
                     }
+                    row.text(prepared.content_hash);
                 });
                 events.push(prepared.event);
             }
@@ -346,15 +349,23 @@ impl WriteTx {
 pub struct PreparedAsset {
     values: Vec<Option<String>>,
     event: EventDraft,
+    content_hash: Option<String>,
 }
 
 impl From<NewAsset> for PreparedAsset {
     fn from(new: NewAsset) -> Self {
-        PreparedAsset { values: column_values(new.asset()), event: new.event().clone() }
+        PreparedAsset { values: column_values(new.asset()), event: new.event().clone(), content_hash: None }
     }
 }
 
-const COLUMN_COUNT: usize = 17;
+impl PreparedAsset {
+    /// A collected asset, with the hash of the resource it was derived from.
+    pub fn collected(new: NewAsset, content_hash: String) -> Self {
+        PreparedAsset { content_hash: Some(content_hash), ..new.into() }
+    }
+}
+
+const COLUMN_COUNT: usize = 20;
 
 /// The asset's values in the order of `COLUMNS`.
 fn column_values(asset: &Asset) -> Vec<Option<String>> {
@@ -376,6 +387,8 @@ fn column_values(asset: &Asset) -> Vec<Option<String>> {
         Some(asset.attributes.to_string()),
         Some(asset.first_seen.to_string()),
         Some(asset.last_seen.to_string()),
+        asset.scope.clone(),
+        asset.absent_since.map(|t| t.to_string()),
     ]
 }
 
@@ -395,7 +408,7 @@ mod tests {
 
     #[test]
     fn values_follow_the_column_order() {
-        assert_eq!(COLUMNS.split(", ").count(), COLUMN_COUNT);
+        assert_eq!(COLUMNS.split(", ").count() + 1, COLUMN_COUNT);
         let asset = Asset {
             id: plumb_core::AssetId(ulid::Ulid::nil()),
             key: "k".into(),
@@ -414,6 +427,8 @@ mod tests {
             attributes: json!({}),
             first_seen: Timestamp::UNIX_EPOCH,
             last_seen: Timestamp::UNIX_EPOCH,
+            scope: Some("s".into()),
+            absent_since: Some(Timestamp::UNIX_EPOCH),
         };
         let json = asset.to_json();
         for (column, value) in COLUMNS.split(", ").zip(column_values(&asset)) {

@@ -113,6 +113,8 @@ fn asset(key: &str, environment: &str, tags: &[(&str, &str)]) -> Asset {
         attributes: json!({"versioning": {"status": "Enabled"}, "n": 1.5}),
         first_seen: "2026-01-01T00:00:00Z".parse::<Timestamp>().unwrap(),
         last_seen: "2026-01-02T00:00:00Z".parse::<Timestamp>().unwrap(),
+        scope: None,
+        absent_since: None,
     }
 }
 

@@ -33,6 +33,8 @@ pub const FIELDS: &[&str] = &[
     "attributes",
     "first_seen",
     "last_seen",
+    "scope",
+    "absent_since",
 ];
 
 /// An asset's id: a ULID, so ids sort by creation time and are unique without coordination.
@@ -130,6 +132,12 @@ pub struct Asset {
     pub first_seen: Timestamp,
     /// When a source last reported the asset (or a person last confirmed it).
     pub last_seen: Timestamp,
+    /// What a collector covered when it reported the asset, such as
+    /// `aws:111122223333:eu-west-1:ec2`: a sync of that scope that no longer sees the asset
+    /// marks it absent. Empty for assets people register.
+    pub scope: Option<String>,
+    /// Since when the source no longer reports the asset (absent, not deleted).
+    pub absent_since: Option<Timestamp>,
 }
 
 impl Asset {
@@ -232,6 +240,8 @@ pub(crate) mod tests {
             attributes: Value::Object(Default::default()),
             first_seen: Timestamp::UNIX_EPOCH,
             last_seen: Timestamp::UNIX_EPOCH,
+            scope: None,
+            absent_since: None,
         }
     }
 

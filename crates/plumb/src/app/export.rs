@@ -7,8 +7,8 @@ use plumb_core::model::FIELDS;
 use plumb_store::AssetFilter;
 
 use crate::app::Context;
-use crate::records::RecordFormat;
 use crate::report;
+use plumb_collect::records::RecordFormat;
 
 /// Writes the assets; returns how many.
 pub async fn export(

@@ -14,7 +14,7 @@ use plumb_store::{PreparedAsset, WriteTx};
 
 use crate::app::Context;
 use crate::error::BadInput;
-use crate::records::{self, RecordFormat};
+use plumb_collect::records::{self, RecordFormat};
 
 const BATCH: usize = 1_000;
 const MAX_PROBLEMS: usize = 50;
@@ -82,7 +82,7 @@ enum Item {
     /// A record that could not be read, or a duplicate.
     Problem(u64, String),
     /// A record to create or update.
-    Record(Pending),
+    Record(Box<Pending>),
 }
 
 /// A record waiting for its batch: whether its key exists decides between create and update.
@@ -138,7 +138,7 @@ impl Reader {
             source: "manual".to_owned(),
         };
         let new = record::read_asset(&record.fields, &self.rules, &defaults).map(|a| NewAsset::new(a).into());
-        Item::Record(Pending { line: record.line, fields: record.fields, key, id, new })
+        Item::Record(Box::new(Pending { line: record.line, fields: record.fields, key, id, new }))
     }
 }
 
@@ -171,7 +171,7 @@ impl Import {
         for item in batch {
             match item {
                 Item::Problem(line, message) => self.problems.line(line, &message),
-                Item::Record(record) => pending.push(record),
+                Item::Record(record) => pending.push(*record),
             }
         }
         self.summary.records += pending.len() as u64;

@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod export;
 pub mod import;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 

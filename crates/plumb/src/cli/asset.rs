@@ -14,10 +14,10 @@ use plumb_store::{AssetFilter, OpenOptions, Page, TagFilter, decode_cursor, enco
 use serde::Serialize;
 
 use crate::app::{self, Context, Settings};
-use crate::cli::stdout;
+use crate::cli::{stdout, word};
 use crate::error::{BadInput, Outcome};
-use crate::records::RecordFormat;
 use crate::report::{self, Format, View};
+use plumb_collect::records::RecordFormat;
 
 /// The inventory: every asset with owner, classification, location and lifecycle status.
 ///
@@ -252,8 +252,9 @@ pub struct ListArgs {
 pub struct ImportArgs {
     /// The file to import.
     file: PathBuf,
-    /// The file's format [default: from its extension: .csv, .json, .jsonl/.ndjson].
-    #[arg(long, value_enum)]
+    /// The file's format: csv, json or jsonl [default: from its extension: .csv, .json,
+    /// .jsonl/.ndjson].
+    #[arg(long, value_parser = word::<RecordFormat>)]
     format: Option<RecordFormat>,
 }
 
@@ -261,8 +262,9 @@ pub struct ImportArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     filter: FilterArgs,
-    /// Format [default: from --out's extension, else -o json → json, else csv].
-    #[arg(long, value_enum)]
+    /// Format: csv, json or jsonl [default: from --out's extension, else -o json → json, else
+    /// csv].
+    #[arg(long, value_parser = word::<RecordFormat>)]
     format: Option<RecordFormat>,
     /// Write to this file (replaced only when the export is complete) instead of standard output.
     #[arg(long, value_name = "FILE")]
@@ -523,15 +525,6 @@ fn history_row(event: &plumb_core::Event) -> serde_json::Value {
         _ => String::new(),
     };
     serde_json::json!({"seq": event.seq, "at": event.at, "actor": event.actor, "action": event.action, "change": change})
-}
-
-/// Parses a closed-set word, listing the accepted words on error.
-fn word<T>(text: &str) -> Result<T, String>
-where
-    T: std::str::FromStr,
-    T::Err: std::fmt::Display,
-{
-    text.parse().map_err(|err: T::Err| err.to_string())
 }
 
 fn tag_pair(text: &str) -> Result<(String, String), String> {

@@ -4,6 +4,8 @@ mod asset;
 mod db;
 mod init;
 mod log;
+mod run;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -73,6 +75,9 @@ pub enum Command {
     Db(db::DbCommand),
     #[command(subcommand)]
     Log(log::LogCommand),
+    Sync(sync::SyncArgs),
+    #[command(subcommand)]
+    Run(run::RunCommand),
 }
 
 /// Runs the parsed command.
@@ -84,7 +89,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Asset(command) => asset::run(&settings, format, command).await,
         Command::Db(command) => db::run(&settings, format, command).await,
         Command::Log(command) => log::run(&settings, format, command).await,
+        Command::Sync(args) => sync::run(&settings, format, args).await,
+        Command::Run(command) => run::run(&settings, format, command).await,
     }
+}
+
+/// Parses a closed-set word, listing the accepted words on error.
+pub(crate) fn word<T>(text: &str) -> Result<T, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|err: T::Err| err.to_string())
 }
 
 /// Standard output, locked once for a whole report.

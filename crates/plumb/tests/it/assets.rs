@@ -37,7 +37,7 @@ fn add_show_and_list_with_every_output(env: &Env) {
     assert_eq!(
         lines.next(),
         Some(
-            "id,key,name,kind,type,environment,owner,manager,classification,location,status,source,financial_ref,tags,attributes,first_seen,last_seen"
+            "id,key,name,kind,type,environment,owner,manager,classification,location,status,source,financial_ref,tags,attributes,first_seen,last_seen,scope,absent_since"
         )
     );
     assert!(lines.next().unwrap().contains(",SN-1,SN-1,hardware,laptop,,ana@example.com,"));

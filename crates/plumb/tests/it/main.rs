@@ -8,3 +8,4 @@ mod support;
 mod assets;
 mod import;
 mod log;
+mod sync;

@@ -6,12 +6,11 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use clap::ValueEnum;
 use plumb_core::record::{Cell, Fields};
 use serde_json::Value;
 
 /// The file formats records are read from and written to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordFormat {
     /// Comma-separated values with a header row; JSON fields hold JSON text.
     Csv,
@@ -19,6 +18,19 @@ pub enum RecordFormat {
     Json,
     /// One JSON object per line (also `.ndjson`).
     Jsonl,
+}
+
+impl std::str::FromStr for RecordFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "csv" => Ok(RecordFormat::Csv),
+            "json" => Ok(RecordFormat::Json),
+            "jsonl" | "ndjson" => Ok(RecordFormat::Jsonl),
+            other => Err(format!("expected csv, json or jsonl, found {other:?}")),
+        }
+    }
 }
 
 impl RecordFormat {

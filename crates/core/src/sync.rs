@@ -1,0 +1,380 @@
+//! Turning what collectors report (resources) into inventory assets, purely.
+//!
+//! A collector yields [`Resource`]s. Sync looks each up by [`Resource::key`]: a new one becomes
+//! a `discovered` asset ([`discovered`]); a known one whose [`Resource::content_hash`] changed is
+//! refreshed ([`refreshed`]), and the store records the changed fields as one event; an
+//! unchanged one costs nothing. Inventory fields come from tags through the configured
+//! [`TagMapping`]; production assets always get the role holders as owner and manager, and a
+//! conflicting owner tag stays a tag (the inventory checks report it), never the owner.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::event_chain::canonical_json;
+use crate::model::{Asset, AssetId, Kind, Status, Tags};
+use crate::rules::InventoryRules;
+use crate::time::Timestamp;
+
+/// What a collector yields (spec §2): one resource of one provider, with its configuration
+/// document and tags.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    /// The collector that saw it: `aws`, `terraform`, `file`, ….
+    pub source: String,
+    /// What the collector covered, such as `aws:111122223333:eu-west-1:ec2`.
+    pub scope: String,
+    /// The provider: `aws`, `terraform`, or a file source's name.
+    pub provider: String,
+    /// The inventory type, such as `aws.ec2.instance`.
+    pub resource_type: String,
+    /// The inventory kind.
+    pub kind: Kind,
+    /// The provider's own id (instance id, bucket name, serial number).
+    pub native_id: String,
+    /// The ARN, for AWS resources that have one.
+    pub arn: Option<String>,
+    /// The account (or cluster) it lives in.
+    pub account: Option<String>,
+    /// The region (or namespace).
+    pub region: Option<String>,
+    /// A human-readable name (the `Name` tag, a device name).
+    pub name: Option<String>,
+    /// The configuration document.
+    pub attributes: Value,
+    /// Tags as the provider reports them.
+    pub tags: Tags,
+    /// Inventory fields a source gives directly rather than through tags (a file source's
+    /// mapped columns): `owner`, `location`, `classification`, ….
+    pub fields: BTreeMap<String, String>,
+}
+
+impl Resource {
+    /// The asset key: the ARN when there is one, else `provider:type:account:region:id`
+    /// without the empty parts.
+    pub fn key(&self) -> String {
+        if let Some(arn) = self.arn.as_deref().filter(|a| !a.is_empty()) {
+            return arn.to_owned();
+        }
+        let parts = [
+            Some(self.provider.as_str()),
+            Some(self.resource_type.as_str()),
+            self.account.as_deref(),
+            self.region.as_deref(),
+            Some(self.native_id.as_str()),
+        ];
+        parts.into_iter().flatten().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(":")
+    }
+
+    /// SHA-256 of everything sync derives an asset from, plus the mapping's fingerprint, so an
+    /// unchanged resource under unchanged configuration is recognised without comparing
+    /// fields.
+    pub fn content_hash(&self, mapping_fingerprint: &str) -> String {
+        let document = json!({
+            "type": self.resource_type,
+            "kind": self.kind.as_str(),
+            "scope": self.scope,
+            "name": self.name,
+            "attributes": self.attributes,
+            "tags": self.tags,
+            "fields": self.fields,
+            "account": self.account,
+            "region": self.region,
+            "mapping": mapping_fingerprint,
+        });
+        hex::encode(Sha256::digest(canonical_json(&document).as_bytes()))
+    }
+}
+
+/// Which tags fill which inventory fields, and how tag values map onto configured words.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TagMapping {
+    /// Tag keys, in order of preference, for each inventory field (`owner`, `manager`,
+    /// `environment`, `classification`, `location`, `financial_ref`).
+    pub fields: BTreeMap<String, Vec<String>>,
+    /// Tag value (any case) → environment.
+    pub environment_values: BTreeMap<String, String>,
+    /// Tag value (any case) → classification.
+    pub classification_values: BTreeMap<String, String>,
+}
+
+/// The inventory fields a sync may fill.
+pub const SYNCED_FIELDS: &[&str] =
+    &["owner", "manager", "environment", "classification", "location", "financial_ref"];
+
+impl TagMapping {
+    /// A fingerprint of the mapping and the rules it is applied with; part of every content
+    /// hash, so changing the configuration re-derives every asset once.
+    pub fn fingerprint(&self, rules: &InventoryRules) -> String {
+        let document = json!({
+            "fields": self.fields,
+            "environment_values": self.environment_values,
+            "classification_values": self.classification_values,
+            "environments": rules.environments,
+            "classifications": rules.classifications,
+            "production": rules.production,
+            "head_of_product": rules.head_of_product,
+            "sre_lead": rules.sre_lead,
+        });
+        hex::encode(Sha256::digest(canonical_json(&document).as_bytes()))
+    }
+
+    /// The value a resource gives for an inventory field: the source's own field first, then
+    /// the first mapped tag present. Environment and classification values are mapped onto
+    /// the configured words; a value that maps to nothing is no value (it stays in the tags).
+    fn observe(&self, resource: &Resource, field: &str, rules: &InventoryRules) -> Option<String> {
+        let raw = resource.fields.get(field).cloned().or_else(|| {
+            let keys = self.fields.get(field)?;
+            keys.iter().find_map(|key| resource.tags.get(key).cloned())
+        })?;
+        let raw = raw.trim().to_owned();
+        match field {
+            "environment" => word(&raw, &self.environment_values, &rules.environments),
+            "classification" => word(&raw, &self.classification_values, &rules.classifications),
+            _ => (!raw.is_empty()).then_some(raw),
+        }
+    }
+}
+
+fn word(raw: &str, values: &BTreeMap<String, String>, allowed: &[String]) -> Option<String> {
+    let lower = raw.to_lowercase();
+    let mapped = values.iter().find(|(k, _)| k.to_lowercase() == lower).map(|(_, v)| v.clone());
+    let candidate = mapped.unwrap_or_else(|| raw.to_owned());
+    allowed.contains(&candidate).then_some(candidate)
+}
+
+/// A resource seen for the first time, as a `discovered` asset (never silently `registered`).
+pub fn discovered(
+    resource: &Resource,
+    mapping: &TagMapping,
+    rules: &InventoryRules,
+    id: AssetId,
+    now: Timestamp,
+) -> Asset {
+    let mut asset = Asset {
+        id,
+        key: resource.key(),
+        name: String::new(),
+        kind: resource.kind,
+        asset_type: resource.resource_type.clone(),
+        environment: None,
+        owner: None,
+        manager: None,
+        classification: None,
+        location: None,
+        status: Status::Discovered,
+        source: resource.source.clone(),
+        financial_ref: None,
+        tags: Tags::new(),
+        attributes: Value::Null,
+        first_seen: now,
+        last_seen: now,
+        scope: None,
+        absent_since: None,
+    };
+    apply(&mut asset, resource, mapping, rules, now);
+    asset
+}
+
+/// A known asset brought up to date with a changed resource. Collected fields (name, type,
+/// attributes, tags) follow the resource; a field derived from tags changes only when the tags
+/// give a value (a person's value is kept otherwise); production ownership follows the roles.
+pub fn refreshed(
+    stored: &Asset,
+    resource: &Resource,
+    mapping: &TagMapping,
+    rules: &InventoryRules,
+    now: Timestamp,
+) -> Asset {
+    let mut asset = stored.clone();
+    apply(&mut asset, resource, mapping, rules, now);
+    asset
+}
+
+fn apply(
+    asset: &mut Asset,
+    resource: &Resource,
+    mapping: &TagMapping,
+    rules: &InventoryRules,
+    now: Timestamp,
+) {
+    asset.key = resource.key();
+    asset.name =
+        resource.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| resource.native_id.clone());
+    asset.kind = resource.kind;
+    asset.asset_type = resource.resource_type.clone();
+    asset.attributes = resource.attributes.clone();
+    asset.tags = resource.tags.clone();
+    asset.scope = Some(resource.scope.clone());
+    asset.absent_since = None;
+    asset.last_seen = now;
+    for field in SYNCED_FIELDS {
+        if let Some(value) = mapping.observe(resource, field, rules) {
+            let slot = match *field {
+                "owner" => &mut asset.owner,
+                "manager" => &mut asset.manager,
+                "environment" => &mut asset.environment,
+                "classification" => &mut asset.classification,
+                "location" => &mut asset.location,
+                _ => &mut asset.financial_ref,
+            };
+            *slot = Some(value);
+        }
+    }
+    if asset.location.is_none() {
+        asset.location = default_location(resource);
+    }
+    // Production assets belong to the role holders whatever the tags say; when the roles are
+    // not assigned, the owner stays empty and the inventory checks report it.
+    if rules.is_production(asset) {
+        asset.owner = rules.head_of_product.clone();
+        asset.manager = rules.sre_lead.clone();
+    }
+}
+
+fn default_location(resource: &Resource) -> Option<String> {
+    let parts: Vec<&str> =
+        [Some(resource.provider.as_str()), resource.account.as_deref(), resource.region.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|p| !p.is_empty())
+            .collect();
+    (parts.len() > 1).then(|| parts.join(":"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> InventoryRules {
+        InventoryRules {
+            head_of_product: Some("hop@example.com".into()),
+            sre_lead: Some("sre@example.com".into()),
+            ..InventoryRules::default()
+        }
+    }
+
+    fn mapping() -> TagMapping {
+        let list = |keys: &[&str]| keys.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+        TagMapping {
+            fields: [
+                ("owner".to_owned(), list(&["Owner", "owner"])),
+                ("environment".to_owned(), list(&["Environment", "env"])),
+                ("classification".to_owned(), list(&["Classification"])),
+            ]
+            .into_iter()
+            .collect(),
+            environment_values: [
+                ("prod".to_owned(), "production".to_owned()),
+                ("stg".to_owned(), "staging".to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+            classification_values: BTreeMap::new(),
+        }
+    }
+
+    fn instance(tags: &[(&str, &str)]) -> Resource {
+        Resource {
+            source: "aws".into(),
+            scope: "aws:111122223333:eu-west-1:ec2".into(),
+            provider: "aws".into(),
+            resource_type: "aws.ec2.instance".into(),
+            kind: Kind::Cloud,
+            native_id: "i-0abc".into(),
+            arn: Some("arn:aws:ec2:eu-west-1:111122223333:instance/i-0abc".into()),
+            account: Some("111122223333".into()),
+            region: Some("eu-west-1".into()),
+            name: tags.iter().find(|(k, _)| *k == "Name").map(|(_, v)| (*v).to_owned()),
+            attributes: json!({"InstanceType": "t3.micro"}),
+            tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            fields: BTreeMap::new(),
+        }
+    }
+
+    fn now() -> Timestamp {
+        "2026-05-01T00:00:00Z".parse().unwrap()
+    }
+
+    fn discover(resource: &Resource) -> Asset {
+        discovered(resource, &mapping(), &rules(), AssetId(ulid::Ulid::nil()), now())
+    }
+
+    #[test]
+    fn keys_prefer_the_arn() {
+        let mut resource = instance(&[]);
+        assert_eq!(resource.key(), "arn:aws:ec2:eu-west-1:111122223333:instance/i-0abc");
+        resource.arn = None;
+        assert_eq!(resource.key(), "aws:aws.ec2.instance:111122223333:eu-west-1:i-0abc");
+        resource.account = None;
+        resource.region = None;
+        assert_eq!(resource.key(), "aws:aws.ec2.instance:i-0abc");
+    }
+
+    #[test]
+    fn new_resources_are_discovered_with_fields_from_tags() {
+        let asset = discover(&instance(&[("Name", "web-1"), ("owner", "dev@example.com"), ("env", "stg")]));
+        assert_eq!(asset.status, Status::Discovered);
+        assert_eq!(asset.name, "web-1");
+        assert_eq!(asset.environment.as_deref(), Some("staging"));
+        assert_eq!(asset.owner.as_deref(), Some("dev@example.com"));
+        assert_eq!(asset.location.as_deref(), Some("aws:111122223333:eu-west-1"));
+        assert_eq!(asset.scope.as_deref(), Some("aws:111122223333:eu-west-1:ec2"));
+        assert_eq!(asset.source, "aws");
+    }
+
+    #[test]
+    fn unknown_tag_values_stay_tags() {
+        let asset = discover(&instance(&[("Environment", "sandbox"), ("Classification", "top-secret")]));
+        assert_eq!(asset.environment, None);
+        assert_eq!(asset.classification, None);
+        assert_eq!(asset.tags.get("Environment").map(String::as_str), Some("sandbox"));
+    }
+
+    #[test]
+    fn production_owner_comes_from_roles_never_from_tags() {
+        let asset = discover(&instance(&[("Environment", "PROD"), ("Owner", "dev@example.com")]));
+        assert_eq!(asset.environment.as_deref(), Some("production"));
+        assert_eq!(asset.owner.as_deref(), Some("hop@example.com"));
+        assert_eq!(asset.manager.as_deref(), Some("sre@example.com"));
+        assert_eq!(asset.tags.get("Owner").map(String::as_str), Some("dev@example.com"));
+    }
+
+    #[test]
+    fn refresh_keeps_what_people_registered_unless_tags_say_otherwise() {
+        let mut stored = discover(&instance(&[("env", "stg")]));
+        stored.status = Status::InService;
+        stored.owner = Some("ana@example.com".into());
+        stored.classification = Some("internal".into());
+        let mut changed = instance(&[("env", "stg"), ("Name", "web-2")]);
+        changed.attributes = json!({"InstanceType": "t3.large"});
+        let later: Timestamp = "2026-05-02T00:00:00Z".parse().unwrap();
+        let asset = refreshed(&stored, &changed, &mapping(), &rules(), later);
+        assert_eq!(asset.status, Status::InService);
+        assert_eq!(asset.owner.as_deref(), Some("ana@example.com"));
+        assert_eq!(asset.classification.as_deref(), Some("internal"));
+        assert_eq!(asset.name, "web-2");
+        assert_eq!(asset.attributes["InstanceType"], "t3.large");
+        assert_eq!(asset.last_seen, later);
+        assert_eq!(asset.first_seen, stored.first_seen);
+        let (old, new) = stored.diff(&asset).unwrap();
+        assert_eq!(
+            old.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["name", "tags", "attributes", "last_seen"]
+        );
+        assert_eq!(new["name"], "web-2");
+    }
+
+    #[test]
+    fn hashes_change_with_content_and_configuration() {
+        let resource = instance(&[("Name", "web-1")]);
+        let same = resource.content_hash("m1");
+        assert_eq!(same, instance(&[("Name", "web-1")]).content_hash("m1"));
+        assert_ne!(same, resource.content_hash("m2"));
+        let mut changed = resource.clone();
+        changed.tags.insert("x".into(), "y".into());
+        assert_ne!(same, changed.content_hash("m1"));
+        assert_ne!(mapping().fingerprint(&rules()), TagMapping::default().fingerprint(&rules()));
+    }
+}

@@ -1,0 +1,253 @@
+//! `plumb sync`: resources from a source into the inventory.
+//!
+//! The source streams what it finds; sync writes it in batches, each batch one transaction, so
+//! a long collection never holds the database for long and a killed sync leaves every batch
+//! either written or not (a re-run completes the work). A resource is looked up by key and
+//! content hash: new → a `discovered` asset; changed → the changed fields, as one event;
+//! unchanged → nothing at all. When the source reports a scope complete, assets of that scope
+//! it did not report are marked absent (an event, never a deletion), and the scope's sync time
+//! becomes the last_seen of everything else in it. Every sync is recorded as a run.
+
+use std::collections::{HashMap, HashSet};
+
+use indicatif::ProgressBar;
+use plumb_collect::{CollectError, Collected, Emitter, PartError, Source};
+use plumb_core::model::{Run, RunKind, RunOutcome};
+use plumb_core::sync::{Resource, TagMapping, discovered, refreshed};
+use plumb_core::{Asset, AssetId, InventoryRules, NewAsset, Timestamp};
+use plumb_store::PreparedAsset;
+use serde_json::json;
+
+use crate::app::Context;
+use crate::error::{BadInput, Environment};
+
+const BATCH: usize = 1_000;
+const MEMBERS_PAGE: usize = 5_000;
+
+/// What a sync did.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct SyncSummary {
+    /// The recorded run.
+    pub run_id: String,
+    /// What was synced.
+    pub source: String,
+    /// Resources received.
+    pub resources: u64,
+    /// New assets (status `discovered`).
+    pub new: u64,
+    /// Assets whose resource changed.
+    pub changed: u64,
+    /// Assets whose resource did not change.
+    pub unchanged: u64,
+    /// Assets no longer reported, now marked absent.
+    pub absent: u64,
+    /// Absent assets reported again.
+    pub returned: u64,
+    /// Parts that could not be collected.
+    pub errors: Vec<PartError>,
+    /// Scopes collected completely.
+    pub scopes: Vec<String>,
+    /// How long it took.
+    pub seconds: f64,
+}
+
+/// Runs one source into the inventory and records the run.
+pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) -> anyhow::Result<SyncSummary> {
+    let started = Timestamp::from_jiff(jiff::Timestamp::now());
+    let clock = std::time::Instant::now();
+    let rules = ctx.config.rules();
+    let mapping = ctx.config.tag_mapping();
+    let (emitter, received) = Emitter::channel(4 * BATCH, mapping.fingerprint(&rules));
+    let mut writer = Writer {
+        ctx,
+        rules,
+        mapping,
+        source: source.source(),
+        summary: SyncSummary {
+            run_id: ulid::Ulid::generate().to_string(),
+            source: source.describe(),
+            ..SyncSummary::default()
+        },
+        seen: HashMap::new(),
+        batch: Vec::with_capacity(BATCH),
+        progress: progress.clone(),
+    };
+    let (collected, written) = tokio::join!(source.collect(emitter), writer.receive(received));
+    writer.summary.seconds = clock.elapsed().as_secs_f64();
+    let outcome = match (&collected, &written) {
+        (Ok(()), Ok(())) if writer.summary.errors.is_empty() => RunOutcome::Succeeded,
+        (Ok(()), Ok(())) => RunOutcome::Partial,
+        _ => RunOutcome::Failed,
+    };
+    writer.record(started, outcome).await?;
+    written?;
+    collected.map_err(|err| match err {
+        CollectError::Input(message) => anyhow::Error::new(BadInput(message)),
+        CollectError::Unavailable(message) => anyhow::Error::new(Environment(message)),
+        CollectError::Stopped(stopped) => anyhow::Error::new(stopped),
+    })?;
+    Ok(writer.summary)
+}
+
+/// The writing side of a sync.
+struct Writer<'a> {
+    ctx: &'a Context,
+    rules: InventoryRules,
+    mapping: TagMapping,
+    source: &'static str,
+    summary: SyncSummary,
+    /// Keys reported per scope, to find what was not reported when the scope completes.
+    seen: HashMap<String, HashSet<String>>,
+    batch: Vec<(Resource, String)>,
+    progress: ProgressBar,
+}
+
+impl Writer<'_> {
+    async fn receive(&mut self, mut received: tokio::sync::mpsc::Receiver<Collected>) -> anyhow::Result<()> {
+        while let Some(item) = received.recv().await {
+            match item {
+                Collected::Resource(resource, hash) => {
+                    self.summary.resources += 1;
+                    self.progress.inc(1);
+                    let key = resource.key();
+                    self.seen.entry(resource.scope.clone()).or_default().insert(key);
+                    self.batch.push((*resource, hash));
+                    if self.batch.len() >= BATCH {
+                        self.flush().await?;
+                    }
+                }
+                Collected::ScopeComplete { scope } => {
+                    self.flush().await?;
+                    self.complete(&scope).await?;
+                }
+                Collected::Failed(error) => {
+                    tracing::warn!(message = "Part of the collection failed.", scope = %error.scope, operation = %error.operation, error = %error.message);
+                    self.summary.errors.push(error);
+                }
+            }
+        }
+        self.flush().await
+    }
+
+    /// Writes the pending resources in one transaction.
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        // The last report of a key wins, should a source report one twice.
+        let mut latest: HashMap<String, (Resource, String)> = HashMap::with_capacity(self.batch.len());
+        for (resource, hash) in self.batch.drain(..) {
+            latest.insert(resource.key(), (resource, hash));
+        }
+        let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
+        let now = tx.now();
+        let keys: Vec<&str> = latest.keys().map(String::as_str).collect();
+        let states: HashMap<String, _> =
+            tx.sync_states(&keys).await?.into_iter().map(|state| (state.key.clone(), state)).collect();
+        let mut new = Vec::new();
+        let mut changed = Vec::new();
+        for (key, (resource, hash)) in latest {
+            match states.get(&key) {
+                None => {
+                    let asset = discovered(
+                        &resource,
+                        &self.mapping,
+                        &self.rules,
+                        AssetId(ulid::Ulid::generate()),
+                        now,
+                    );
+                    new.push(PreparedAsset::collected(NewAsset::new(asset), hash));
+                }
+                Some(state) if state.content_hash.as_deref() == Some(hash.as_str()) && !state.absent => {
+                    self.summary.unchanged += 1;
+                }
+                Some(_) => changed.push((key, resource, hash)),
+            }
+        }
+        if !changed.is_empty() {
+            let keys: Vec<&str> = changed.iter().map(|(key, _, _)| key.as_str()).collect();
+            let stored: HashMap<String, Asset> = tx
+                .assets_matching(&keys, &[])
+                .await?
+                .into_iter()
+                .map(|asset| (asset.key.clone(), asset))
+                .collect();
+            for (key, resource, hash) in &changed {
+                let Some(before) = stored.get(key) else { continue };
+                let after = refreshed(before, resource, &self.mapping, &self.rules, now);
+                let action = if before.absent_since.is_some() { "returned" } else { "synced" };
+                tx.update_asset(before, &after, action, None).await?;
+                tx.set_content_hash(before.id, hash).await?;
+                if before.absent_since.is_some() {
+                    self.summary.returned += 1;
+                } else {
+                    self.summary.changed += 1;
+                }
+            }
+        }
+        self.summary.new += new.len() as u64;
+        tx.create_assets(new).await?;
+        tx.commit().await?;
+        self.progress.set_message(format!(
+            "{} new, {} changed, {} unchanged",
+            self.summary.new, self.summary.changed, self.summary.unchanged
+        ));
+        Ok(())
+    }
+
+    /// Marks what a complete scope no longer has as absent, and records the scope's sync time.
+    async fn complete(&mut self, scope: &str) -> anyhow::Result<()> {
+        let seen = self.seen.remove(scope).unwrap_or_default();
+        let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
+        let now = tx.now();
+        let mut gone = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let members = tx.scope_members(scope, after.as_deref(), MEMBERS_PAGE).await?;
+            let Some(last) = members.last() else { break };
+            after = Some(last.key.clone());
+            gone.extend(members.into_iter().filter(|m| !m.absent && !seen.contains(&m.key)).map(|m| m.key));
+        }
+        for keys in gone.chunks(BATCH) {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            for before in tx.assets_matching(&keys, &[]).await? {
+                let after = Asset { absent_since: Some(now), ..before.clone() };
+                tx.update_asset(&before, &after, "absent", None).await?;
+                self.summary.absent += 1;
+            }
+        }
+        tx.mark_scope_synced(scope, self.source, now, &self.summary.run_id).await?;
+        tx.commit().await?;
+        self.summary.scopes.push(scope.to_owned());
+        Ok(())
+    }
+
+    async fn record(&self, started: Timestamp, outcome: RunOutcome) -> anyhow::Result<()> {
+        let summary = &self.summary;
+        let run = Run {
+            id: summary.run_id.clone(),
+            kind: RunKind::Sync,
+            name: self.source.to_owned(),
+            started_at: started,
+            finished_at: Timestamp::from_jiff(jiff::Timestamp::now()),
+            actor: self.ctx.actor.clone(),
+            outcome,
+            inputs: json!({"source": summary.source}),
+            counts: json!({
+                "resources": summary.resources,
+                "new": summary.new,
+                "changed": summary.changed,
+                "unchanged": summary.unchanged,
+                "absent": summary.absent,
+                "returned": summary.returned,
+                "errors": summary.errors.len(),
+                "seconds": summary.seconds,
+            }),
+            details: json!({"errors": summary.errors, "scopes": summary.scopes}),
+        };
+        let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
+        tx.record_run(&run).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,174 @@
+//! `plumb sync`: collect resources into the inventory.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use plumb_collect::Source;
+use plumb_store::OpenOptions;
+use serde_json::{Value, json};
+
+use crate::app::{self, Context, Settings};
+use crate::cli::stdout;
+use crate::error::{BadInput, Outcome};
+use crate::report::{self, Format, View};
+
+/// Collect resources into the inventory (policy §3: "synchronised nightly by agents").
+///
+/// New resources become `discovered` assets, never silently `registered`; owner, environment
+/// and classification come from tags through [tags] in plumb.toml (production assets always
+/// get the role holders). A changed resource appends one event with the changed fields; one
+/// no longer seen is marked absent (an event, not a deletion). Every sync is recorded as a
+/// run. Without a subcommand, runs every [[source]] of plumb.toml.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(subcommand)]
+    source: Option<SyncSource>,
+}
+
+#[derive(Debug, Subcommand)]
+enum SyncSource {
+    /// A CSV, JSON or JSON Lines export of a system plumb has no collector for (an MDM's
+    /// laptops, a spreadsheet of hardware).
+    ///
+    /// Uses the [[source]] of type file in plumb.toml with the same path (or --name) for its
+    /// field mapping; without one, columns named like the inventory fields are used as such
+    /// and the others become attributes.
+    File(FileArgs),
+}
+
+#[derive(Debug, Args)]
+struct FileArgs {
+    /// The file.
+    file: PathBuf,
+    /// The scope name [default: the configured source's, else the file name].
+    #[arg(long)]
+    name: Option<String>,
+    /// csv, json or jsonl [default: from the extension].
+    #[arg(long)]
+    format: Option<String>,
+    /// Kind of every resource without a kind column: hardware, software, data, cloud.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Type of every resource without a type column, such as laptop.
+    #[arg(long = "type", value_name = "TYPE")]
+    asset_type: Option<String>,
+    /// Map an inventory field to a column, FIELD=COLUMN (key=serial_number); repeat for more.
+    #[arg(long = "field", value_name = "FIELD=COLUMN")]
+    fields: Vec<String>,
+}
+
+const VIEW: View = View {
+    table: &[],
+    all: &[
+        "run_id",
+        "source",
+        "resources",
+        "new",
+        "changed",
+        "unchanged",
+        "absent",
+        "returned",
+        "errors",
+        "scopes",
+        "seconds",
+    ],
+};
+
+pub async fn run(settings: &Settings, format: Format, args: SyncArgs) -> anyhow::Result<Outcome> {
+    let ctx = settings.open(&OpenOptions::default()).await?;
+    let sources: Vec<Box<dyn Source>> = match args.source {
+        Some(SyncSource::File(file)) => {
+            vec![plumb_collect::build(file_settings(&ctx, file)?).map_err(input)?]
+        }
+        None => {
+            let configured = ctx.config.source_settings()?;
+            if configured.is_empty() {
+                return Err(BadInput(
+                    "no [[source]] in plumb.toml; name one: `plumb sync file FILE` (see `plumb sync --help`)"
+                        .to_owned(),
+                )
+                .into());
+            }
+            configured
+                .into_iter()
+                .map(|s| plumb_collect::build(s).map_err(input))
+                .collect::<anyhow::Result<_>>()?
+        }
+    };
+    let mut summaries = Vec::new();
+    for source in &sources {
+        let progress = ProgressBar::new_spinner();
+        progress.set_style(
+            ProgressStyle::with_template(
+                "{spinner} syncing {prefix}: {human_pos} resources ({per_sec}) {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        progress.set_prefix(source.describe());
+        progress.enable_steady_tick(std::time::Duration::from_millis(200));
+        let result = app::sync::sync(&ctx, source.as_ref(), &progress).await;
+        progress.finish_and_clear();
+        let summary = result?;
+        eprintln!(
+            "synced {}: {} resources, {} new, {} changed, {} unchanged, {} absent, {} returned, {} errors in {:.1}s (run {})",
+            summary.source,
+            summary.resources,
+            summary.new,
+            summary.changed,
+            summary.unchanged,
+            summary.absent,
+            summary.returned,
+            summary.errors.len(),
+            summary.seconds,
+            summary.run_id
+        );
+        for error in &summary.errors {
+            eprintln!("  not collected: {} {}: {}", error.scope, error.operation, error.message);
+        }
+        summaries.push(summary);
+    }
+    if format != Format::Table {
+        report::list(&mut stdout(), format, VIEW, &summaries, None)?;
+    }
+    Ok(Outcome::Clean)
+}
+
+/// The file source's settings: the configured one for this file or name, with flags on top.
+fn file_settings(ctx: &Context, args: FileArgs) -> anyhow::Result<Value> {
+    let path = args.file.display().to_string();
+    let configured = ctx.config.source_settings()?.into_iter().find(|s| {
+        s.get("type").and_then(Value::as_str) == Some("file")
+            && (s.get("path").and_then(Value::as_str) == Some(path.as_str())
+                || args.name.is_some() && s.get("name").and_then(Value::as_str) == args.name.as_deref())
+    });
+    let mut settings = configured.unwrap_or_else(|| json!({"type": "file"}));
+    let overrides = [
+        ("path", Some(path)),
+        ("name", args.name),
+        ("format", args.format),
+        ("kind", args.kind),
+        ("asset_type", args.asset_type),
+    ];
+    for (key, value) in overrides {
+        if let (Some(value), Value::Object(map)) = (value, &mut settings) {
+            map.insert(key.to_owned(), Value::String(value));
+        }
+    }
+    for pair in args.fields {
+        let (field, column) = pair
+            .split_once('=')
+            .ok_or_else(|| BadInput(format!("--field expects FIELD=COLUMN, found {pair:?}")))?;
+        if let Value::Object(map) = &mut settings {
+            let fields = map.entry("fields").or_insert_with(|| json!({}));
+            if let Value::Object(fields) = fields {
+                fields.insert(field.to_owned(), Value::String(column.to_owned()));
+            }
+        }
+    }
+    Ok(settings)
+}
+
+fn input(err: plumb_collect::CollectError) -> anyhow::Error {
+    BadInput(err.to_string()).into()
+}

@@ -1,0 +1,105 @@
+//! What sync needs from the store: the hash each asset was last derived from, the members of
+//! a scope (to find what is no longer seen), and the time each scope was last synced.
+
+use plumb_core::{AssetId, Timestamp};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::assets::parse;
+use crate::sql::Sql;
+use crate::{StoreError, WriteTx};
+
+/// An asset as sync sees it: enough to tell new, unchanged, changed and returning apart
+/// without reading the whole record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncState {
+    /// The asset's id.
+    pub id: AssetId,
+    /// Its key.
+    pub key: String,
+    /// The hash of the resource it was last derived from.
+    pub content_hash: Option<String>,
+    /// Whether it is marked absent.
+    pub absent: bool,
+}
+
+const STATE: &str = "SELECT id, key, content_hash, absent_since FROM assets";
+
+impl WriteTx {
+    /// The sync state of the assets with these keys.
+    pub async fn sync_states(&mut self, keys: &[&str]) -> Result<Vec<SyncState>, StoreError> {
+        let mut states = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(10_000) {
+            let mut sql = Sql::new(&format!("{STATE} WHERE key IN "));
+            sql.row(|row| {
+                for key in chunk {
+                    row.value((*key).to_owned());
+                }
+            });
+            let rows = sql.query(self.backend).fetch_all(&mut *self.tx).await?;
+            for row in &rows {
+                states.push(state_from_row(row)?);
+            }
+        }
+        Ok(states)
+    }
+
+    /// A page of the assets of a scope, in key order, after `after`.
+    pub async fn scope_members(
+        &mut self,
+        scope: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SyncState>, StoreError> {
+        let mut sql = Sql::new(&format!("{STATE} WHERE scope = "));
+        sql.bind(scope.to_owned());
+        if let Some(after) = after {
+            sql.push(" AND key > ").bind(after.to_owned());
+        }
+        sql.push(" ORDER BY key LIMIT ").bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows = sql.query(self.backend).fetch_all(&mut *self.tx).await?;
+        rows.iter().map(state_from_row).collect()
+    }
+
+    /// Records the hash of the resource an asset was just derived from.
+    pub async fn set_content_hash(&mut self, id: AssetId, hash: &str) -> Result<(), StoreError> {
+        let mut sql = Sql::new("UPDATE assets SET content_hash = ");
+        sql.bind(hash.to_owned()).push(" WHERE id = ").bind(id.to_string());
+        sql.query(self.backend).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    /// Records that a sync of `scope` saw everything in it at `at` (part of run `run_id`).
+    pub async fn mark_scope_synced(
+        &mut self,
+        scope: &str,
+        source: &str,
+        at: Timestamp,
+        run_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut sql = Sql::new(
+            "INSERT INTO sync_scopes (scope_name, scope_source, scope_synced_at, scope_run_id) VALUES ",
+        );
+        sql.row(|row| {
+            row.value(scope.to_owned())
+                .value(source.to_owned())
+                .value(at.to_string())
+                .value(run_id.to_owned());
+        });
+        sql.push(
+            " ON CONFLICT (scope_name) DO UPDATE SET scope_synced_at = excluded.scope_synced_at, \
+             scope_run_id = excluded.scope_run_id",
+        );
+        sql.query(self.backend).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+}
+
+fn state_from_row(row: &AnyRow) -> Result<SyncState, StoreError> {
+    Ok(SyncState {
+        id: parse("id", row.try_get::<String, _>("id")?)?,
+        key: row.try_get("key")?,
+        content_hash: row.try_get("content_hash")?,
+        absent: row.try_get::<Option<String>, _>("absent_since")?.is_some(),
+    })
+}
