@@ -237,6 +237,7 @@ impl Reader {
             resource_type,
             kind,
             native_id: key,
+            natural_key: None,
             arn: None,
             account: None,
             region: None,

@@ -7,8 +7,11 @@
 //! reported without stopping the rest. Adding a source is one file implementing [`Source`]
 //! and one line in [`SOURCES`].
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod file;
 pub mod records;
+pub mod terraform;
 
 use futures_util::future::BoxFuture;
 pub use plumb_core::sync::Resource;
@@ -129,7 +132,12 @@ pub struct SourceType {
 }
 
 /// Every kind of source plumb has.
-pub const SOURCES: &[SourceType] = &[file::TYPE];
+pub const SOURCES: &[SourceType] = &[
+    file::TYPE,
+    terraform::TYPE,
+    #[cfg(feature = "aws")]
+    aws::TYPE,
+];
 
 /// Builds a source from a `[[source]]` table.
 pub fn build(settings: Value) -> Result<Box<dyn Source>, CollectError> {
@@ -159,6 +167,10 @@ mod tests {
     #[test]
     fn unknown_types_name_the_known_ones() {
         let err = build(serde_json::json!({"type": "vmware"})).err().unwrap();
-        assert!(err.to_string().starts_with("unknown source type \"vmware\"; expected one of file"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("unknown source type \"vmware\"; expected one of file, terraform, aws"),
+            "{err}"
+        );
     }
 }

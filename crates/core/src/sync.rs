@@ -33,6 +33,9 @@ pub struct Resource {
     pub kind: Kind,
     /// The provider's own id (instance id, bucket name, serial number).
     pub native_id: String,
+    /// A key the source chooses (a Terraform address); when absent, the key is the ARN, else
+    /// composed from provider, type, account, region and id.
+    pub natural_key: Option<String>,
     /// The ARN, for AWS resources that have one.
     pub arn: Option<String>,
     /// The account (or cluster) it lives in.
@@ -54,6 +57,9 @@ impl Resource {
     /// The asset key: the ARN when there is one, else `provider:type:account:region:id`
     /// without the empty parts.
     pub fn key(&self) -> String {
+        if let Some(key) = self.natural_key.as_deref().filter(|k| !k.is_empty()) {
+            return key.to_owned();
+        }
         if let Some(arn) = self.arn.as_deref().filter(|a| !a.is_empty()) {
             return arn.to_owned();
         }
@@ -283,6 +289,7 @@ mod tests {
             resource_type: "aws.ec2.instance".into(),
             kind: Kind::Cloud,
             native_id: "i-0abc".into(),
+            natural_key: None,
             arn: Some("arn:aws:ec2:eu-west-1:111122223333:instance/i-0abc".into()),
             account: Some("111122223333".into()),
             region: Some("eu-west-1".into()),

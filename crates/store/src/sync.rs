@@ -95,6 +95,33 @@ impl WriteTx {
     }
 }
 
+impl WriteTx {
+    /// Live assets and the Terraform state resources that manage them (same ARN) that are not
+    /// linked yet: `(live, state resource)`.
+    pub async fn unlinked_managed(&mut self) -> Result<Vec<(AssetId, AssetId)>, StoreError> {
+        let arn = match self.backend {
+            crate::Backend::Sqlite => "json_extract(tf.attributes, '$.arn')",
+            crate::Backend::Postgres => "(tf.attributes::jsonb ->> 'arn')",
+        };
+        let sql = Sql::new(&format!(
+            "SELECT live.id AS live_id, tf.id AS tf_id FROM assets tf \
+             JOIN assets live ON live.key = {arn} \
+             WHERE tf.source = 'terraform' AND tf.absent_since IS NULL AND live.id <> tf.id \
+             AND NOT EXISTS (SELECT 1 FROM relationships r \
+                 WHERE r.from_id = live.id AND r.kind = 'managed_by' AND r.to_id = tf.id)"
+        ));
+        let rows = sql.query(self.backend).fetch_all(&mut *self.tx).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    parse("live_id", row.try_get::<String, _>("live_id")?)?,
+                    parse("tf_id", row.try_get::<String, _>("tf_id")?)?,
+                ))
+            })
+            .collect()
+    }
+}
+
 fn state_from_row(row: &AnyRow) -> Result<SyncState, StoreError> {
     Ok(SyncState {
         id: parse("id", row.try_get::<String, _>("id")?)?,

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use indicatif::ProgressBar;
 use plumb_collect::{CollectError, Collected, Emitter, PartError, Source};
-use plumb_core::model::{Run, RunKind, RunOutcome};
+use plumb_core::model::{RelationKind, Relationship, Run, RunKind, RunOutcome};
 use plumb_core::sync::{Resource, TagMapping, discovered, refreshed};
 use plumb_core::{Asset, AssetId, InventoryRules, NewAsset, Timestamp};
 use plumb_store::PreparedAsset;
@@ -43,6 +43,8 @@ pub struct SyncSummary {
     pub absent: u64,
     /// Absent assets reported again.
     pub returned: u64,
+    /// Live assets newly linked to the state resource that manages them.
+    pub linked: u64,
     /// Parts that could not be collected.
     pub errors: Vec<PartError>,
     /// Scopes collected completely.
@@ -72,7 +74,10 @@ pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) ->
         batch: Vec::with_capacity(BATCH),
         progress: progress.clone(),
     };
-    let (collected, written) = tokio::join!(source.collect(emitter), writer.receive(received));
+    let (collected, mut written) = tokio::join!(source.collect(emitter), writer.receive(received));
+    if written.is_ok() {
+        written = writer.link_managed().await;
+    }
     writer.summary.seconds = clock.elapsed().as_secs_f64();
     let outcome = match (&collected, &written) {
         (Ok(()), Ok(())) if writer.summary.errors.is_empty() => RunOutcome::Succeeded,
@@ -222,6 +227,21 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Links live assets to the Terraform state resources that manage them, whichever was
+    /// synced first.
+    async fn link_managed(&mut self) -> anyhow::Result<()> {
+        let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
+        let created_at = tx.now();
+        for (live, managed) in tx.unlinked_managed().await? {
+            let edge = Relationship { from: live, kind: RelationKind::ManagedBy, to: managed, created_at };
+            if tx.link(&edge).await? {
+                self.summary.linked += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn record(&self, started: Timestamp, outcome: RunOutcome) -> anyhow::Result<()> {
         let summary = &self.summary;
         let run = Run {
@@ -240,6 +260,7 @@ impl Writer<'_> {
                 "unchanged": summary.unchanged,
                 "absent": summary.absent,
                 "returned": summary.returned,
+                "linked": summary.linked,
                 "errors": summary.errors.len(),
                 "seconds": summary.seconds,
             }),

@@ -28,6 +28,13 @@ pub struct SyncArgs {
 
 #[derive(Debug, Subcommand)]
 enum SyncSource {
+    /// An AWS account through the official SDK: EC2, EBS, VPC, S3, IAM, CloudTrail,
+    /// CloudWatch, SNS, KMS, Config, RDS, EFS, ECR, Access Analyzer, Security Hub.
+    ///
+    /// Credentials and endpoints come from the SDK's default chain (AWS_PROFILE, SSO, instance
+    /// roles, AWS_ENDPOINT_URL). A service that fails in a region (access denied, not
+    /// enabled) is reported in the run and the others go on.
+    Aws(AwsArgs),
     /// A CSV, JSON or JSON Lines export of a system plumb has no collector for (an MDM's
     /// laptops, a spreadsheet of hardware).
     ///
@@ -35,6 +42,31 @@ enum SyncSource {
     /// field mapping; without one, columns named like the inventory fields are used as such
     /// and the others become attributes.
     File(FileArgs),
+    /// Terraform states (format version 4): the managed view drift compares with.
+    ///
+    /// Every managed resource instance becomes an asset keyed by state and address, with the
+    /// state's attributes; live assets with the same ARN are linked to it (managed_by).
+    Terraform {
+        /// State files: local paths, or s3://bucket/key.
+        #[arg(required = true)]
+        states: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct AwsArgs {
+    /// A named profile [default: the SDK's default chain].
+    #[arg(long)]
+    profile: Option<String>,
+    /// `all` (every enabled region) or a comma-separated list.
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    regions: Vec<String>,
+    /// Only these services, comma-separated [default: all].
+    #[arg(long, value_delimiter = ',')]
+    services: Vec<String>,
+    /// How many (service, region) parts run at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +113,19 @@ pub async fn run(settings: &Settings, format: Format, args: SyncArgs) -> anyhow:
         Some(SyncSource::File(file)) => {
             vec![plumb_collect::build(file_settings(&ctx, file)?).map_err(input)?]
         }
+        Some(SyncSource::Aws(aws)) => {
+            let settings = json!({
+                "type": "aws",
+                "profile": aws.profile,
+                "regions": aws.regions,
+                "services": (!aws.services.is_empty()).then_some(aws.services),
+                "concurrency": aws.concurrency,
+            });
+            vec![plumb_collect::build(settings).map_err(input)?]
+        }
+        Some(SyncSource::Terraform { states }) => {
+            vec![plumb_collect::build(json!({"type": "terraform", "states": states})).map_err(input)?]
+        }
         None => {
             let configured = ctx.config.source_settings()?;
             if configured.is_empty() {
@@ -111,7 +156,7 @@ pub async fn run(settings: &Settings, format: Format, args: SyncArgs) -> anyhow:
         progress.finish_and_clear();
         let summary = result?;
         eprintln!(
-            "synced {}: {} resources, {} new, {} changed, {} unchanged, {} absent, {} returned, {} errors in {:.1}s (run {})",
+            "synced {}: {} resources, {} new, {} changed, {} unchanged, {} absent, {} returned, {} linked, {} errors in {:.1}s (run {})",
             summary.source,
             summary.resources,
             summary.new,
@@ -119,6 +164,7 @@ pub async fn run(settings: &Settings, format: Format, args: SyncArgs) -> anyhow:
             summary.unchanged,
             summary.absent,
             summary.returned,
+            summary.linked,
             summary.errors.len(),
             summary.seconds,
             summary.run_id

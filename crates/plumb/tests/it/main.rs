@@ -8,4 +8,6 @@ mod support;
 mod assets;
 mod import;
 mod log;
+mod moto;
 mod sync;
+mod sync_aws;

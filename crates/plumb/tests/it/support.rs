@@ -36,6 +36,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(output: std::process::Output) -> Self {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
 impl Run {
     /// Asserts the exit code, showing the output when it differs.
     #[track_caller]
@@ -100,12 +110,7 @@ impl Env {
 
     /// Runs the binary to completion.
     pub fn plumb(&self, args: &[&str]) -> Run {
-        let output = self.command(args).output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Run::from(self.command(args).output().unwrap())
     }
 
     /// Runs SQL on the database directly, as someone editing it behind plumb's back would.

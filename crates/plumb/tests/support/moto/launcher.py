@@ -1,0 +1,151 @@
+"""A moto server for plumb's tests, in-process so the tests can correct and back-date it.
+
+Usage: python3 launcher.py
+Prints "ready PORT" once listening on 127.0.0.1 (a free port). Then reads commands on stdin,
+one per line, and answers "ok" (or "error MESSAGE"):
+
+    seed NAME    run seeds.NAME(endpoint): create an account's resources
+    quit         stop
+
+Corrections to moto 5.2.5, each because a real AWS answer differs:
+- GetBucketVersioning: moto's XML has a root element the AWS SDK for Rust rejects and never
+  reports MFA delete; answer as S3 does (VersioningConfiguration, Status, MfaDelete).
+- CloudWatch: the AWS SDK for Rust speaks Smithy RPC v2 CBOR to CloudWatch, which moto does
+  not (it answers 404). DescribeAlarms is answered in CBOR from moto's own alarms.
+"""
+
+import os
+import sys
+import traceback
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+# AWS managed policies (AdministratorAccess, AWSSupportAccess) exist in every real account.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+import logging  # noqa: E402
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+import re  # noqa: E402
+
+import cbor2  # noqa: E402
+from moto.cloudwatch.models import cloudwatch_backends  # noqa: E402
+from moto.moto_server.werkzeug_app import (  # noqa: E402
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.s3.responses import S3Response  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+VERSIONING = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{status}{mfa}'
+    "</VersioningConfiguration>"
+)
+
+
+def get_bucket_versioning(self):
+    bucket = self.backend.get_bucket(self.bucket_name)
+    status = bucket.versioning_status
+    mfa = getattr(bucket, "plumb_mfa_delete", None)
+    return (
+        200,
+        {},
+        VERSIONING.format(
+            status=f"<Status>{status}</Status>" if status else "",
+            mfa=f"<MfaDelete>{mfa}</MfaDelete>" if mfa else "",
+        ),
+    )
+
+
+S3Response.get_bucket_versioning = get_bucket_versioning
+
+
+CBOR_OPERATION = re.compile(r"^/service/GraniteServiceVersion20100801/operation/(\w+)$")
+SIGNED_REGION = re.compile(r"Credential=[^/]+/\d+/([^/]+)/")
+ACCOUNT = "123456789012"
+
+
+def describe_alarms(region):
+    alarms = cloudwatch_backends[ACCOUNT][region].alarms.values()
+    return {
+        "MetricAlarms": [
+            {
+                "AlarmName": a.name,
+                "AlarmArn": a.alarm_arn,
+                "MetricName": a.metric_name,
+                "Namespace": a.namespace,
+                "Statistic": a.statistic,
+                "Threshold": float(a.threshold),
+                "ComparisonOperator": a.comparison_operator,
+                "EvaluationPeriods": int(a.evaluation_periods),
+                "Period": int(a.period),
+                "ActionsEnabled": bool(a.actions_enabled),
+                "AlarmActions": list(a.alarm_actions or []),
+                "StateValue": a.state_value,
+            }
+            for a in alarms
+        ],
+        "CompositeAlarms": [],
+    }
+
+
+CBOR_OPERATIONS = {"DescribeAlarms": describe_alarms}
+
+
+def cbor_shim(app):
+    """Answers the CloudWatch operations plumb uses in Smithy RPC v2 CBOR."""
+
+    def wrapped(environ, start_response):
+        match = CBOR_OPERATION.match(environ.get("PATH_INFO", ""))
+        if not match or match.group(1) not in CBOR_OPERATIONS:
+            return app(environ, start_response)
+        region = SIGNED_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+        body = cbor2.dumps(CBOR_OPERATIONS[match.group(1)](region.group(1) if region else "us-east-1"))
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    return wrapped
+
+
+def main():
+    # The protocol owns standard output; anything moto prints goes to standard error.
+    protocol = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    app = cbor_shim(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, app, True, request_handler=MotoRequestHandler)
+    import threading
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    endpoint = f"http://{host}:{port}"
+    print(f"ready {port}", file=protocol, flush=True)
+    import seeds
+
+    for line in sys.stdin:
+        command = line.split()
+        if not command:
+            continue
+        try:
+            if command[0] == "seed":
+                getattr(seeds, command[1])(endpoint)
+            elif command[0] == "quit":
+                break
+            else:
+                raise ValueError(f"unknown command {command[0]}")
+            print("ok", file=protocol, flush=True)
+        except Exception as err:  # noqa: BLE001 - reported to the test
+            traceback.print_exc(file=sys.stderr)
+            print(f"error {err!r}".replace("\n", " "), file=protocol, flush=True)
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
