@@ -95,7 +95,12 @@ pub struct Violation {
 
 /// Reads the `FROM` instructions of a Dockerfile.
 pub fn parse(file: &Path, text: &str, build_args: &HashMap<String, String>) -> Result<Vec<From>, GateError> {
-    let err = |line: usize, message: String| GateError::Syntax { file: file.to_path_buf(), line, column: 0, message };
+    let err = |line: usize, message: String| GateError::Syntax {
+        file: file.to_path_buf(),
+        line,
+        column: 0,
+        message,
+    };
     let lines: Vec<&str> = text.lines().collect();
     let (escape, start) = directives(&lines);
     let mut globals: HashMap<String, Option<String>> = HashMap::new();
@@ -126,7 +131,10 @@ pub fn parse(file: &Path, text: &str, build_args: &HashMap<String, String>) -> R
             }
             "ARG" => {}
             _ if froms.is_empty() => {
-                return Err(err(first_line, format!("{keyword} before the first FROM (only ARG may come before it)")));
+                return Err(err(
+                    first_line,
+                    format!("{keyword} before the first FROM (only ARG may come before it)"),
+                ));
             }
             "RUN" | "COPY" | "ADD" => {
                 i = skip_heredocs(&lines, &instruction, i).map_err(|m| err(first_line, m))?;
@@ -166,11 +174,15 @@ pub fn check(file: &Path, froms: &[From], baseline: &Baseline) -> Vec<Violation>
             if !baseline.approves(&reference.repository) {
                 violations.push(violation(
                     Rule::NotApproved,
-                    format!("{} is not an approved baseline image ([[baseline.image]] in plumb.toml)", reference.repository),
+                    format!(
+                        "{} is not an approved baseline image ([[baseline.image]] in plumb.toml)",
+                        reference.repository
+                    ),
                 ));
             }
             match reference.digest {
-                None => violations.push(violation(Rule::NotPinned, format!("{image} is not pinned by digest (@sha256:…)"))),
+                None => violations
+                    .push(violation(Rule::NotPinned, format!("{image} is not pinned by digest (@sha256:…)"))),
                 Some(digest) if !is_sha256(digest) => violations.push(violation(
                     Rule::NotPinned,
                     format!("{image}: digest {digest:?} is not sha256: followed by 64 hex digits"),
@@ -258,7 +270,14 @@ fn parse_from(rest: &str) -> Result<From, String> {
         [image, as_word, name] if as_word.eq_ignore_ascii_case("as") => (*image, Some((*name).to_owned())),
         _ => return Err(usage.to_owned()),
     };
-    Ok(From { line: 0, written: written.to_owned(), image: String::new(), stage, platform, unset: Vec::new() })
+    Ok(From {
+        line: 0,
+        written: written.to_owned(),
+        image: String::new(),
+        stage,
+        platform,
+        unset: Vec::new(),
+    })
 }
 
 /// `ARG A`, `ARG A=1`, `ARG A="x y" B=2`.
@@ -362,7 +381,8 @@ fn substitute(text: &str, vars: &HashMap<String, Option<String>>, escape: char) 
             out.push_str(&expand(&inner, vars, escape, &mut unset));
             i = close + 1;
         } else {
-            let name: String = chars[i + 1..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == '_').collect();
+            let name: String =
+                chars[i + 1..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == '_').collect();
             if name.is_empty() {
                 out.push('$');
                 i += 1;
@@ -396,7 +416,12 @@ fn matching_brace(chars: &[char], open: usize) -> Option<usize> {
 }
 
 /// `NAME`, `NAME:-word`, `NAME-word`, `NAME:+word`, `NAME+word`.
-fn expand(inner: &str, vars: &HashMap<String, Option<String>>, escape: char, unset: &mut Vec<String>) -> String {
+fn expand(
+    inner: &str,
+    vars: &HashMap<String, Option<String>>,
+    escape: char,
+    unset: &mut Vec<String>,
+) -> String {
     let name: String = inner.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
     let operator = &inner[name.len()..];
     let value = vars.get(&name).cloned().flatten();
@@ -455,7 +480,11 @@ fn normalize_repository(name: &str) -> String {
         Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first, rest),
         _ => ("docker.io", name),
     };
-    let registry = if registry == "index.docker.io" || registry == "registry-1.docker.io" { "docker.io" } else { registry };
+    let registry = if registry == "index.docker.io" || registry == "registry-1.docker.io" {
+        "docker.io"
+    } else {
+        registry
+    };
     if registry == "docker.io" && !path.contains('/') {
         format!("docker.io/library/{path}")
     } else {
@@ -464,7 +493,9 @@ fn normalize_repository(name: &str) -> String {
 }
 
 fn is_sha256(digest: &str) -> bool {
-    digest.strip_prefix("sha256:").is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    digest.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
 }
 
 #[cfg(test)]
@@ -484,7 +515,10 @@ mod tests {
     fn violations(text: &str, baseline: &[&str]) -> Vec<(usize, Rule)> {
         let file = Path::new("Dockerfile");
         let parsed = parse(file, text, &HashMap::new()).unwrap();
-        check(file, &parsed, &Baseline::new(baseline.iter().copied())).into_iter().map(|v| (v.line, v.rule)).collect()
+        check(file, &parsed, &Baseline::new(baseline.iter().copied()))
+            .into_iter()
+            .map(|v| (v.line, v.rule))
+            .collect()
     }
 
     fn parse_error(text: &str) -> String {
@@ -523,8 +557,10 @@ mod tests {
 
     #[test]
     fn substitution_forms() {
-        let vars: HashMap<String, Option<String>> =
-            [("A", Some("a")), ("E", Some("")), ("U", None)].into_iter().map(|(k, v)| (k.to_owned(), v.map(str::to_owned))).collect();
+        let vars: HashMap<String, Option<String>> = [("A", Some("a")), ("E", Some("")), ("U", None)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.map(str::to_owned)))
+            .collect();
         let rows: [(&str, &str, &[&str]); 11] = [
             ("$A", "a", &[]),
             ("${A}x", "ax", &[]),
@@ -540,7 +576,11 @@ mod tests {
         ];
         for (text, expect, unset) in rows {
             let (got, missing) = substitute(text, &vars, '\\');
-            assert_eq!((got.as_str(), missing.iter().map(String::as_str).collect::<Vec<_>>()), (expect, unset.to_vec()), "{text}");
+            assert_eq!(
+                (got.as_str(), missing.iter().map(String::as_str).collect::<Vec<_>>()),
+                (expect, unset.to_vec()),
+                "{text}"
+            );
         }
     }
 
@@ -551,11 +591,18 @@ mod tests {
         );
         assert_eq!(
             violations(&text, &["python"]),
-            [(2, Rule::NotPinned), (4, Rule::NotApproved), (4, Rule::NotPinned), (5, Rule::Unresolved), (6, Rule::NotApproved)]
+            [
+                (2, Rule::NotPinned),
+                (4, Rule::NotApproved),
+                (4, Rule::NotPinned),
+                (5, Rule::Unresolved),
+                (6, Rule::NotApproved)
+            ]
         );
         let file = Path::new("Dockerfile");
         let parsed = parse(file, "FROM alpine:3.19\n", &HashMap::new()).unwrap();
-        let messages: Vec<String> = check(file, &parsed, &Baseline::default()).into_iter().map(|v| v.message).collect();
+        let messages: Vec<String> =
+            check(file, &parsed, &Baseline::default()).into_iter().map(|v| v.message).collect();
         assert_eq!(
             messages,
             [
@@ -569,15 +616,30 @@ mod tests {
     fn build_args_and_escape_directive() {
         let args: HashMap<String, String> = [("V".to_owned(), "3.19".to_owned())].into();
         let parsed = parse(Path::new("D"), "# escape=`\nARG V=1\nFROM alpine:$V `\n  AS x\n", &args).unwrap();
-        assert_eq!((parsed[0].line, parsed[0].image.as_str(), parsed[0].stage.as_deref()), (3, "alpine:3.19", Some("x")));
+        assert_eq!(
+            (parsed[0].line, parsed[0].image.as_str(), parsed[0].stage.as_deref()),
+            (3, "alpine:3.19", Some("x"))
+        );
     }
 
     #[test]
     fn parse_problems_are_exit_2_with_the_line() {
-        assert_eq!(parse_error("RUN echo\nFROM x\n"), "Dockerfile:1:0: RUN before the first FROM (only ARG may come before it)");
-        assert_eq!(parse_error("FROM a b c\n"), "Dockerfile:1:0: FROM expects [--platform=PLATFORM] IMAGE [AS NAME]");
-        assert_eq!(parse_error("FROM --pull=always a\n"), "Dockerfile:1:0: unknown flag --pull=always: FROM expects [--platform=PLATFORM] IMAGE [AS NAME]");
-        assert_eq!(parse_error("FROM a\nRUN <<EOF\necho\n"), "Dockerfile:2:0: heredoc <<EOF is not terminated");
+        assert_eq!(
+            parse_error("RUN echo\nFROM x\n"),
+            "Dockerfile:1:0: RUN before the first FROM (only ARG may come before it)"
+        );
+        assert_eq!(
+            parse_error("FROM a b c\n"),
+            "Dockerfile:1:0: FROM expects [--platform=PLATFORM] IMAGE [AS NAME]"
+        );
+        assert_eq!(
+            parse_error("FROM --pull=always a\n"),
+            "Dockerfile:1:0: unknown flag --pull=always: FROM expects [--platform=PLATFORM] IMAGE [AS NAME]"
+        );
+        assert_eq!(
+            parse_error("FROM a\nRUN <<EOF\necho\n"),
+            "Dockerfile:2:0: heredoc <<EOF is not terminated"
+        );
         assert_eq!(parse_error("# only a comment\n"), "Dockerfile:1:0: no FROM instruction");
         assert_eq!(parse_error("ARG X=\"y\nFROM a\n"), "Dockerfile:1:0: unterminated \" quote in ARG");
         assert_eq!(parse_error("ARG =1\nFROM a\n"), "Dockerfile:1:0: ARG expects NAME[=DEFAULT]");

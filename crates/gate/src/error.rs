@@ -42,6 +42,8 @@ pub enum GateError {
     GitHub {
         /// The request.
         url: String,
+        /// The HTTP status, when there was a response.
+        status: Option<u16>,
         /// The status and GitHub's message, or the transport error.
         message: String,
     },
@@ -63,8 +65,7 @@ impl GateError {
         }
     }
 
-
-/// A well-formed document whose field at `path` does not match its format.
+    /// A well-formed document whose field at `path` does not match its format.
     pub fn schema(file: &std::path::Path, path: &str, err: &serde_json::Error) -> GateError {
         GateError::Field {
             file: file.to_path_buf(),

@@ -176,7 +176,14 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn push(&mut self, span: Option<std::ops::Range<usize>>, subject: &str, rule: Rule, constraint: Option<&str>, message: String) {
+    fn push(
+        &mut self,
+        span: Option<std::ops::Range<usize>>,
+        subject: &str,
+        rule: Rule,
+        constraint: Option<&str>,
+        message: String,
+    ) {
         self.findings.push(Finding {
             file: self.file.to_path_buf(),
             line: self.lines.line(span.map_or(0, |s| s.start)),
@@ -206,12 +213,18 @@ impl Checker<'_> {
                         Some(text),
                         format!("registry module {text} has no version; pin one exact version"),
                     ),
-                    Some((v, None)) => {
-                        self.push(v.span(), &subject, Rule::NotLiteral, None, "version is not a literal string".to_owned())
-                    }
+                    Some((v, None)) => self.push(
+                        v.span(),
+                        &subject,
+                        Rule::NotLiteral,
+                        None,
+                        "version is not a literal string".to_owned(),
+                    ),
                     Some((v, Some(constraint))) => {
                         if let Err(why) = exact_version(constraint) {
-                            let message = format!("version {constraint:?} {why}; pin one exact version such as \"1.2.3\"");
+                            let message = format!(
+                                "version {constraint:?} {why}; pin one exact version such as \"1.2.3\""
+                            );
                             self.push(v.span(), &subject, Rule::VersionNotExact, Some(constraint), message);
                         }
                     }
@@ -220,12 +233,16 @@ impl Checker<'_> {
             Source::Vcs => self.vcs_ref(source, &subject, text),
             Source::Archive => {
                 if query(text, "checksum").is_none() {
-                    let message = format!("archive source {text} can change behind its URL; add ?checksum=sha256:… or use a registry or git tag");
+                    let message = format!(
+                        "archive source {text} can change behind its URL; add ?checksum=sha256:… or use a registry or git tag"
+                    );
                     self.push(source.span(), &subject, Rule::ArchiveUnpinned, Some(text), message);
                 }
             }
             Source::Unknown => {
-                let message = format!("source {text} is not a local path, registry, git or archive source plumb can check");
+                let message = format!(
+                    "source {text} is not a local path, registry, git or archive source plumb can check"
+                );
                 self.push(source.span(), &subject, Rule::SourceUnknown, Some(text), message);
             }
         }
@@ -266,17 +283,25 @@ impl Checker<'_> {
         self.provider_version(&subject, version, attribute.span());
     }
 
-    fn provider_version(&mut self, subject: &str, version: Option<&Expression>, at: Option<std::ops::Range<usize>>) {
+    fn provider_version(
+        &mut self,
+        subject: &str,
+        version: Option<&Expression>,
+        at: Option<std::ops::Range<usize>>,
+    ) {
         let Some(expression) = version else {
             let message = "has no version; pin one exact version in required_providers".to_owned();
             return self.push(at, subject, Rule::ProviderVersionMissing, None, message);
         };
         let span = expression.span().or(at);
         match literal(expression) {
-            None => self.push(span, subject, Rule::NotLiteral, None, "version is not a literal string".to_owned()),
+            None => {
+                self.push(span, subject, Rule::NotLiteral, None, "version is not a literal string".to_owned())
+            }
             Some(constraint) => {
                 if let Err(why) = exact_version(constraint) {
-                    let message = format!("version {constraint:?} {why}; pin one exact version such as \"5.31.0\"");
+                    let message =
+                        format!("version {constraint:?} {why}; pin one exact version such as \"5.31.0\"");
                     self.push(span, subject, Rule::ProviderVersionNotExact, Some(constraint), message);
                 }
             }
@@ -326,7 +351,8 @@ fn classify(source: &str) -> Source {
     }
     let package = address.split("//").next().unwrap_or_default();
     let parts: Vec<&str> = package.split('/').collect();
-    let segment_ok = |s: &&str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
+    let segment_ok =
+        |s: &&str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
     let registry = match parts.as_slice() {
         [_, _, _] => parts.iter().all(segment_ok),
         [host, rest @ ..] if rest.len() == 3 => host.contains('.') && rest.iter().all(segment_ok),
@@ -347,7 +373,10 @@ fn exact_version(constraint: &str) -> Result<semver::Version, String> {
     let [single] = parts.as_slice() else {
         return Err(if parts.is_empty() { "is empty".to_owned() } else { "is a range".to_owned() });
     };
-    let operator_len = ["~>", ">=", "<=", "!=", ">", "<", "="].iter().find(|op| single.starts_with(**op)).map_or(0, |op| op.len());
+    let operator_len = ["~>", ">=", "<=", "!=", ">", "<", "="]
+        .iter()
+        .find(|op| single.starts_with(**op))
+        .map_or(0, |op| op.len());
     let (operator, version) = single.split_at(operator_len);
     match operator {
         "" | "=" => {}
@@ -355,7 +384,8 @@ fn exact_version(constraint: &str) -> Result<semver::Version, String> {
         "!=" => return Err("excludes a version instead of pinning one".to_owned()),
         _ => return Err(format!("is a range ({operator})")),
     }
-    semver::Version::parse(version.trim()).map_err(|_| format!("is not a full version (major.minor.patch): {:?}", version.trim()))
+    semver::Version::parse(version.trim())
+        .map_err(|_| format!("is not a full version (major.minor.patch): {:?}", version.trim()))
 }
 
 /// Byte offset → 1-based line.
@@ -417,11 +447,27 @@ mod tests {
             Some((RefCommit, Some("51d462976d84fdea54b47d80dcabbf680badcdb8"))),
         );
         check("hg::http://example.com/vpc.hg?ref=v1.0.0-rc.1", None, None);
-        check("https://example.com/vpc-module.zip", None, Some((ArchiveUnpinned, Some("https://example.com/vpc-module.zip"))));
+        check(
+            "https://example.com/vpc-module.zip",
+            None,
+            Some((ArchiveUnpinned, Some("https://example.com/vpc-module.zip"))),
+        );
         check("https://example.com/vpc-module.zip?checksum=sha256:abc", None, None);
-        check("s3::https://s3-eu-west-1.amazonaws.com/bucket/vpc.zip", None, Some((ArchiveUnpinned, Some("s3::https://s3-eu-west-1.amazonaws.com/bucket/vpc.zip"))));
-        check("bucket.s3-eu-west-1.amazonaws.com/vpc.zip", None, Some((ArchiveUnpinned, Some("bucket.s3-eu-west-1.amazonaws.com/vpc.zip"))));
-        check("gcs::https://www.googleapis.com/storage/v1/modules/foomodule.zip", None, Some((ArchiveUnpinned, Some("gcs::https://www.googleapis.com/storage/v1/modules/foomodule.zip"))));
+        check(
+            "s3::https://s3-eu-west-1.amazonaws.com/bucket/vpc.zip",
+            None,
+            Some((ArchiveUnpinned, Some("s3::https://s3-eu-west-1.amazonaws.com/bucket/vpc.zip"))),
+        );
+        check(
+            "bucket.s3-eu-west-1.amazonaws.com/vpc.zip",
+            None,
+            Some((ArchiveUnpinned, Some("bucket.s3-eu-west-1.amazonaws.com/vpc.zip"))),
+        );
+        check(
+            "gcs::https://www.googleapis.com/storage/v1/modules/foomodule.zip",
+            None,
+            Some((ArchiveUnpinned, Some("gcs::https://www.googleapis.com/storage/v1/modules/foomodule.zip"))),
+        );
         check("/opt/modules/vpc", None, Some((SourceUnknown, Some("/opt/modules/vpc"))));
         check("svn::https://example.com/x", None, Some((SourceUnknown, Some("svn::https://example.com/x"))));
     }
@@ -469,7 +515,10 @@ module "dyn" {
     fn syntax_errors_have_file_and_line() {
         let mut scan = Scan::default();
         let err = check_file(Path::new("bad.tf"), "module \"a\" {\n  source = \n}\n", &mut scan).unwrap_err();
-        assert_eq!(err.to_string(), "bad.tf:2:12: invalid expression; expected `\"`, `[`, `{`, `-`, `!`, `(`, `_`, `<`, letter or digit");
+        assert_eq!(
+            err.to_string(),
+            "bad.tf:2:12: invalid expression; expected `\"`, `[`, `{`, `-`, `!`, `(`, `_`, `<`, letter or digit"
+        );
     }
 
     #[test]

@@ -69,7 +69,8 @@ impl IgnoreRule {
 
 /// Reads an ignore file; the format follows the extension, as in Trivy.
 pub fn parse(file: &Path, text: &str) -> Result<Vec<IgnoreRule>, GateError> {
-    let yaml = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    let yaml =
+        file.extension().is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
     if yaml { parse_yaml(file, text) } else { parse_plain(file, text) }
 }
 
@@ -168,7 +169,9 @@ fn yaml_text(value: &yaml_serde::Value) -> String {
 /// A date means its first instant (UTC), as Trivy parses it; a timestamp means itself.
 fn expiry(text: &str) -> Option<Expiry> {
     let at = match text.parse::<Date>() {
-        Ok(date) => jiff::tz::TimeZone::UTC.to_timestamp(date.to_datetime(jiff::civil::Time::midnight())).ok()?,
+        Ok(date) => {
+            jiff::tz::TimeZone::UTC.to_timestamp(date.to_datetime(jiff::civil::Time::midnight())).ok()?
+        }
         Err(_) => text.parse::<Timestamp>().ok()?,
     };
     Some(Expiry { text: text.to_owned(), at })
@@ -225,14 +228,24 @@ mod tests {
         let text = "# accepted risks\n\nCVE-2023-1\n  CVE-2023-2 exp:2024-06-01  \nCVE-2023-3 exp:2999-01-01 # reason\n";
         let rules = parse(Path::new(".trivyignore"), text).unwrap();
         let ids: Vec<_> = rules.iter().map(|r| (r.id.as_str(), r.source.as_str())).collect();
-        assert_eq!(ids, [("CVE-2023-1", ".trivyignore:3"), ("CVE-2023-2", ".trivyignore:4"), ("CVE-2023-3", ".trivyignore:5")]);
+        assert_eq!(
+            ids,
+            [
+                ("CVE-2023-1", ".trivyignore:3"),
+                ("CVE-2023-2", ".trivyignore:4"),
+                ("CVE-2023-3", ".trivyignore:5")
+            ]
+        );
         let now: Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
         assert!(!rules[0].is_expired(now));
         assert!(rules[1].is_expired(now), "expires at the start of its date");
         assert!(!rules[1].is_expired("2024-05-31T23:59:59Z".parse().unwrap()));
         assert!(!rules[2].is_expired(now));
         let err = parse(Path::new(".trivyignore"), "CVE-1 exp:2024-13-01\n").unwrap_err();
-        assert_eq!(err.to_string(), ".trivyignore: line 1: exp:2024-13-01 is not a date of the form exp:2025-12-31");
+        assert_eq!(
+            err.to_string(),
+            ".trivyignore: line 1: exp:2024-13-01 is not a date of the form exp:2025-12-31"
+        );
     }
 
     #[test]
@@ -266,10 +279,12 @@ misconfigurations:
         assert!(!rules[3].is_expired(now));
         assert_eq!(rules[3].source, "x/.trivyignore.yaml: vulnerabilities[3]");
 
-        let err = parse(Path::new("i.yaml"), "vulnerabilities:\n  - id: CVE-1\n    expires_at: 2020-01-01\n").unwrap_err();
+        let err = parse(Path::new("i.yaml"), "vulnerabilities:\n  - id: CVE-1\n    expires_at: 2020-01-01\n")
+            .unwrap_err();
         assert!(err.to_string().contains("unknown field `expires_at`"), "{err}");
         assert!(err.to_string().starts_with("i.yaml:3:"), "{err}");
-        let err = parse(Path::new("i.yaml"), "vulnerabilities:\n  - id: CVE-1\n    expired_at: soon\n").unwrap_err();
+        let err = parse(Path::new("i.yaml"), "vulnerabilities:\n  - id: CVE-1\n    expired_at: soon\n")
+            .unwrap_err();
         assert!(err.to_string().contains("vulnerabilities[0].expired_at: \"soon\" is not a date"), "{err}");
     }
 

@@ -124,12 +124,20 @@ impl Verdict {
 }
 
 /// Decides every vulnerability of the report.
-pub fn evaluate(report: &ScanReport, policy: &ImagePolicy, ignores: &[IgnoreRule], vex: &Vex, now: Timestamp) -> Verdict {
+pub fn evaluate(
+    report: &ScanReport,
+    policy: &ImagePolicy,
+    ignores: &[IgnoreRule],
+    vex: &Vex,
+    now: Timestamp,
+) -> Verdict {
     let mut findings: Vec<Finding> = group(&report.vulnerabilities)
         .into_iter()
         .map(|members| decide(&members, policy, ignores, vex, now))
         .collect();
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)).then_with(|| a.package.cmp(&b.package)));
+    findings.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)).then_with(|| a.package.cmp(&b.package))
+    });
     let expired = ignores.iter().filter(|r| r.is_expired(now)).cloned().collect();
     Verdict { findings, expired, reported: report.vulnerabilities.len() }
 }
@@ -151,7 +159,13 @@ fn group(vulnerabilities: &[Vulnerability]) -> Vec<Vec<&Vulnerability>> {
     groups
 }
 
-fn decide(members: &[&Vulnerability], policy: &ImagePolicy, ignores: &[IgnoreRule], vex: &Vex, now: Timestamp) -> Finding {
+fn decide(
+    members: &[&Vulnerability],
+    policy: &ImagePolicy,
+    ignores: &[IgnoreRule],
+    vex: &Vex,
+    now: Timestamp,
+) -> Finding {
     let first = members[0];
     let severity = members.iter().map(|v| v.severity).max().unwrap_or(Severity::Unknown);
     let mut locations: Vec<String> = Vec::new();
@@ -170,8 +184,14 @@ fn decide(members: &[&Vulnerability], policy: &ImagePolicy, ignores: &[IgnoreRul
     let decision = if !policy.fail_on.contains(&severity) {
         Decision::Allowed
     } else if let Some(statement) = covering(members, |m| vex.decide(m).filter(|s| s.status.suppresses())) {
-        Decision::Vex { status: statement.status, justification: statement.justification.clone(), source: statement.source.clone() }
-    } else if let Some(rule) = covering(members, |m| ignores.iter().find(|r| !r.is_expired(now) && r.matches(m))) {
+        Decision::Vex {
+            status: statement.status,
+            justification: statement.justification.clone(),
+            source: statement.source.clone(),
+        }
+    } else if let Some(rule) =
+        covering(members, |m| ignores.iter().find(|r| !r.is_expired(now) && r.matches(m)))
+    {
         Decision::Excepted {
             source: rule.source.clone(),
             until: rule.expires.as_ref().map(|e| e.text.clone()),
@@ -197,7 +217,10 @@ fn decide(members: &[&Vulnerability], policy: &ImagePolicy, ignores: &[IgnoreRul
 }
 
 /// The first member's cover, when every member is covered.
-fn covering<'a, T>(members: &[&'a Vulnerability], cover: impl Fn(&'a Vulnerability) -> Option<T>) -> Option<T> {
+fn covering<'a, T>(
+    members: &[&'a Vulnerability],
+    cover: impl Fn(&'a Vulnerability) -> Option<T>,
+) -> Option<T> {
     let covers: Option<Vec<T>> = members.iter().map(|m| cover(m)).collect();
     covers.and_then(|c| c.into_iter().next())
 }
@@ -278,7 +301,13 @@ mod tests {
         assert!(verdict.is_blocking());
         assert_eq!(verdict.reported, 4);
         let strict = ImagePolicy { fail_on: vec![Severity::Unknown, Severity::High, Severity::Critical] };
-        let verdict = evaluate(&report(vec![vuln("CVE-3", "x", Severity::Unknown, "os", None)]), &strict, &[], &Vex::default(), now());
+        let verdict = evaluate(
+            &report(vec![vuln("CVE-3", "x", Severity::Unknown, "os", None)]),
+            &strict,
+            &[],
+            &Vex::default(),
+            now(),
+        );
         assert_eq!(decisions(&verdict), [("CVE-3", "blocked")]);
     }
 

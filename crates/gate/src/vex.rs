@@ -80,7 +80,8 @@ pub struct Vex {
 impl Vex {
     /// Reads a VEX document (OpenVEX or CycloneDX), adding its statements.
     pub fn read(&mut self, file: &Path, text: &str) -> Result<(), GateError> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|err| GateError::json(file, &err))?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|err| GateError::json(file, &err))?;
         if value.get("bomFormat").is_some() {
             self.read_cyclonedx(file, text)
         } else if value.get("statements").is_some() {
@@ -135,16 +136,25 @@ impl Vex {
                 OneVulnerability::Name(name) => vec![name],
                 OneVulnerability::Object { name, aliases } => std::iter::once(name).chain(aliases).collect(),
             };
-            let mut subcomponents: Vec<String> = statement.subcomponents.into_iter().map(Reference::id).collect();
+            let mut subcomponents: Vec<String> =
+                statement.subcomponents.into_iter().map(Reference::id).collect();
             for product in statement.products {
                 if let Reference::Object { subcomponents: nested, .. } = product {
                     subcomponents.extend(nested.into_iter().map(Reference::id));
                 }
             }
             let justification = statement.justification.or(statement.impact_statement);
-            let timestamp = statement.timestamp.as_ref().or(doc.timestamp.as_ref()).and_then(|t| t.parse().ok());
+            let timestamp =
+                statement.timestamp.as_ref().or(doc.timestamp.as_ref()).and_then(|t| t.parse().ok());
             let source = format!("{}: statements[{i}]", file.display());
-            self.statements.push(VexStatement { ids, subcomponents, status, justification, source, timestamp });
+            self.statements.push(VexStatement {
+                ids,
+                subcomponents,
+                status,
+                justification,
+                source,
+                timestamp,
+            });
         }
         Ok(())
     }
@@ -300,7 +310,8 @@ mod tests {
         check(&vex, &vuln("CVE-2", "zlib", "1", None), Some(VexStatus::Fixed));
         check(&vex, &vuln("CVE-3", "zlib", "1", None), Some(VexStatus::UnderInvestigation));
         check(&vex, &vuln("CVE-4", "zlib", "1", None), None);
-        let justification = vex.decide(&vuln("CVE-1", "openssl", "3.0.11", None)).unwrap().justification.clone();
+        let justification =
+            vex.decide(&vuln("CVE-1", "openssl", "3.0.11", None)).unwrap().justification.clone();
         assert_eq!(justification.as_deref(), Some("vulnerable_code_not_in_execute_path"));
     }
 
@@ -320,7 +331,11 @@ mod tests {
         vex.read(Path::new("old.json"), old).unwrap();
         vex.read(Path::new("cdx.json"), cdx).unwrap();
         assert_eq!(vex.len(), 4);
-        check(&vex, &vuln("CVE-9", "lodash", "4.17.20", Some("pkg:npm/lodash@4.17.20")), Some(VexStatus::NotAffected));
+        check(
+            &vex,
+            &vuln("CVE-9", "lodash", "4.17.20", Some("pkg:npm/lodash@4.17.20")),
+            Some(VexStatus::NotAffected),
+        );
         let zlib = Some("pkg:deb/debian/zlib@1.2");
         check(&vex, &vuln("CVE-5", "zlib", "1.2", zlib), Some(VexStatus::NotAffected));
         check(&vex, &vuln("CVE-6", "zlib", "1.2", zlib), Some(VexStatus::Fixed));
@@ -331,7 +346,8 @@ mod tests {
     #[test]
     fn bad_documents_say_what_and_where() {
         let mut vex = Vex::default();
-        let err = vex.read(Path::new("v.json"), r#"{"statements": [{"vulnerability": "CVE-1", "status": "maybe"}]}"#);
+        let err = vex
+            .read(Path::new("v.json"), r#"{"statements": [{"vulnerability": "CVE-1", "status": "maybe"}]}"#);
         assert_eq!(
             err.unwrap_err().to_string(),
             "v.json: statements[0].status: expected not_affected, fixed, affected or under_investigation, found \"maybe\""

@@ -244,10 +244,16 @@ mod tests {
         let report = parse(Path::new("c.json"), text).unwrap();
         assert_eq!(report.artifact.as_deref(), Some("app:1"));
         let v = &report.vulnerabilities;
-        assert_eq!((v[0].severity, v[0].package.as_str(), v[0].version.as_str()), (Severity::Critical, "zlib", "1.2"));
+        assert_eq!(
+            (v[0].severity, v[0].package.as_str(), v[0].version.as_str()),
+            (Severity::Critical, "zlib", "1.2")
+        );
         assert_eq!(v[0].location(), "app:1 (layer sha256:9)");
         assert_eq!(v[0].fixed_versions, ["1.3", "1.4"]);
-        assert_eq!((v[1].package.as_str(), v[1].version.as_str(), v[1].location().as_str()), ("left-pad", "1.0.0", "app:1"));
+        assert_eq!(
+            (v[1].package.as_str(), v[1].version.as_str(), v[1].location().as_str()),
+            ("left-pad", "1.0.0", "app:1")
+        );
         assert_eq!((v[2].severity, v[2].fixed_versions.clone()), (Severity::Low, vec!["1.5".to_owned()]));
         assert_eq!((v[3].severity, v[3].severity_text.as_deref()), (Severity::Unknown, Some("important")));
     }

@@ -326,7 +326,10 @@ mod tests {
         check("", Err("r.json: (file): the file is empty"));
         check("[]", Err("expected a JSON object, found an array"));
         check("{\"a\": 1,\n}", Err("r.json:2:1: not valid JSON: trailing comma"));
-        check(r#"{"Results": 1, "x": [1, {"y": null}]}"#, Err("not a Trivy, Grype, SARIF or CycloneDX report"));
+        check(
+            r#"{"Results": 1, "x": [1, {"y": null}]}"#,
+            Err("not a Trivy, Grype, SARIF or CycloneDX report"),
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::GateError;
-use crate::scan::{Parser, ScanFormat, ScanReport, Severity, TopLevel, Vulnerability, from_json, split_versions};
+use crate::scan::{
+    Parser, ScanFormat, ScanReport, Severity, TopLevel, Vulnerability, from_json, split_versions,
+};
 
 pub(super) const PARSER: Parser = Parser { format: ScanFormat::Sarif, detect, parse };
 
@@ -115,7 +117,9 @@ fn parse(file: &Path, text: &str) -> Result<ScanReport, GateError> {
             run.tool.driver.rules.iter().chain(run.tool.extensions.iter().flat_map(|c| &c.rules)).collect();
         for (i, result) in run.results.iter().enumerate() {
             let rule = match (result.rule_index, &result.rule_id) {
-                (Some(index), _) if run.tool.driver.rules.get(index).is_some() => run.tool.driver.rules.get(index),
+                (Some(index), _) if run.tool.driver.rules.get(index).is_some() => {
+                    run.tool.driver.rules.get(index)
+                }
                 (_, Some(id)) => rules.iter().copied().find(|rule| &rule.id == id),
                 _ => None,
             };
@@ -231,9 +235,14 @@ mod tests {
         );
         let report = parse(Path::new("s.json"), &text).unwrap();
         let v = &report.vulnerabilities[0];
-        let got = (v.id.as_str(), v.severity, v.package.as_str(), v.version.as_str(), v.fixed_versions.clone());
+        let got =
+            (v.id.as_str(), v.severity, v.package.as_str(), v.version.as_str(), v.fixed_versions.clone());
         let (id, severity, package, version, fixed) = expect;
-        assert_eq!(got, (id, severity, package, version, fixed.iter().map(|f| f.to_string()).collect()), "{result}");
+        assert_eq!(
+            got,
+            (id, severity, package, version, fixed.iter().map(|f| f.to_string()).collect()),
+            "{result}"
+        );
     }
 
     #[test]
@@ -250,19 +259,37 @@ mod tests {
         check(plain, scored_rule, ("GHSA-1", Severity::High, "go.sum", "", &[]));
 
         let bare_rule = r#"{"id": "R1", "defaultConfiguration": {"level": "error"}}"#;
-        check(r#"{"ruleId": "R1", "message": {"text": "m"}}"#, bare_rule, ("R1", Severity::High, "(no location)", "", &[]));
-        check(r#"{"ruleId": "R2", "message": {"text": "m"}}"#, bare_rule, ("R2", Severity::Medium, "(no location)", "", &[]));
-        check(r#"{"ruleId": "R2", "level": "none"}"#, bare_rule, ("R2", Severity::Negligible, "(no location)", "", &[]));
+        check(
+            r#"{"ruleId": "R1", "message": {"text": "m"}}"#,
+            bare_rule,
+            ("R1", Severity::High, "(no location)", "", &[]),
+        );
+        check(
+            r#"{"ruleId": "R2", "message": {"text": "m"}}"#,
+            bare_rule,
+            ("R2", Severity::Medium, "(no location)", "", &[]),
+        );
+        check(
+            r#"{"ruleId": "R2", "level": "none"}"#,
+            bare_rule,
+            ("R2", Severity::Negligible, "(no location)", "", &[]),
+        );
 
         let old_rule = r#"{"id": "[LOW] CVE-2011-3374", "help": {"text": "Package: apt\nInstalled Version: 1.8.2\nFixed Version: "}}"#;
-        check(r#"{"ruleId": "[LOW] CVE-2011-3374", "ruleIndex": 0, "level": "error", "message": {"text": "d"}}"#,
-            old_rule, ("CVE-2011-3374", Severity::Low, "apt", "1.8.2", &[]));
+        check(
+            r#"{"ruleId": "[LOW] CVE-2011-3374", "ruleIndex": 0, "level": "error", "message": {"text": "d"}}"#,
+            old_rule,
+            ("CVE-2011-3374", Severity::Low, "apt", "1.8.2", &[]),
+        );
     }
 
     #[test]
     fn a_result_without_a_rule_is_refused() {
         let text = r#"{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{"message": {"text": "m"}}]}]}"#;
         let err = parse(Path::new("s.json"), text).unwrap_err().to_string();
-        assert_eq!(err, "s.json: runs[0].results[0].ruleId: a result needs a ruleId (or a ruleIndex into the driver's rules)");
+        assert_eq!(
+            err,
+            "s.json: runs[0].results[0].ruleId: a result needs a ruleId (or a ruleIndex into the driver's rules)"
+        );
     }
 }

@@ -6,7 +6,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::GateError;
-use crate::scan::{Parser, ScanFormat, ScanReport, TopLevel, Vulnerability, from_json, severity_of, split_versions};
+use crate::scan::{
+    Parser, ScanFormat, ScanReport, TopLevel, Vulnerability, from_json, severity_of, split_versions,
+};
 
 pub(super) const PARSER: Parser = Parser { format: ScanFormat::Trivy, detect, parse };
 
@@ -142,7 +144,10 @@ mod tests {
         assert_eq!(err.to_string(), "t.json: SchemaVersion: plumb reads Trivy's schema version 2, found 1");
         let text = "{\"SchemaVersion\": 2, \"Results\": [{\"Target\": \"a\",\n \"Vulnerabilities\": [{\"VulnerabilityID\": 7}]}]}";
         let err = parse(Path::new("t.json"), text).unwrap_err().to_string();
-        assert!(err.starts_with("t.json: Results[0].Vulnerabilities[0].VulnerabilityID (line 2, column"), "{err}");
+        assert!(
+            err.starts_with("t.json: Results[0].Vulnerabilities[0].VulnerabilityID (line 2, column"),
+            "{err}"
+        );
         assert!(err.contains("invalid type: integer `7`, expected a string"), "{err}");
     }
 }
