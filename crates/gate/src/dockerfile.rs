@@ -626,23 +626,20 @@ mod tests {
     fn parse_problems_are_exit_2_with_the_line() {
         assert_eq!(
             parse_error("RUN echo\nFROM x\n"),
-            "Dockerfile:1:0: RUN before the first FROM (only ARG may come before it)"
+            "Dockerfile:1: RUN before the first FROM (only ARG may come before it)"
         );
         assert_eq!(
             parse_error("FROM a b c\n"),
-            "Dockerfile:1:0: FROM expects [--platform=PLATFORM] IMAGE [AS NAME]"
+            "Dockerfile:1: FROM expects [--platform=PLATFORM] IMAGE [AS NAME]"
         );
         assert_eq!(
             parse_error("FROM --pull=always a\n"),
-            "Dockerfile:1:0: unknown flag --pull=always: FROM expects [--platform=PLATFORM] IMAGE [AS NAME]"
+            "Dockerfile:1: unknown flag --pull=always: FROM expects [--platform=PLATFORM] IMAGE [AS NAME]"
         );
-        assert_eq!(
-            parse_error("FROM a\nRUN <<EOF\necho\n"),
-            "Dockerfile:2:0: heredoc <<EOF is not terminated"
-        );
-        assert_eq!(parse_error("# only a comment\n"), "Dockerfile:1:0: no FROM instruction");
-        assert_eq!(parse_error("ARG X=\"y\nFROM a\n"), "Dockerfile:1:0: unterminated \" quote in ARG");
-        assert_eq!(parse_error("ARG =1\nFROM a\n"), "Dockerfile:1:0: ARG expects NAME[=DEFAULT]");
+        assert_eq!(parse_error("FROM a\nRUN <<EOF\necho\n"), "Dockerfile:2: heredoc <<EOF is not terminated");
+        assert_eq!(parse_error("# only a comment\n"), "Dockerfile:1: no FROM instruction");
+        assert_eq!(parse_error("ARG X=\"y\nFROM a\n"), "Dockerfile:1: unterminated \" quote in ARG");
+        assert_eq!(parse_error("ARG =1\nFROM a\n"), "Dockerfile:1: ARG expects NAME[=DEFAULT]");
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub enum GateError {
         source: std::io::Error,
     },
     /// The input is not valid in its own syntax (JSON, YAML, HCL, Dockerfile).
-    #[error("{}:{line}:{column}: {message}", file.display())]
+    #[error("{}:{line}{}: {message}", file.display(), column_suffix(*column))]
     Syntax {
         /// The file.
         file: PathBuf,
@@ -73,6 +73,11 @@ impl GateError {
             message: strip_position(&err.to_string()).to_owned(),
         }
     }
+}
+
+/// `:column`, or nothing when the format gives no column.
+fn column_suffix(column: usize) -> String {
+    if column == 0 { String::new() } else { format!(":{column}") }
 }
 
 /// serde_json appends " at line L column C" to its messages; the position is printed once,

@@ -301,7 +301,7 @@ impl Checker<'_> {
             Some(constraint) => {
                 if let Err(why) = exact_version(constraint) {
                     let message =
-                        format!("version {constraint:?} {why}; pin one exact version such as \"5.31.0\"");
+                        format!("version {constraint:?} {why}; pin one exact version such as \"1.2.3\"");
                     self.push(span, subject, Rule::ProviderVersionNotExact, Some(constraint), message);
                 }
             }

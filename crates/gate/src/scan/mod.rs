@@ -226,7 +226,21 @@ pub fn parse(file: &Path, text: &str, format: Option<ScanFormat>) -> Result<Scan
     }
     let top = top_level(file, text)?;
     let parser = match format {
-        Some(format) => PARSERS.iter().find(|p| p.format == format),
+        // A named format must still look like one: a Trivy report read as Grype would
+        // otherwise be an empty Grype report, and pass.
+        Some(format) => match PARSERS.iter().find(|p| p.format == format) {
+            Some(parser) if !(parser.detect)(&top) => {
+                return Err(GateError::Field {
+                    file: file.to_path_buf(),
+                    field: "(document)".to_owned(),
+                    message: format!(
+                        "not a {} report: its top-level keys are not that format's",
+                        format.as_str()
+                    ),
+                });
+            }
+            found => found,
+        },
         None => PARSERS.iter().find(|p| (p.detect)(&top)),
     };
     let Some(parser) = parser else {

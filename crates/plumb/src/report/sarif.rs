@@ -47,7 +47,6 @@ pub fn log(findings: &Findings) -> Value {
             "tool": {"driver": {
                 "name": "plumb",
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": env!("CARGO_PKG_REPOSITORY"),
                 "rules": rules,
             }},
             "automationDetails": {"id": format!("{}/", findings.command)},
