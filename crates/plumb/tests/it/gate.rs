@@ -166,7 +166,8 @@ fn trivy_yaml_ignore_files_limit_entries_to_their_purls() {
 #[test]
 fn real_world_reports_as_their_scanners_wrote_them() {
     let env = Env::bare();
-    env.fixture("realworld", "realworld");
+    env.fixture("trivy", "realworld/trivy");
+    env.fixture("grype", "realworld/grype");
     // (file, format, exit code, vulnerabilities reported, findings that block)
     let rows = [
         ("trivy/trivy-alpine-39.json", "trivy", 1, 6, 2),
@@ -384,7 +385,7 @@ fn dockerfile_gate_names_file_line_and_rule() {
 #[test]
 fn dockerfile_gate_reads_real_world_dockerfiles() {
     let env = Env::bare();
-    env.fixture("realworld/dockerfile", "dockerfile");
+    env.fixture("dockerfile", "dockerfile");
     // (file, FROM lines, violations with no baseline: every pulled image unapproved, and unpinned ones)
     let rows = [
         ("conftest.Dockerfile", 6, 4),
@@ -477,7 +478,7 @@ fn iac_gate_blocks_only_production() {
 #[test]
 fn iac_gate_reads_real_world_terraform() {
     let env = Env::bare();
-    env.fixture("realworld/terraform", "terraform");
+    env.fixture("terraform", "terraform");
     let json = env.plumb(&["gate", "iac", "terraform", "--env", "production", "-o", "json"]).code(1).json();
     assert_eq!((&json["files"], &json["modules"], &json["providers"]), (&json!(27), &json!(26), &json!(9)));
     let count =
