@@ -149,6 +149,9 @@ pub struct PrArgs {
     /// The GitHub API (GitHub Enterprise: https://HOST/api/v3).
     #[arg(long, value_name = "URL", env = "GITHUB_API_URL", default_value = "https://api.github.com")]
     api_url: String,
+    /// A check not to wait for, such as the CI job running this gate (repeatable).
+    #[arg(long, value_name = "NAME")]
+    skip_check: Vec<String>,
 }
 
 pub async fn run(settings: &Settings, format: Format, command: GateCommand) -> anyhow::Result<Outcome> {
@@ -558,7 +561,8 @@ pub(crate) fn repo(text: &str) -> anyhow::Result<Repo> {
 async fn pull_request(format: Format, args: &PrArgs) -> anyhow::Result<Outcome> {
     let repo = repo(&args.repo)?;
     let token = github_token()?;
-    let result = gate::pull_request(&args.api_url, &token, &repo, args.pr).await?;
+    let mut result = gate::pull_request(&args.api_url, &token, &repo, args.pr).await?;
+    result.checks.retain(|check| !args.skip_check.contains(&check.name));
     let subject = format!("{repo}#{}", args.pr);
     let mut findings = Findings::new("plumb gate pr");
     if let Some(problem) = result.reviews.problem() {
