@@ -204,12 +204,59 @@ impl TopLevel {
     }
 }
 
-/// A value that keeps strings and skips everything else without allocating.
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
+/// A top-level value: strings are kept, everything else is skipped without being built
+/// (an untagged enum would buffer the whole 50 MB `Results` array first).
 enum Peek {
     Text(String),
-    Other(IgnoredAny),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Peek {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Peek, D::Error> {
+        deserializer.deserialize_any(PeekVisitor)
+    }
+}
+
+struct PeekVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PeekVisitor {
+    type Value = Peek;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Peek, E> {
+        Ok(Peek::Text(text.to_owned()))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Peek, E> {
+        Ok(Peek::Other)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Peek, E> {
+        Ok(Peek::Other)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Peek, E> {
+        Ok(Peek::Other)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Peek, E> {
+        Ok(Peek::Other)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Peek, E> {
+        Ok(Peek::Other)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Peek, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| Peek::Other)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Peek, A::Error> {
+        IgnoredAny.visit_map(map).map(|_| Peek::Other)
+    }
 }
 
 /// Reads a report in the given format, or detects it (`None`). A file that is not JSON is a

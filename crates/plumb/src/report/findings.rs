@@ -2,6 +2,8 @@
 //! from their verdicts (later, policy checks and drift will too), so every report format is
 //! written once for all of them.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -82,25 +84,46 @@ impl Finding {
 pub struct Findings {
     /// The command, such as `plumb gate iac` (JUnit's suite name).
     pub command: String,
-    /// The rules findings refer to, each once.
-    pub rules: Vec<Rule>,
+    /// The rules findings refer to, each once (added with [`Findings::rule`]).
+    rules: Vec<Rule>,
     /// The findings.
     pub findings: Vec<Finding>,
     /// What was checked and has no finding (files, images, pull requests), so passing
     /// checks show up as passing tests.
     pub passed: Vec<String>,
+    /// Rule id → position in `rules`: an image report has tens of thousands of rules, and
+    /// looking each up in the list made rendering quadratic.
+    #[serde(skip)]
+    rule_positions: HashMap<String, usize>,
 }
 
 impl Findings {
     /// An empty list for a command.
     pub fn new(command: &str) -> Findings {
-        Findings { command: command.to_owned(), rules: Vec::new(), findings: Vec::new(), passed: Vec::new() }
+        Findings {
+            command: command.to_owned(),
+            rules: Vec::new(),
+            findings: Vec::new(),
+            passed: Vec::new(),
+            rule_positions: HashMap::new(),
+        }
     }
 
     /// Adds a rule unless one with its id is there.
     pub fn rule(&mut self, rule: Rule) {
-        if !self.rules.iter().any(|r| r.id == rule.id) {
+        if !self.rule_positions.contains_key(&rule.id) {
+            self.rule_positions.insert(rule.id.clone(), self.rules.len());
             self.rules.push(rule);
         }
+    }
+
+    /// The rules, in the order they were added.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The position of a rule in `rules`.
+    pub fn rule_position(&self, id: &str) -> Option<usize> {
+        self.rule_positions.get(id).copied()
     }
 }

@@ -22,7 +22,7 @@ pub fn write(out: &mut dyn Write, findings: &Findings) -> io::Result<()> {
 /// The SARIF log of the findings.
 pub fn log(findings: &Findings) -> Value {
     let rules: Vec<Value> = findings
-        .rules
+        .rules()
         .iter()
         .map(|rule| {
             let mut value = json!({
@@ -58,7 +58,7 @@ pub fn log(findings: &Findings) -> Value {
 fn result(findings: &Findings, finding: &Finding) -> Value {
     let mut value = Map::new();
     value.insert("ruleId".into(), json!(finding.rule_id));
-    if let Some(index) = findings.rules.iter().position(|r| r.id == finding.rule_id) {
+    if let Some(index) = findings.rule_position(&finding.rule_id) {
         value.insert("ruleIndex".into(), json!(index));
     }
     value.insert("level".into(), json!(finding.level.as_str()));
