@@ -185,7 +185,7 @@ fn generate_assets(count: u64, path: &Path) -> anyhow::Result<()> {
         let classification = classifications[(i % 4) as usize];
         let region = regions[(i % 3) as usize];
         let account = 111_122_223_333 + (i % 7);
-        let status = if i % 10 == 0 { "registered" } else { "in_service" };
+        let status = if i.is_multiple_of(10) { "registered" } else { "in_service" };
         let tags =
             format!("\"{{\"\"team\"\":\"\"team-{}\"\",\"\"cost-center\"\":\"\"cc-{}\"\"}}\"", i % 40, i % 12);
         match i % 4 {
@@ -306,7 +306,7 @@ fn generate_trivy_report(megabytes: u64, path: &Path) -> anyhow::Result<()> {
             vuln["PkgName"] =
                 json!(format!("{}-{}", vuln["PkgName"].as_str().unwrap_or("pkg"), unique % 997));
             vuln["Layer"] = json!({"DiffID": format!("sha256:{target:064x}")});
-            if made % 10 == 0 {
+            if made.is_multiple_of(10) {
                 vuln["Severity"] = json!("HIGH");
             }
             vulnerabilities.push(vuln);
@@ -333,13 +333,13 @@ fn generate_terraform(count: u64, dir: &Path) -> anyhow::Result<()> {
         let folder = dir.join(format!("stack-{:03}/modules/part-{:02}", i / 100, (i / 10) % 10));
         std::fs::create_dir_all(&folder)?;
         let mut out = BufWriter::new(File::create(folder.join(format!("main-{i}.tf")))?);
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             writeln!(
                 out,
                 "terraform {{\n  required_version = \">= 1.6.0\"\n  required_providers {{\n    aws = {{\n      source  = \"hashicorp/aws\"\n      version = \"5.54.1\"\n    }}\n  }}\n}}\n"
             )?;
         }
-        let version = if i % 20 == 0 { "~> 5.8" } else { "5.8.1" };
+        let version = if i.is_multiple_of(20) { "~> 5.8" } else { "5.8.1" };
         writeln!(
             out,
             "module \"vpc_{i}\" {{\n  source  = \"terraform-aws-modules/vpc/aws\"\n  version = \"{version}\"\n  name    = \"vpc-{i}\"\n  cidr    = \"10.{}.0.0/16\"\n  azs     = [\"eu-west-1a\", \"eu-west-1b\"]\n  tags    = {{ Owner = \"sre@example.com\", Environment = \"production\" }}\n}}\n",
