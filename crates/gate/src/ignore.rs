@@ -204,23 +204,10 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::Severity;
 
     fn vuln(id: &str, path: Option<&str>, purl: Option<&str>) -> Vulnerability {
-        Vulnerability {
-            id: id.to_owned(),
-            package: "p".to_owned(),
-            version: "1".to_owned(),
-            purl: purl.map(str::to_owned),
-            severity: Severity::High,
-            severity_text: None,
-            fixed_versions: Vec::new(),
-            title: None,
-            url: None,
-            target: "Java".to_owned(),
-            path: path.map(str::to_owned),
-            layer: None,
-        }
+        let (path, purl) = (path.map(str::to_owned), purl.map(str::to_owned));
+        Vulnerability { path, purl, target: "Java".to_owned(), ..Vulnerability::sample(id, "p") }
     }
 
     #[test]

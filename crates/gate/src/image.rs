@@ -18,24 +18,10 @@ use crate::vex::{Vex, VexStatus};
 /// One vulnerability of one package version, with every place it was found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {
-    /// CVE or advisory id.
-    pub id: String,
-    /// Package name.
-    pub package: String,
-    /// Installed version.
-    pub version: String,
-    /// Package URL, when known.
-    pub purl: Option<String>,
-    /// The highest severity reported.
-    pub severity: Severity,
-    /// The scanner's word when it was not a known severity.
-    pub severity_text: Option<String>,
-    /// Versions that fix it (empty: no fix known).
-    pub fixed_versions: Vec<String>,
-    /// Title.
-    pub title: Option<String>,
-    /// Advisory link.
-    pub url: Option<String>,
+    /// The vulnerability as first reported, with the highest severity any report of it gives
+    /// and every fixed version any names.
+    #[serde(flatten)]
+    pub vulnerability: Vulnerability,
     /// Every place it was found.
     pub locations: Vec<String>,
     /// What the gate decided.
@@ -106,7 +92,7 @@ impl Verdict {
     pub fn by_severity(&self) -> Vec<(Severity, usize)> {
         Severity::ALL
             .iter()
-            .map(|s| (*s, self.findings.iter().filter(|f| f.severity == *s).count()))
+            .map(|s| (*s, self.findings.iter().filter(|f| f.vulnerability.severity == *s).count()))
             .filter(|(_, n)| *n > 0)
             .collect()
     }
@@ -136,6 +122,7 @@ pub fn evaluate(
         .map(|members| decide(&members, policy, ignores, vex, now))
         .collect();
     findings.sort_by(|a, b| {
+        let (a, b) = (&a.vulnerability, &b.vulnerability);
         b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)).then_with(|| a.package.cmp(&b.package))
     });
     let expired = ignores.iter().filter(|r| r.is_expired(now)).cloned().collect();
@@ -200,20 +187,16 @@ fn decide(
     } else {
         Decision::Blocked
     };
-    Finding {
-        id: first.id.clone(),
-        package: first.package.clone(),
-        version: first.version.clone(),
-        purl: members.iter().find_map(|m| m.purl.clone()),
+    let vulnerability = Vulnerability {
         severity,
-        severity_text: members.iter().find_map(|m| m.severity_text.clone()),
         fixed_versions,
+        purl: members.iter().find_map(|m| m.purl.clone()),
+        severity_text: members.iter().find_map(|m| m.severity_text.clone()),
         title: members.iter().find_map(|m| m.title.clone()),
         url: members.iter().find_map(|m| m.url.clone()),
-        locations,
-        decision,
-        expired_exceptions,
-    }
+        ..first.clone()
+    };
+    Finding { vulnerability, locations, decision, expired_exceptions }
 }
 
 /// The first member's cover, when every member is covered.
@@ -241,18 +224,11 @@ mod tests {
 
     fn vuln(id: &str, package: &str, severity: Severity, target: &str, path: Option<&str>) -> Vulnerability {
         Vulnerability {
-            id: id.to_owned(),
-            package: package.to_owned(),
-            version: "1.0".to_owned(),
-            purl: None,
             severity,
-            severity_text: None,
             fixed_versions: vec!["1.1".to_owned()],
-            title: None,
-            url: None,
             target: target.to_owned(),
             path: path.map(str::to_owned),
-            layer: None,
+            ..Vulnerability::sample(id, package)
         }
     }
 
@@ -275,7 +251,7 @@ mod tests {
                     Decision::Vex { .. } => "vex",
                     Decision::Allowed => "allowed",
                 };
-                (f.id.as_str(), word)
+                (f.vulnerability.id.as_str(), word)
             })
             .collect()
     }
@@ -295,9 +271,9 @@ mod tests {
             now(),
         );
         assert_eq!(decisions(&verdict), [("CVE-1", "blocked"), ("CVE-2", "allowed"), ("CVE-3", "allowed")]);
-        assert_eq!(verdict.findings[0].severity, Severity::Critical);
+        assert_eq!(verdict.findings[0].vulnerability.severity, Severity::Critical);
         assert_eq!(verdict.findings[0].locations, ["os", "os: layer2"]);
-        assert_eq!(verdict.findings[0].fixed_versions, ["1.1"]);
+        assert_eq!(verdict.findings[0].vulnerability.fixed_versions, ["1.1"]);
         assert!(verdict.is_blocking());
         assert_eq!(verdict.reported, 4);
         let strict = ImagePolicy { fail_on: vec![Severity::Unknown, Severity::High, Severity::Critical] };

@@ -261,23 +261,10 @@ impl Reference {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::Severity;
 
     fn vuln(id: &str, package: &str, version: &str, purl: Option<&str>) -> Vulnerability {
-        Vulnerability {
-            id: id.to_owned(),
-            package: package.to_owned(),
-            version: version.to_owned(),
-            purl: purl.map(str::to_owned),
-            severity: Severity::High,
-            severity_text: None,
-            fixed_versions: Vec::new(),
-            title: None,
-            url: None,
-            target: "t".to_owned(),
-            path: None,
-            layer: None,
-        }
+        let (version, purl) = (version.to_owned(), purl.map(str::to_owned));
+        Vulnerability { version, purl, ..Vulnerability::sample(id, package) }
     }
 
     fn check(vex: &Vex, v: &Vulnerability, expect: Option<VexStatus>) {

@@ -115,10 +115,13 @@ pub struct Vulnerability {
     /// A link to the advisory.
     pub url: Option<String>,
     /// What was scanned where it was found: an OS, a lock file, an image, a file.
+    #[serde(skip)]
     pub target: String,
     /// The file inside the target that holds the package (a JAR, a gemspec), if known.
+    #[serde(skip)]
     pub path: Option<String>,
     /// The image layer (diff id) that added it, if known.
+    #[serde(skip)]
     pub layer: Option<String>,
 }
 
@@ -133,6 +136,27 @@ impl Vulnerability {
             location.push_str(&format!(" (layer {layer})"));
         }
         location
+    }
+}
+
+#[cfg(test)]
+impl Vulnerability {
+    /// A HIGH vulnerability of `package` 1.0 in target `t`, for tests to adjust.
+    pub(crate) fn sample(id: &str, package: &str) -> Vulnerability {
+        Vulnerability {
+            id: id.to_owned(),
+            package: package.to_owned(),
+            version: "1.0".to_owned(),
+            purl: None,
+            severity: Severity::High,
+            severity_text: None,
+            fixed_versions: Vec::new(),
+            title: None,
+            url: None,
+            target: "t".to_owned(),
+            path: None,
+            layer: None,
+        }
     }
 }
 
@@ -313,7 +337,13 @@ fn top_level(file: &Path, text: &str) -> Result<TopLevel, GateError> {
             return Ok(TopLevel { keys });
         }
         Err(err) if err.is_data() => serde_json::from_str(text).map_err(|err| GateError::json(file, &err))?,
-        Err(err) => return Err(GateError::json(file, &err)),
+        // Skipping values is fast but words some errors poorly ("key must be a string" for a
+        // trailing comma); a full parse, only now that the text is known to be broken, says it
+        // plainly.
+        Err(err) => {
+            let plain = serde_json::from_str::<serde_json::Value>(text).err().unwrap_or(err);
+            return Err(GateError::json(file, &plain));
+        }
     };
     Err(GateError::Field {
         file: file.to_path_buf(),
@@ -387,6 +417,7 @@ mod tests {
         check("", Err("r.json: (file): the file is empty"));
         check("[]", Err("expected a JSON object, found an array"));
         check("{\"a\": 1,\n}", Err("r.json:2:1: not valid JSON: trailing comma"));
+        check("{\"a\": [{\"b\": 1,}]}", Err("r.json:1:16: not valid JSON: trailing comma"));
         check(
             r#"{"Results": 1, "x": [1, {"y": null}]}"#,
             Err("not a Trivy, Grype, SARIF or CycloneDX report"),

@@ -98,7 +98,8 @@ fn scan_summary(request: &ImageRequest, result: &ImageResult, run_id: &str, at: 
         .findings
         .iter()
         .filter(|f| f.decision == Decision::Blocked)
-        .map(|f| format!("{} {} {}", f.id, f.package, f.version))
+        .map(|f| &f.vulnerability)
+        .map(|v| format!("{} {} {}", v.id, v.package, v.version))
         .collect();
     json!({
         "run_id": run_id,
@@ -165,7 +166,7 @@ async fn record_image_scan(
         .findings
         .iter()
         .filter(|f| f.decision != Decision::Allowed)
-        .map(|f| json!({"id": f.id, "package": f.package, "version": f.version, "severity": f.severity, "decision": f.decision, "fixed_versions": f.fixed_versions}))
+        .map(|f| json!({"vulnerability": f.vulnerability, "decision": f.decision}))
         .collect();
     let run = Run {
         id: run_id.clone(),

@@ -56,13 +56,10 @@ pub async fn run(settings: &Settings, format: Format, command: AuditCommand) -> 
     let token = github_token()?;
     let result = app::audit_changes(settings, &args.api_url, &token, &repo, since, until).await?;
     let mut findings = Findings::new("plumb audit changes");
-    findings.rule(Rule {
-        id: "audit/unreviewed-merge".to_owned(),
-        description: "A pull request was merged without an independent approval of its head commit."
-            .to_owned(),
-        help_uri: None,
-        security_severity: None,
-    });
+    findings.rule(Rule::new(
+        "audit/unreviewed-merge",
+        "A pull request was merged without an independent approval of its head commit.",
+    ));
     for change in &result.changes {
         let subject = format!("{repo}#{} {}", change.number, change.title);
         match &change.flag {

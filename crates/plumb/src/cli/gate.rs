@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::app::Settings;
-use crate::app::gate::{self, DockerfileResult, ImageRequest, ImageResult, PrResult};
+use crate::app::gate::{self, ImageRequest, ImageResult, PrResult};
 use crate::cli::stdout;
 use crate::error::{BadInput, Outcome};
 use crate::report::findings::{Finding, Findings, Level, Location, Rule};
@@ -251,15 +251,16 @@ fn image_table(out: &mut dyn Write, result: &ImageResult) -> std::io::Result<()>
         .findings
         .iter()
         .filter(|f| f.decision != Decision::Allowed)
-        .map(|f| VulnRow {
+        .map(|f| (f, &f.vulnerability))
+        .map(|(f, v)| VulnRow {
             decision: decision_word(&f.decision),
-            severity: f.severity_text.as_ref().map_or(f.severity.to_string(), |t| format!("UNKNOWN ({t})")),
-            id: f.id.clone(),
-            package: format!("{} {}", f.package, f.version),
-            fixed_in: if f.fixed_versions.is_empty() {
+            severity: v.severity_text.as_ref().map_or(v.severity.to_string(), |t| format!("UNKNOWN ({t})")),
+            id: v.id.clone(),
+            package: format!("{} {}", v.package, v.version),
+            fixed_in: if v.fixed_versions.is_empty() {
                 "no fix yet".to_owned()
             } else {
-                f.fixed_versions.join(", ")
+                v.fixed_versions.join(", ")
             },
             why: why(f),
         })
@@ -326,18 +327,19 @@ fn security_severity(severity: Severity) -> Option<f64> {
 fn image_findings(request: &ImageRequest, result: &ImageResult) -> Findings {
     let mut findings = Findings::new("plumb gate image");
     for f in &result.verdict.findings {
+        let v = &f.vulnerability;
         findings.rule(Rule {
-            id: f.id.clone(),
-            description: f.title.clone().unwrap_or_else(|| f.id.clone()),
-            help_uri: f.url.clone(),
-            security_severity: security_severity(f.severity),
+            id: v.id.clone(),
+            description: v.title.clone().unwrap_or_else(|| v.id.clone()),
+            help_uri: v.url.clone(),
+            security_severity: security_severity(v.severity),
         });
-        let fixed = if f.fixed_versions.is_empty() {
+        let fixed = if v.fixed_versions.is_empty() {
             "no fixed version yet".to_owned()
         } else {
-            format!("fixed in {}", f.fixed_versions.join(", "))
+            format!("fixed in {}", v.fixed_versions.join(", "))
         };
-        let level = match (&f.decision, f.severity) {
+        let level = match (&f.decision, v.severity) {
             (Decision::Allowed, Severity::Critical | Severity::High | Severity::Medium) => Level::Warning,
             (Decision::Allowed, _) => Level::Note,
             _ => Level::Error,
@@ -347,19 +349,19 @@ fn image_findings(request: &ImageRequest, result: &ImageResult) -> Findings {
             Decision::Blocked | Decision::Allowed => None,
         };
         let mut properties = Map::new();
-        properties.insert("severity".into(), json!(f.severity));
-        properties.insert("package".into(), json!(f.package));
-        properties.insert("installed_version".into(), json!(f.version));
-        properties.insert("fixed_versions".into(), json!(f.fixed_versions));
+        properties.insert("severity".into(), json!(v.severity));
+        properties.insert("package".into(), json!(v.package));
+        properties.insert("installed_version".into(), json!(v.version));
+        properties.insert("fixed_versions".into(), json!(v.fixed_versions));
         properties.insert("locations".into(), json!(f.locations));
-        if let Some(purl) = &f.purl {
+        if let Some(purl) = &v.purl {
             properties.insert("purl".into(), json!(purl));
         }
         findings.findings.push(Finding {
-            rule_id: f.id.clone(),
+            rule_id: v.id.clone(),
             level,
-            message: format!("{} in {} {} ({}): {fixed}", f.id, f.package, f.version, f.severity),
-            subject: format!("{} {} {}", f.id, f.package, f.version),
+            message: format!("{} in {} {} ({}): {fixed}", v.id, v.package, v.version, v.severity),
+            subject: format!("{} {} {}", v.id, v.package, v.version),
             location: f.locations.first().map(|uri| Location { uri: uri.clone(), line: Some(1) }),
             suppressed,
             properties,
@@ -387,12 +389,7 @@ fn dockerfiles(settings: &Settings, format: Format, args: &DockerfileArgs) -> an
     }
     let mut findings = Findings::new("plumb gate dockerfile");
     for rule in [dockerfile::Rule::NotApproved, dockerfile::Rule::NotPinned, dockerfile::Rule::Unresolved] {
-        findings.rule(Rule {
-            id: rule.id().to_owned(),
-            description: docker_rule_text(rule).to_owned(),
-            help_uri: None,
-            security_severity: None,
-        });
+        findings.rule(Rule::new(rule.id(), docker_rule_text(rule)));
     }
     for result in &results {
         if result.violations.is_empty() {
@@ -420,7 +417,9 @@ fn dockerfiles(settings: &Settings, format: Format, args: &DockerfileArgs) -> an
         "outcome": if violations > 0 { "blocked" } else { "passed" },
         "files": results.iter().map(|r| json!({"file": r.file.display().to_string(), "froms": r.froms, "violations": r.violations})).collect::<Vec<_>>(),
     });
-    emit(format, &findings, &document, |out| dockerfile_table(out, &results))
+    emit(format, &findings, &document, |out| {
+        findings_table(out, &findings, "every FROM is an approved baseline image pinned by digest")
+    })
 }
 
 fn docker_rule_text(rule: dockerfile::Rule) -> &'static str {
@@ -434,33 +433,31 @@ fn docker_rule_text(rule: dockerfile::Rule) -> &'static str {
 }
 
 #[derive(Serialize)]
-struct LocatedRow {
+struct FindingRow {
     location: String,
-    subject: String,
     rule: String,
     problem: String,
 }
 
-fn dockerfile_table(out: &mut dyn Write, results: &[DockerfileResult]) -> std::io::Result<()> {
-    let rows: Vec<LocatedRow> = results
-        .iter()
-        .flat_map(|r| &r.violations)
-        .map(|v| LocatedRow {
-            location: format!("{}:{}", v.file.display(), v.line),
-            subject: v.image.clone(),
-            rule: v.rule.id().to_owned(),
-            problem: v.message.clone(),
-        })
-        .collect();
-    located_table(out, &rows, "every FROM is an approved baseline image pinned by digest")
-}
-
-fn located_table(out: &mut dyn Write, rows: &[LocatedRow], clean: &str) -> std::io::Result<()> {
-    if rows.is_empty() {
+/// Findings with a file location, one per row; `clean` when there are none.
+fn findings_table(out: &mut dyn Write, findings: &Findings, clean: &str) -> std::io::Result<()> {
+    if findings.findings.is_empty() {
         return writeln!(out, "{clean}");
     }
-    let columns = &["location", "subject", "rule", "problem"];
-    report::list(out, Format::Table, View { table: columns, all: columns }, rows, None)
+    let rows: Vec<FindingRow> = findings
+        .findings
+        .iter()
+        .map(|f| FindingRow {
+            location: f.location.as_ref().map_or(String::new(), |l| match l.line {
+                Some(line) => format!("{}:{line}", l.uri),
+                None => l.uri.clone(),
+            }),
+            rule: f.rule_id.clone(),
+            problem: f.message.clone(),
+        })
+        .collect();
+    let columns = &["location", "rule", "problem"];
+    report::list(out, Format::Table, View { table: columns, all: columns }, &rows, None)
 }
 
 fn iac(settings: &Settings, format: Format, args: &IacArgs) -> anyhow::Result<Outcome> {
@@ -468,12 +465,7 @@ fn iac(settings: &Settings, format: Format, args: &IacArgs) -> anyhow::Result<Ou
     let level = if production { Level::Error } else { Level::Warning };
     let mut findings = Findings::new("plumb gate iac");
     for f in &scan.findings {
-        findings.rule(Rule {
-            id: f.rule.id().to_owned(),
-            description: iac_rule_text(f.rule).to_owned(),
-            help_uri: None,
-            security_severity: None,
-        });
+        findings.rule(Rule::new(f.rule.id(), iac_rule_text(f.rule)));
         let mut properties = Map::new();
         properties.insert("subject".into(), json!(f.subject));
         if let Some(constraint) = &f.constraint {
@@ -512,18 +504,8 @@ fn iac(settings: &Settings, format: Format, args: &IacArgs) -> anyhow::Result<Ou
         "providers": scan.providers,
         "findings": scan.findings,
     });
-    let rows: Vec<LocatedRow> = scan
-        .findings
-        .iter()
-        .map(|f| LocatedRow {
-            location: format!("{}:{}", f.file.display(), f.line),
-            subject: f.subject.clone(),
-            rule: f.rule.id().to_owned(),
-            problem: f.message.clone(),
-        })
-        .collect();
     emit(format, &findings, &document, |out| {
-        located_table(out, &rows, "every module and provider is pinned to an exact version")
+        findings_table(out, &findings, "every module and provider is pinned to an exact version")
     })
 }
 
@@ -566,22 +548,14 @@ async fn pull_request(format: Format, args: &PrArgs) -> anyhow::Result<Outcome> 
     let subject = format!("{repo}#{}", args.pr);
     let mut findings = Findings::new("plumb gate pr");
     if let Some(problem) = result.reviews.problem() {
-        findings.rule(Rule {
-            id: "pr/review".to_owned(),
-            description: "The head commit needs an independent approval and no outstanding change request."
-                .to_owned(),
-            help_uri: None,
-            security_severity: None,
-        });
+        findings.rule(Rule::new(
+            "pr/review",
+            "The head commit needs an independent approval and no outstanding change request.",
+        ));
         findings.findings.push(pr_finding("pr/review", &subject, &result, problem));
     }
     for check in result.checks.iter().filter(|c| c.state != CheckState::Passed) {
-        findings.rule(Rule {
-            id: "pr/check".to_owned(),
-            description: "Every required check must succeed on the head commit.".to_owned(),
-            help_uri: None,
-            security_severity: None,
-        });
+        findings.rule(Rule::new("pr/check", "Every required check must succeed on the head commit."));
         let state = match &check.state {
             CheckState::Failed(conclusion) => format!("concluded {conclusion}"),
             CheckState::Pending(status) => format!("has not completed ({status})"),

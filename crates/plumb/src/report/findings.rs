@@ -44,6 +44,18 @@ pub struct Rule {
     pub security_severity: Option<f64>,
 }
 
+impl Rule {
+    /// A rule with an id and a description only.
+    pub fn new(id: &str, description: &str) -> Rule {
+        Rule {
+            id: id.to_owned(),
+            description: description.to_owned(),
+            help_uri: None,
+            security_severity: None,
+        }
+    }
+}
+
 /// Where a finding is.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Location {
