@@ -24,6 +24,26 @@ repository = "registry.example.com/hardened/distroless-static"
 repository = "registry.example.com/hardened/debian"
 "#;
 
+/// `gate image` on a fixture report with the fixture ignore file and VEX document.
+fn image_args(report: &str) -> Vec<String> {
+    let args = [
+        "gate",
+        "image",
+        "--report",
+        report,
+        "--ignore-file",
+        "gate/trivyignore",
+        "--vex",
+        "gate/openvex.json",
+    ];
+    args.map(str::to_owned).to_vec()
+}
+
+/// The arguments as `&str`, for `Env::plumb`.
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 /// (id, decision, number of locations) of every finding of a `gate image -o json` run.
 fn decisions(json: &Value) -> Vec<(String, String, usize)> {
     json["findings"]
@@ -57,18 +77,8 @@ fn image_gate_decides_the_same_whatever_the_scanner_wrote() {
     for report in
         ["trivy-layers.json", "grype-layers.json", "sarif-layers.sarif.json", "cyclonedx-layers.cdx.json"]
     {
-        let path = format!("gate/{report}");
-        let args = [
-            "gate",
-            "image",
-            "--report",
-            &path,
-            "--ignore-file",
-            "gate/trivyignore",
-            "--vex",
-            "gate/openvex.json",
-        ];
-        let run = env.plumb(&[&args[..], &["-o", "json"]].concat()).code(1);
+        let args = image_args(&format!("gate/{report}"));
+        let run = env.plumb(&[&strs(&args)[..], &["-o", "json"]].concat()).code(1);
         let json = run.json();
         let got: Vec<(String, String)> = decisions(&json).into_iter().map(|(id, d, _)| (id, d)).collect();
         let want: Vec<(String, String)> =
@@ -83,18 +93,7 @@ fn image_gate_decides_the_same_whatever_the_scanner_wrote() {
     let glibc = decisions(&run.json()).into_iter().find(|(id, _, _)| id == "CVE-2024-2961").unwrap();
     assert_eq!(glibc.2, 2);
 
-    let table = env
-        .plumb(&[
-            "gate",
-            "image",
-            "--report",
-            "gate/trivy-layers.json",
-            "--ignore-file",
-            "gate/trivyignore",
-            "--vex",
-            "gate/openvex.json",
-        ])
-        .code(1);
+    let table = env.plumb(&strs(&image_args("gate/trivy-layers.json"))).code(1);
     // What blocked, what was excepted until when, and the fixed versions, one row each.
     let rows: [(&str, &[&str]); 3] = [
         ("CVE-2024-2961", &["BLOCKED", "2.36-9+deb12u7", "exception expired (gate/trivyignore:6)"]),
@@ -115,19 +114,11 @@ fn image_gate_decides_the_same_whatever_the_scanner_wrote() {
 fn trivy_yaml_ignore_files_limit_entries_to_their_purls() {
     let env = Env::bare();
     env.fixture("gate", "gate");
-    let run = env
-        .plumb(&[
-            "gate",
-            "image",
-            "--report",
-            "gate/trivy-layers.json",
-            "--ignore-file",
-            "gate/trivyignore.yaml",
-            "-o",
-            "json",
-        ])
-        .code(1);
-    let json = run.json();
+    let with_ignore = |file: &str, more: &[&str]| {
+        let args = ["gate", "image", "--report", "gate/trivy-layers.json", "--ignore-file", file];
+        env.plumb(&[&args[..], more].concat())
+    };
+    let json = with_ignore("gate/trivyignore.yaml", &["-o", "json"]).code(1).json();
     let got = decisions(&json);
     assert!(
         got.contains(&("GHSA-29mw-wpgm-hmr9".to_owned(), "blocked".to_owned(), 1)),
@@ -140,16 +131,7 @@ fn trivy_yaml_ignore_files_limit_entries_to_their_purls() {
     );
     let bad =
         env.write("bad.trivyignore.yaml", "vulnerabilities:\n  - id: CVE-1\n    expires_at: 2020-01-01\n");
-    let run = env
-        .plumb(&[
-            "gate",
-            "image",
-            "--report",
-            "gate/trivy-layers.json",
-            "--ignore-file",
-            crate::support::arg(&bad),
-        ])
-        .code(2);
+    let run = with_ignore(crate::support::arg(&bad), &[]).code(2);
     assert!(run.stderr.contains("unknown field `expires_at`"), "{}", run.stderr);
 }
 
@@ -279,17 +261,7 @@ fn image_scan_is_recorded_on_the_image_asset(env: &Env) {
     // The asset's creation and the run, each with its event.
     assert_eq!(env.plumb(&["log", "verify", "-o", "json"]).ok().json()["events"], 2);
 
-    let args = [
-        "gate",
-        "image",
-        "--report",
-        "gate/grype-layers.json",
-        "--ignore-file",
-        "gate/trivyignore",
-        "--vex",
-        "gate/openvex.json",
-    ];
-    env.plumb(&args).code(1);
+    env.plumb(&strs(&image_args("gate/grype-layers.json"))).code(1);
     let asset =
         env.plumb(&["asset", "show", "registry.example.com/shop/api:1.4.2", "-o", "json"]).ok().json();
     let scan = &asset["attributes"]["scan"];
@@ -537,16 +509,8 @@ fn junit_counts(text: &str) -> (usize, usize, usize) {
 fn gate_reports_match_golden_files_and_their_schemas() {
     let env = baseline_env();
     env.fixture("gate", "gate");
-    let image = [
-        "gate",
-        "image",
-        "--report",
-        "gate/trivy-layers.json",
-        "--ignore-file",
-        "gate/trivyignore",
-        "--vex",
-        "gate/openvex.json",
-    ];
+    let image_owned = image_args("gate/trivy-layers.json");
+    let image = strs(&image_owned);
     let dockerfile = ["gate", "dockerfile", "docker/Dockerfile", "docker/Dockerfile.legacy"];
     let iac = ["gate", "iac", "gate/terraform/live", "--env", "production"];
     // (golden name, command, test cases, failures, skipped)
