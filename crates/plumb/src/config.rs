@@ -39,6 +39,9 @@ pub struct Config {
     /// and that type's settings (checked by the source itself).
     #[serde(default, rename = "source")]
     pub sources: Vec<toml::Table>,
+    /// Approved base images.
+    #[serde(default)]
+    pub baseline: Baseline,
     /// The folder the file is in; relative paths in the file are resolved against it.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -136,6 +139,26 @@ pub struct Control {
     pub description: String,
 }
 
+/// The hardened baselines of policy §4.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// Approved base images (`[[baseline.image]]`).
+    #[serde(default)]
+    pub image: Vec<BaselineImage>,
+}
+
+/// One approved base image repository.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineImage {
+    /// `registry/path`, without tag or digest (`python` means `docker.io/library/python`).
+    pub repository: String,
+    /// What it is and how it was hardened.
+    #[serde(default)]
+    pub description: String,
+}
+
 impl Config {
     /// Reads the file at `path`.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
@@ -154,6 +177,16 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        for image in &self.baseline.image {
+            let last = image.repository.rsplit('/').next().unwrap_or_default();
+            if image.repository.trim().is_empty() || image.repository.contains('@') || last.contains(':') {
+                return Err(BadInput(format!(
+                    "[[baseline.image]] repository = {:?}: name the repository only (registry/path), without tag or digest",
+                    image.repository
+                ))
+                .into());
+            }
+        }
         let inventory = &self.inventory;
         if !inventory.environments.contains(&inventory.production) {
             return Err(BadInput(format!(
@@ -244,7 +277,31 @@ mod tests {
             &schedule.exception_reminder,
         ];
         assert!(jobs.iter().all(|job| job.is_some()));
+        assert!(config.baseline.image.is_empty(), "the baseline example is commented out");
         config.validate().unwrap();
+    }
+
+    #[test]
+    fn the_commented_baseline_example_parses() {
+        let uncommented: String = TEMPLATE
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest)
+                    if rest.starts_with("[[baseline.image]]")
+                        || rest.starts_with("repository")
+                        || rest.starts_with("description") =>
+                {
+                    rest
+                }
+                _ => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = Config::parse(&uncommented).unwrap();
+        assert_eq!(config.baseline.image.len(), 2);
+        config.validate().unwrap();
+        let tagged = Config::parse("[[baseline.image]]\nrepository = \"python:3.12\"\n").unwrap();
+        assert!(tagged.validate().unwrap_err().to_string().contains("without tag or digest"));
     }
 
     #[test]

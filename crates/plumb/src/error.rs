@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use plumb_gate::GateError;
 use plumb_store::StoreError;
 
 /// Bad usage or bad input: the message names the file, line and field and what was expected.
@@ -40,6 +41,9 @@ pub fn exit_code(err: &anyhow::Error) -> ExitCode {
     for cause in err.chain() {
         if let Some(store) = cause.downcast_ref::<StoreError>() {
             return ExitCode::from(if store.is_environment() { 3 } else { 2 });
+        }
+        if let Some(gate) = cause.downcast_ref::<GateError>() {
+            return ExitCode::from(if gate.is_environment() { 3 } else { 2 });
         }
         if cause.is::<Environment>() {
             return ExitCode::from(3);

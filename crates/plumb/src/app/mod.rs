@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod export;
+pub mod gate;
 pub mod import;
 pub mod sync;
 
@@ -50,6 +51,12 @@ impl Settings {
                 Ok(Config::default())
             }
         }
+    }
+
+    /// Whether a database is configured: a URL was given, or a configuration file was named or
+    /// is here. Gates run in CI without one and then touch no database.
+    pub fn database_configured(&self) -> bool {
+        self.database_url.is_some() || self.config.is_some() || Path::new(DEFAULT_CONFIG).exists()
     }
 
     /// The database URL: `--database-url`, else the configuration's.

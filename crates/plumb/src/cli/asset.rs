@@ -374,6 +374,9 @@ async fn show(ctx: &Context, format: Format, reference: &str) -> anyhow::Result<
     match format {
         Format::Json => report::write_json(out, &Shown { asset: &asset, relationships })?,
         Format::Csv => report::one(out, format, ASSET_VIEW, &asset)?,
+        Format::Sarif | Format::Junit => {
+            return Err(report::unsupported(format, "an asset", "table, json or csv").into());
+        }
         Format::Table => {
             report::one(out, format, ASSET_VIEW, &asset)?;
             if !relationships.is_empty() {
@@ -471,6 +474,9 @@ async fn export(ctx: &Context, output: Format, args: ExportArgs) -> anyhow::Resu
         match output {
             Format::Json => RecordFormat::Json,
             Format::Table | Format::Csv => RecordFormat::Csv,
+            Format::Sarif | Format::Junit => {
+                return Err(report::unsupported(output, "an export", "--format csv, json or jsonl").into());
+            }
         },
     );
     let filter = args.filter.into_filter();

@@ -1,7 +1,9 @@
 //! The command line: global flags, one file per command group, and dispatch.
 
 mod asset;
+mod audit;
 mod db;
+mod gate;
 mod init;
 mod log;
 mod run;
@@ -12,7 +14,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::Settings;
-use crate::error::Outcome;
+use crate::error::{BadInput, Outcome};
 use crate::report::Format;
 
 /// plumb keeps an organisation's infrastructure inventoried, hardened and provably so.
@@ -46,7 +48,8 @@ pub struct Global {
     #[arg(long, global = true, env = "PLUMB_ACTOR", value_name = "EMAIL")]
     pub actor: Option<String>,
 
-    /// Output of read commands: aligned table, JSON or CSV, with the API's field names.
+    /// Output: aligned table, JSON or CSV with the API's field names; gates and audits also
+    /// print SARIF 2.1.0 (code scanning) and JUnit XML (CI test reports).
     #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
     pub output: Format,
 
@@ -78,12 +81,31 @@ pub enum Command {
     Sync(sync::SyncArgs),
     #[command(subcommand)]
     Run(run::RunCommand),
+    #[command(subcommand)]
+    Gate(gate::GateCommand),
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+}
+
+impl Command {
+    /// Whether the command prints findings (and so also SARIF and JUnit) rather than records.
+    fn prints_findings(&self) -> bool {
+        matches!(self, Command::Gate(_) | Command::Audit(_))
+    }
 }
 
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let settings = cli.global.settings();
     let format = cli.global.output;
+    // Refused before anything runs, so a write command never succeeds and then fails to print.
+    if !format.is_for_records() && !cli.command.prints_findings() {
+        return Err(BadInput(format!(
+            "-o {} is for `plumb gate` and `plumb audit`; this command prints table, json or csv",
+            format.as_str()
+        ))
+        .into());
+    }
     match cli.command {
         Command::Init(args) => init::run(&settings, args).await,
         Command::Asset(command) => asset::run(&settings, format, command).await,
@@ -91,6 +113,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Log(command) => log::run(&settings, format, command).await,
         Command::Sync(args) => sync::run(&settings, format, args).await,
         Command::Run(command) => run::run(&settings, format, command).await,
+        Command::Gate(command) => gate::run(&settings, format, command).await,
+        Command::Audit(command) => audit::run(&settings, format, command).await,
     }
 }
 

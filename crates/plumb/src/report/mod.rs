@@ -1,6 +1,13 @@
 //! Output for read commands: aligned tables for people, JSON and CSV for machines, always with
 //! the field names the API uses. Every view is described once (which columns a table shows,
 //! which a CSV holds) and rendered by the same three functions.
+//!
+//! Commands that produce findings (the gates, audits) also render SARIF and JUnit from one
+//! generic list of findings (`findings`, `sarif`, `junit`).
+
+pub mod findings;
+pub mod junit;
+pub mod sarif;
 
 use std::io::{self, Write};
 
@@ -19,6 +26,37 @@ pub enum Format {
     Json,
     /// CSV with a header row.
     Csv,
+    /// SARIF 2.1.0, for code scanning (gates and audits).
+    Sarif,
+    /// JUnit XML, for CI test reports (gates and audits).
+    Junit,
+}
+
+impl Format {
+    /// The word given to `-o`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+        }
+    }
+
+    /// Whether records (assets, migrations, runs) can be printed this way; findings formats
+    /// cannot hold them.
+    pub fn is_for_records(self) -> bool {
+        matches!(self, Format::Table | Format::Json | Format::Csv)
+    }
+}
+
+/// The error for a format a command cannot print.
+pub fn unsupported(format: Format, what: &str, supported: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("-o {} cannot print {what}; use {supported}", format.as_str()),
+    )
 }
 
 /// The columns of a kind of record: a few for tables, all for CSV.
@@ -40,6 +78,7 @@ pub fn list<T: Serialize>(
 ) -> io::Result<()> {
     let values: Vec<Value> = items.iter().map(to_value).collect::<io::Result<_>>()?;
     match format {
+        Format::Sarif | Format::Junit => Err(unsupported(format, "records", "table, json or csv")),
         Format::Json => {
             let envelope = serde_json::json!({"items": values, "next_cursor": next_cursor});
             write_json(out, &envelope)
@@ -65,6 +104,7 @@ pub fn list<T: Serialize>(
 pub fn one<T: Serialize>(out: &mut dyn Write, format: Format, view: View, item: &T) -> io::Result<()> {
     let value = to_value(item)?;
     match format {
+        Format::Sarif | Format::Junit => Err(unsupported(format, "records", "table, json or csv")),
         Format::Json => write_json(out, &value),
         Format::Csv => {
             let mut writer = csv_writer(out, view.all)?;

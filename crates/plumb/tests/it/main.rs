@@ -3,9 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on unexpected errors")]
 
+mod fake_github;
 mod support;
 
 mod assets;
+mod gate;
 mod import;
 mod log;
 mod moto;

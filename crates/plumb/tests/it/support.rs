@@ -82,6 +82,11 @@ impl Env {
         Some(Env { dir, url })
     }
 
+    /// A folder with no plumb.toml and no database URL: a CI job without a database.
+    pub fn bare() -> Env {
+        Env { dir: tempfile::tempdir().unwrap(), url: String::new() }
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -99,18 +104,38 @@ impl Env {
         command
             .args(args)
             .current_dir(self.dir.path())
-            .env("PLUMB_DATABASE_URL", &self.url)
             .env("PLUMB_ACTOR", "tester@example.com")
             .env_remove("PLUMB_CONFIG")
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GITHUB_API_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if self.url.is_empty() {
+            command.env_remove("PLUMB_DATABASE_URL");
+        } else {
+            command.env("PLUMB_DATABASE_URL", &self.url);
+        }
         command
+    }
+
+    /// Copies a file or folder of the repository's test_data/ into the workspace, so commands
+    /// name it by a relative path (as CI jobs do, and as golden files need).
+    pub fn fixture(&self, from: &str, to: &str) -> PathBuf {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test_data").join(from);
+        let target = self.path(to);
+        copy(&source, &target);
+        target
     }
 
     /// Runs the binary to completion.
     pub fn plumb(&self, args: &[&str]) -> Run {
-        Run::from(self.command(args).output().unwrap())
+        self.plumb_with(args, &[])
+    }
+
+    /// Runs the binary with extra environment variables.
+    pub fn plumb_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        Run::from(self.command(args).envs(vars.iter().copied()).output().unwrap())
     }
 
     /// Runs SQL on the database directly, as someone editing it behind plumb's back would.
@@ -127,6 +152,21 @@ impl Env {
     pub fn count(&self) -> u64 {
         let run = self.plumb(&["asset", "list", "-o", "json", "--limit", "10000"]).ok();
         run.json()["items"].as_array().unwrap().len() as u64
+    }
+}
+
+fn copy(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            copy(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::copy(from, to).unwrap();
     }
 }
 

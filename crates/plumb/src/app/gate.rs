@@ -1,0 +1,338 @@
+//! The CI gates and the change audit as use cases: read the inputs, let `plumb-gate` decide,
+//! and, when a database is configured, record the evidence (the image scan on the image's
+//! asset, the audit as a run). Without a database nothing is opened, so the gates run in any
+//! CI job.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use plumb_core::model::{Run, RunKind, RunOutcome};
+use plumb_core::{Asset, AssetId, Kind, NewAsset, Status, Timestamp};
+use plumb_gate::dockerfile::{self, Baseline};
+use plumb_gate::github::client::{GitHub, Retry};
+use plumb_gate::github::{self, Check, CheckState, MergedChange, Pull, Repo, ReviewVerdict};
+use plumb_gate::iac;
+use plumb_gate::image::{self, Decision, ImagePolicy, Verdict};
+use plumb_gate::scan::{self, ScanFormat, Severity};
+use plumb_gate::vex::Vex;
+use plumb_gate::{GateError, ignore};
+use plumb_store::{OpenOptions, StoreError};
+use serde_json::{Value, json};
+
+use crate::app::{Context, Settings};
+
+/// What `plumb gate image` was asked to do.
+#[derive(Clone, Debug)]
+pub struct ImageRequest {
+    /// The scanner's report.
+    pub report: PathBuf,
+    /// Its format; `None` detects it.
+    pub format: Option<ScanFormat>,
+    /// The failing severities.
+    pub fail_on: Vec<Severity>,
+    /// VEX documents.
+    pub vex: Vec<PathBuf>,
+    /// Trivy ignore files.
+    pub ignore_files: Vec<PathBuf>,
+    /// The image reference, overriding the report's artifact name.
+    pub image: Option<String>,
+}
+
+/// The image gate's result.
+#[derive(Debug)]
+pub struct ImageResult {
+    /// The format the report was read as.
+    pub format: ScanFormat,
+    /// The image, from `--image` or the report.
+    pub image: Option<String>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The run recorded, when a database is configured and the image is named.
+    pub run_id: Option<String>,
+}
+
+/// Reads the report, ignore files and VEX, decides, and records the scan when a database is
+/// configured.
+pub async fn image(settings: &Settings, request: &ImageRequest) -> anyhow::Result<ImageResult> {
+    let started = Timestamp::from_jiff(jiff::Timestamp::now());
+    let text = plumb_gate::error::read(&request.report)?;
+    let report = scan::parse(&request.report, &text, request.format)?;
+    let mut ignores = Vec::new();
+    for file in &request.ignore_files {
+        ignores.extend(ignore::parse(file, &plumb_gate::error::read(file)?)?);
+    }
+    let mut vex = Vex::default();
+    // A CycloneDX report's own `analysis` fields are VEX statements about the same image.
+    if report.format == ScanFormat::Cyclonedx {
+        vex.read(&request.report, &text)?;
+    }
+    for file in &request.vex {
+        vex.read(file, &plumb_gate::error::read(file)?)?;
+    }
+    drop(text);
+    let policy = ImagePolicy { fail_on: request.fail_on.clone() };
+    let verdict = image::evaluate(&report, &policy, &ignores, &vex, started.to_jiff());
+    let image = request.image.clone().or(report.artifact.clone());
+    let mut result = ImageResult { format: report.format, image, verdict, run_id: None };
+    if settings.database_configured() {
+        match result.image.clone() {
+            Some(key) => {
+                let ctx = settings.open(&OpenOptions::default()).await?;
+                result.run_id = Some(record_image_scan(&ctx, &key, request, &result, started).await?);
+            }
+            None => tracing::warn!(
+                message =
+                    "The report names no image; pass --image REF to record the scan on the image's asset."
+            ),
+        }
+    }
+    Ok(result)
+}
+
+/// The scan summary kept on the asset and in the run.
+fn scan_summary(request: &ImageRequest, result: &ImageResult, run_id: &str, at: Timestamp) -> Value {
+    let verdict = &result.verdict;
+    let by_severity: serde_json::Map<String, Value> =
+        verdict.by_severity().into_iter().map(|(s, n)| (s.as_str().to_owned(), json!(n))).collect();
+    let blocked: Vec<String> = verdict
+        .findings
+        .iter()
+        .filter(|f| f.decision == Decision::Blocked)
+        .map(|f| &f.vulnerability)
+        .map(|v| format!("{} {} {}", v.id, v.package, v.version))
+        .collect();
+    json!({
+        "run_id": run_id,
+        "scanned_at": at,
+        "report": request.report.display().to_string(),
+        "format": result.format.as_str(),
+        "outcome": if verdict.is_blocking() { "blocked" } else { "passed" },
+        "fail_on": request.fail_on.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "vulnerabilities": by_severity,
+        "decisions": verdict.by_decision().iter().map(|(k, n)| (k.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
+        "blocked": blocked,
+    })
+}
+
+/// Updates (or creates) the image's `container_image` asset and records the run, in one
+/// transaction.
+async fn record_image_scan(
+    ctx: &Context,
+    key: &str,
+    request: &ImageRequest,
+    result: &ImageResult,
+    started: Timestamp,
+) -> anyhow::Result<String> {
+    let run_id = ulid::Ulid::generate().to_string();
+    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let now = tx.now();
+    let summary = scan_summary(request, result, &run_id, now);
+    match tx.asset(key).await {
+        Ok(before) => {
+            let mut after = before.clone();
+            if !after.attributes.is_object() {
+                after.attributes = json!({});
+            }
+            after.attributes["scan"] = summary.clone();
+            after.last_seen = now;
+            tx.update_asset(&before, &after, "scanned", None).await?;
+        }
+        Err(StoreError::NotFound { .. }) => {
+            let asset = Asset {
+                id: AssetId(ulid::Ulid::generate()),
+                key: key.to_owned(),
+                name: key.to_owned(),
+                kind: Kind::Software,
+                asset_type: "container_image".to_owned(),
+                environment: None,
+                owner: None,
+                manager: None,
+                classification: None,
+                location: None,
+                status: Status::Discovered,
+                source: "gate".to_owned(),
+                financial_ref: None,
+                tags: Default::default(),
+                attributes: json!({"scan": summary}),
+                first_seen: now,
+                last_seen: now,
+                scope: None,
+                absent_since: None,
+            };
+            tx.create_assets(vec![NewAsset::new(asset).into()]).await?;
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let verdict = &result.verdict;
+    let details: Vec<Value> = verdict
+        .findings
+        .iter()
+        .filter(|f| f.decision != Decision::Allowed)
+        .map(|f| json!({"vulnerability": f.vulnerability, "decision": f.decision}))
+        .collect();
+    let run = Run {
+        id: run_id.clone(),
+        kind: RunKind::Gate,
+        name: "image".to_owned(),
+        started_at: started,
+        finished_at: now,
+        actor: ctx.actor.clone(),
+        outcome: if verdict.is_blocking() { RunOutcome::Blocked } else { RunOutcome::Succeeded },
+        inputs: json!({
+            "image": key,
+            "report": request.report.display().to_string(),
+            "format": result.format.as_str(),
+            "fail_on": request.fail_on.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "vex": request.vex.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "ignore_files": request.ignore_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        }),
+        counts: summary["decisions"].clone(),
+        details: json!({"asset": key, "findings": details, "expired_exceptions": verdict.expired}),
+    };
+    tx.record_run(&run).await?;
+    tx.commit().await?;
+    Ok(run_id)
+}
+
+/// One Dockerfile's `FROM` lines and violations.
+#[derive(Debug)]
+pub struct DockerfileResult {
+    /// The file.
+    pub file: PathBuf,
+    /// Its `FROM` lines.
+    pub froms: Vec<dockerfile::From>,
+    /// What is wrong.
+    pub violations: Vec<dockerfile::Violation>,
+}
+
+/// Checks every Dockerfile against the baseline in the configuration.
+pub fn dockerfiles(
+    settings: &Settings,
+    files: &[PathBuf],
+    build_args: &HashMap<String, String>,
+) -> anyhow::Result<(Vec<DockerfileResult>, bool)> {
+    let config = settings.config()?;
+    let baseline = Baseline::new(config.baseline.image.iter().map(|i| i.repository.as_str()));
+    let mut results = Vec::new();
+    for file in files {
+        let text = plumb_gate::error::read(file)?;
+        let froms = dockerfile::parse(file, &text, build_args)?;
+        let violations = dockerfile::check(file, &froms, &baseline);
+        results.push(DockerfileResult { file: file.clone(), froms, violations });
+    }
+    Ok((results, baseline.is_empty()))
+}
+
+/// Checks the Terraform under `dir`; findings block only in the production environment.
+pub fn iac(settings: &Settings, dir: &Path, environment: Option<&str>) -> anyhow::Result<(iac::Scan, bool)> {
+    let config = settings.config()?;
+    let production = environment.is_some_and(|e| e == config.inventory.production);
+    if !dir.is_dir() {
+        return Err(GateError::Read {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
+        }
+        .into());
+    }
+    Ok((iac::scan_dir(dir)?, production))
+}
+
+/// Where the required checks came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequiredFrom {
+    /// The base branch's protection rules.
+    BranchProtection,
+    /// Protection was not readable: every check on the head commit counts.
+    AllChecks,
+}
+
+/// The pull-request gate's result.
+#[derive(Debug)]
+pub struct PrResult {
+    /// The pull request.
+    pub pull: Pull,
+    /// What the reviews amount to.
+    pub reviews: ReviewVerdict,
+    /// Where the required checks came from.
+    pub required_from: RequiredFrom,
+    /// Each required check and its state.
+    pub checks: Vec<Check>,
+}
+
+impl PrResult {
+    /// Whether the pull request may merge.
+    pub fn passes(&self) -> bool {
+        self.reviews.passes() && self.checks.iter().all(|c| c.state == CheckState::Passed)
+    }
+}
+
+/// Reads the pull request, its reviews and its head commit's checks.
+pub async fn pull_request(api: &str, token: &str, repo: &Repo, number: u64) -> anyhow::Result<PrResult> {
+    let github = GitHub::new(api, token, Retry::default())?;
+    let pull = github.pull(repo, number).await?;
+    let reviews = github.reviews(repo, number).await?;
+    let required = github.required_checks(repo, &pull.base.branch).await?;
+    let runs = github.check_runs(repo, &pull.head.sha).await?;
+    let statuses = github.statuses(repo, &pull.head.sha).await?;
+    let verdict = github::review_verdict(pull.author(), &pull.head.sha, &reviews, None);
+    let required_from =
+        if required.is_some() { RequiredFrom::BranchProtection } else { RequiredFrom::AllChecks };
+    let checks = github::check_states(required.as_deref(), &runs, &statuses);
+    Ok(PrResult { pull, reviews: verdict, required_from, checks })
+}
+
+/// The change audit's result.
+#[derive(Debug)]
+pub struct ChangesResult {
+    /// The default branch audited.
+    pub branch: String,
+    /// Every pull request merged into it in the period, oldest first.
+    pub changes: Vec<MergedChange>,
+    /// The run recorded, when a database is configured.
+    pub run_id: Option<String>,
+}
+
+/// Lists the pull requests merged into the default branch in `[since, until)`, judges each,
+/// and records the audit as evidence for CFG-01 when a database is configured.
+pub async fn audit_changes(
+    settings: &Settings,
+    api: &str,
+    token: &str,
+    repo: &Repo,
+    since: jiff::Timestamp,
+    until: jiff::Timestamp,
+) -> anyhow::Result<ChangesResult> {
+    let started = Timestamp::from_jiff(jiff::Timestamp::now());
+    let github = GitHub::new(api, token, Retry::default())?;
+    let branch = github.default_branch(repo).await?;
+    let mut pulls = github.merged_pulls(repo, &branch, since, until).await?;
+    pulls.sort_by(|a, b| a.merged_at.cmp(&b.merged_at).then(a.number.cmp(&b.number)));
+    let mut changes = Vec::new();
+    for pull in &pulls {
+        let reviews = github.reviews(repo, pull.number).await?;
+        changes.push(github::judge_merged(pull, &reviews));
+    }
+    let mut result = ChangesResult { branch, changes, run_id: None };
+    if settings.database_configured() {
+        let ctx = settings.open(&OpenOptions::default()).await?;
+        let flagged = result.changes.iter().filter(|c| c.flag.is_some()).count();
+        let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+        let run = Run {
+            id: ulid::Ulid::generate().to_string(),
+            kind: RunKind::Audit,
+            name: "changes".to_owned(),
+            started_at: started,
+            finished_at: tx.now(),
+            actor: ctx.actor.clone(),
+            outcome: if flagged > 0 { RunOutcome::Blocked } else { RunOutcome::Succeeded },
+            inputs: json!({"repo": repo.to_string(), "branch": result.branch, "since": since.to_string(), "until": until.to_string(), "api": api}),
+            counts: json!({"merged": result.changes.len(), "flagged": flagged}),
+            details: json!({"control": "CFG-01", "pull_requests": result.changes}),
+        };
+        tx.record_run(&run).await?;
+        tx.commit().await?;
+        result.run_id = Some(run.id);
+    }
+    Ok(result)
+}

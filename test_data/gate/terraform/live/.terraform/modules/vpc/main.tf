@@ -1,0 +1,3 @@
+module "downloaded_copy" {
+  source = "hashicorp/never/checked"
+}
