@@ -13,6 +13,7 @@ word_enum! {
         Asset = "asset",
         Relationship = "relationship",
         Run = "run",
+        Finding = "finding",
     }
 }
 

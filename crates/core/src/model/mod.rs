@@ -6,10 +6,12 @@
 
 pub(crate) mod asset;
 mod event;
+mod finding;
 mod relationship;
 mod run;
 
 pub use asset::{Asset, AssetId, FIELDS, Kind, NewAsset, Status, Tags};
 pub use event::{Entity, Event, EventDraft};
+pub use finding::{Finding, FindingStatus, Severity};
 pub use relationship::{RelationKind, Relationship};
 pub use run::{Run, RunKind, RunOutcome};

@@ -1,0 +1,256 @@
+//! Loading policies into one compiled engine, and evaluating checks with it.
+
+use std::collections::BTreeMap;
+
+use plumb_core::model::{FindingStatus, Severity};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::check::{Check, Outcome, Scope, Style};
+use crate::metadata::{annotations, package};
+use crate::{PolicyError, Source};
+
+const CONFTEST_RULES: &[&str] = &["deny", "violation", "warn"];
+
+/// The files of one package: the index of the group that defines it, and (group, file) pairs.
+type PackageFiles<'a> = (usize, Vec<(&'a str, &'a Source)>);
+
+/// Policies compiled once; cheap evaluators are cloned from it (one per thread).
+#[derive(Clone)]
+pub struct PolicySet {
+    checks: Vec<Check>,
+    engine: regorus::Engine,
+    /// For conftest checks: the rules each package defines.
+    conftest_rules: BTreeMap<String, Vec<&'static str>>,
+}
+
+impl std::fmt::Debug for PolicySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicySet").field("checks", &self.checks.len()).finish_non_exhaustive()
+    }
+}
+
+impl PolicySet {
+    /// Compiles groups of policy files (a pack's, or a folder's), in order. A later group that
+    /// declares a package an earlier one declared replaces it: that is how a user overrides a
+    /// built-in check. Files named `*_test.rego` (OPA tests) are left out.
+    pub fn load(groups: &[(String, Vec<Source>)]) -> Result<PolicySet, PolicyError> {
+        let mut by_package: BTreeMap<String, PackageFiles<'_>> = BTreeMap::new();
+        for (index, (group, sources)) in groups.iter().enumerate() {
+            for source in sources.iter().filter(|s| !s.path.ends_with("_test.rego")) {
+                let Some(name) = package(&source.text) else {
+                    return Err(PolicyError::Syntax(format!("{}: no package declaration", source.path)));
+                };
+                let entry = by_package.entry(name).or_insert((index, Vec::new()));
+                if entry.0 != index {
+                    *entry = (index, Vec::new());
+                }
+                entry.1.push((group.as_str(), source));
+            }
+        }
+        let mut engine = regorus::Engine::new();
+        engine.set_strict_builtin_errors(false);
+        for (_, files) in by_package.values() {
+            for (_, source) in files {
+                engine
+                    .add_policy(source.path.clone(), source.text.clone())
+                    .map_err(|err| PolicyError::Syntax(err.to_string()))?;
+            }
+        }
+        let mut set = PolicySet { checks: Vec::new(), engine, conftest_rules: BTreeMap::new() };
+        for (name, (_, files)) in &by_package {
+            set.describe(name, files)?;
+        }
+        set.checks.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(set)
+    }
+
+    /// Works out what the files of one package are: a plumb check, a conftest policy, or
+    /// helpers used by others.
+    fn describe(&mut self, name: &str, files: &[(&str, &Source)]) -> Result<(), PolicyError> {
+        for (group, source) in files {
+            let found = annotations(&source.text)
+                .map_err(|message| PolicyError::Metadata { path: source.path.clone(), message })?;
+            if let Some(found) = found.filter(|a| a.custom.id.is_some()) {
+                if !self.declares(&source.path, "findings") {
+                    return Err(PolicyError::Metadata {
+                        path: source.path.clone(),
+                        message: "a check with custom.id must define a `findings` rule".to_owned(),
+                    });
+                }
+                self.checks.push(native(group, name, source, found)?);
+                return Ok(());
+            }
+        }
+        let rules: Vec<&'static str> = CONFTEST_RULES
+            .iter()
+            .copied()
+            .filter(|rule| files.iter().any(|(_, s)| self.declares(&s.path, rule)))
+            .collect();
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let (group, first) = files[0];
+        self.conftest_rules.insert(name.to_owned(), rules);
+        self.checks.push(Check {
+            id: format!("{group}/{name}"),
+            pack: group.to_owned(),
+            package: name.to_owned(),
+            title: format!("{name} ({group})"),
+            severity: Severity::High,
+            controls: Vec::new(),
+            remediation: String::new(),
+            scope: Scope::Resource,
+            types: Vec::new(),
+            context: Vec::new(),
+            requires: Vec::new(),
+            style: Style::Conftest,
+            path: first.path.clone(),
+        });
+        Ok(())
+    }
+
+    fn declares(&self, path: &str, rule: &str) -> bool {
+        self.engine.has_declared_rule_rooted_at(path, rule).unwrap_or(false)
+    }
+
+    /// Every check, sorted by id.
+    pub fn checks(&self) -> &[Check] {
+        &self.checks
+    }
+
+    /// An evaluator with its own copy of the compiled policies.
+    pub fn evaluator(&self) -> Evaluator {
+        Evaluator { engine: self.engine.clone(), conftest_rules: self.conftest_rules.clone() }
+    }
+}
+
+fn native(
+    group: &str,
+    name: &str,
+    source: &Source,
+    found: crate::metadata::Annotations,
+) -> Result<Check, PolicyError> {
+    let custom = found.custom;
+    let bad = |message: String| PolicyError::Metadata { path: source.path.clone(), message };
+    let severity = match custom.severity.as_deref() {
+        None => Severity::Medium,
+        Some(word) => word.parse().map_err(|err| bad(format!("severity: {err}")))?,
+    };
+    let scope = match custom.scope.as_deref() {
+        None | Some("resource") => Scope::Resource,
+        Some("account") => Scope::Account,
+        Some(other) => return Err(bad(format!("scope: expected resource or account, found {other:?}"))),
+    };
+    let _ = found.scope;
+    Ok(Check {
+        id: format!("{group}/{}", custom.id.unwrap_or_default()),
+        pack: group.to_owned(),
+        package: name.to_owned(),
+        title: found.title.or(found.description).unwrap_or_else(|| name.to_owned()),
+        severity,
+        controls: custom.controls,
+        remediation: custom.remediation.unwrap_or_default().trim().to_owned(),
+        scope,
+        types: custom.types,
+        context: custom.context,
+        requires: custom.requires,
+        style: Style::Native,
+        path: source.path.clone(),
+    })
+}
+
+/// Evaluates checks; one per thread.
+#[derive(Clone)]
+pub struct Evaluator {
+    engine: regorus::Engine,
+    conftest_rules: BTreeMap<String, Vec<&'static str>>,
+}
+
+impl std::fmt::Debug for Evaluator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluator").finish_non_exhaustive()
+    }
+}
+
+/// A plumb check's result object, as Rego writes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    key: String,
+    status: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    evidence: Value,
+}
+
+impl Evaluator {
+    /// Evaluates one check with `input`: for a plumb check `{resources, context}`, for a
+    /// conftest policy one configuration document.
+    pub fn evaluate(&mut self, check: &Check, input: &Value) -> Result<Vec<Outcome>, PolicyError> {
+        let failed = |message: String| PolicyError::Evaluation { check: check.id.clone(), message };
+        let input = regorus::Value::deserialize(input).map_err(|err| failed(err.to_string()))?;
+        self.engine.set_input(input);
+        match check.style {
+            Style::Native => {
+                let value = self.eval(check, "findings")?;
+                value.into_iter().map(|item| outcome(check, item)).collect()
+            }
+            Style::Conftest => {
+                let rules = self.conftest_rules.get(&check.package).cloned().unwrap_or_default();
+                let mut outcomes = Vec::new();
+                for rule in rules {
+                    let severity = (rule == "warn").then_some(Severity::Low);
+                    for message in self.eval(check, rule)? {
+                        outcomes.push(Outcome {
+                            key: None,
+                            status: FindingStatus::Fail,
+                            severity,
+                            message: conftest_message(&message),
+                            evidence: message,
+                        });
+                    }
+                }
+                Ok(outcomes)
+            }
+        }
+    }
+
+    /// The members of a set (or array) rule; nothing when the rule is undefined.
+    fn eval(&mut self, check: &Check, rule: &str) -> Result<Vec<Value>, PolicyError> {
+        let value = self
+            .engine
+            .eval_rule(format!("data.{}.{rule}", check.package))
+            .map_err(|err| PolicyError::Evaluation { check: check.id.clone(), message: err.to_string() })?;
+        let json = serde_json::to_value(&value)
+            .map_err(|err| PolicyError::Result { check: check.id.clone(), message: err.to_string() })?;
+        Ok(match json {
+            Value::Array(items) => items,
+            Value::Null => Vec::new(),
+            Value::String(s) if s == "<undefined>" => Vec::new(),
+            other => vec![other],
+        })
+    }
+}
+
+fn outcome(check: &Check, item: Value) -> Result<Outcome, PolicyError> {
+    let raw: Raw = serde_json::from_value(item)
+        .map_err(|err| PolicyError::Result { check: check.id.clone(), message: err.to_string() })?;
+    let status: FindingStatus = raw
+        .status
+        .parse()
+        .map_err(|err| PolicyError::Result { check: check.id.clone(), message: format!("status: {err}") })?;
+    Ok(Outcome { key: Some(raw.key), status, severity: None, message: raw.message, evidence: raw.evidence })
+}
+
+/// A conftest message is a string, or an object with `msg`.
+fn conftest_message(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Object(map) => {
+            map.get("msg").and_then(Value::as_str).map_or_else(|| value.to_string(), str::to_owned)
+        }
+        other => other.to_string(),
+    }
+}

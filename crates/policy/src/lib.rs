@@ -1,0 +1,77 @@
+//! plumb's policy engine: checks written in Rego (the language of OPA), evaluated with the
+//! `regorus` crate over resource documents. Built-in packs and users' policies share one
+//! mechanism. Pure: callers read the files and pass their text in; nothing here does I/O.
+//!
+//! Two kinds of policy are understood:
+//! - **plumb checks**: a package per check, described by an OPA `# METADATA` block (`custom:`
+//!   id, severity, controls, scope, types, remediation), whose `findings` rule yields objects
+//!   `{key, status, message, evidence}` from `input.resources` (and `input.context`);
+//! - **conftest policies**: `deny`, `violation` and `warn` rules yielding messages, evaluated
+//!   with each resource's configuration document as `input`, so existing OPA/conftest
+//!   policies run unchanged.
+
+mod check;
+mod engine;
+mod metadata;
+mod packs;
+
+pub use check::{Check, Outcome, Scope, Style};
+pub use engine::{Evaluator, PolicySet};
+pub use packs::{PACKS, Pack};
+
+/// A policy file's path and text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// Where it came from (`cis-aws-1.5/2_1_1.rego`, or a user's file path), for messages.
+    pub path: String,
+    /// The Rego text.
+    pub text: String,
+}
+
+/// What can go wrong loading or evaluating policies.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The policy does not parse or compile; the message names the file, line and column.
+    #[error("{0}")]
+    Syntax(String),
+    /// The METADATA block is wrong.
+    #[error("{path}: METADATA: {message}")]
+    Metadata {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Evaluation failed (a built-in erred, a rule produced conflicting values).
+    #[error("evaluating {check}: {message}")]
+    Evaluation {
+        /// The check.
+        check: String,
+        /// The engine's message.
+        message: String,
+    },
+    /// A check produced a result plumb cannot read.
+    #[error("{check} produced a result that is not a finding: {message}")]
+    Result {
+        /// The check.
+        check: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The input of a plumb check of account scope: one account's documents of the check's types.
+pub fn account_input(
+    account: &str,
+    regions: &[String],
+    resources: Vec<serde_json::Value>,
+    context: &serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({"account": account, "regions": regions, "resources": resources, "context": context})
+}
+
+/// The input of a plumb check of resource scope: a batch of documents, and the context
+/// (with the account's context documents under `documents`, when the check asks for them).
+pub fn resource_input(resources: Vec<serde_json::Value>, context: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"resources": resources, "context": context})
+}

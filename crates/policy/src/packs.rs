@@ -1,0 +1,80 @@
+//! The built-in packs, embedded in the binary (and readable with `plumb policy show PACK`).
+//! Adding a check to a pack is one new `.rego` file and one line in its list.
+
+use crate::Source;
+
+/// A built-in pack.
+#[derive(Debug)]
+pub struct Pack {
+    /// Its name, as `--pack` takes it.
+    pub name: &'static str,
+    /// What it checks.
+    pub description: &'static str,
+    /// Its files: name and text.
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+impl Pack {
+    /// The pack's files as sources named `pack/file`.
+    pub fn sources(&self) -> Vec<Source> {
+        self.files
+            .iter()
+            .map(|(name, text)| Source { path: format!("{}/{name}", self.name), text: (*text).to_owned() })
+            .collect()
+    }
+}
+
+macro_rules! files {
+    ($dir:literal: $($file:literal),+ $(,)?) => {
+        &[$(($file, include_str!(concat!("../packs/", $dir, "/", $file)))),+]
+    };
+}
+
+/// Every built-in pack.
+pub const PACKS: &[Pack] = &[
+    Pack {
+        name: "inventory",
+        description: "The policy's own inventory rules (INV-01): required fields, registration before service, \
+                      production ownership, endpoints and customer data, stale records, financial references.",
+        files: files!("inventory":
+            "required_fields.rego",
+            "unregistered_running.rego",
+            "production_ownership.rego",
+            "endpoint_customer_data.rego",
+            "stale.rego",
+            "financial_ref.rego",
+            "unmapped_tags.rego",
+            "lib.rego",
+        ),
+    },
+    Pack {
+        name: "cis-aws-1.5",
+        description: "CIS Amazon Web Services Foundations Benchmark v1.5.0: every recommendation; automated ones \
+                      evaluated on the collected documents, manual ones reported with guidance (CFG-01).",
+        files: files!("cis-aws-1.5":
+            "lib.rego",
+            "1_5.rego",
+            "2_1_1.rego",
+            "5_2.rego",
+        ),
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PolicySet;
+
+    #[test]
+    fn every_pack_compiles_and_declares_its_checks() {
+        for pack in PACKS {
+            let set = PolicySet::load(&[(pack.name.to_owned(), pack.sources())]).unwrap();
+            assert!(!set.checks().is_empty(), "{}", pack.name);
+            for check in set.checks() {
+                assert!(check.id.starts_with(&format!("{}/", pack.name)), "{}", check.id);
+                assert!(!check.remediation.is_empty(), "{} has no remediation", check.id);
+                assert!(!check.controls.is_empty(), "{} names no control", check.id);
+            }
+        }
+    }
+}
