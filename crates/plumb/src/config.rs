@@ -42,6 +42,9 @@ pub struct Config {
     /// Approved base images.
     #[serde(default)]
     pub baseline: Baseline,
+    /// Settings of the policy checks.
+    #[serde(default)]
+    pub checks: Checks,
     /// The folder the file is in; relative paths in the file are resolved against it.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -57,6 +60,32 @@ pub struct Roles {
     pub sre_lead: Option<String>,
     /// Approves hardening standards and exceptions.
     pub infosec_manager: Option<String>,
+}
+
+/// Settings the built-in checks read.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Checks {
+    /// An in-service asset its source has not reported for longer is stale (inventory/stale).
+    pub stale_after_days: u32,
+    /// Asset types that are endpoint devices (policy §5: untrusted, no customer data).
+    pub endpoint_types: Vec<String>,
+    /// Classifications that mean "holds customer data".
+    pub customer_data_classifications: Vec<String>,
+    /// CIS 1.7 gives no threshold for "root used recently"; this many days (Prowler uses 1).
+    pub root_recent_use_days: u32,
+}
+
+impl Default for Checks {
+    fn default() -> Self {
+        let words = |list: &[&str]| list.iter().map(|w| (*w).to_owned()).collect();
+        Checks {
+            stale_after_days: 30,
+            endpoint_types: words(&["laptop", "desktop", "mobile", "tablet"]),
+            customer_data_classifications: words(&["confidential", "restricted"]),
+            root_recent_use_days: 1,
+        }
+    }
 }
 
 /// The inventory's vocabularies.

@@ -9,6 +9,7 @@
 mod assets;
 mod error;
 mod events;
+mod findings;
 mod migrate;
 mod runs;
 mod sql;
@@ -23,6 +24,7 @@ use sqlx::{AnyPool, Executor};
 pub use assets::{AssetFilter, AssetPage, Page, TagFilter, decode_cursor, encode_cursor};
 pub use error::StoreError;
 pub use events::Verification;
+pub use findings::{FindingChanges, StoredFinding};
 pub use migrate::MigrationState;
 pub use sync::SyncState;
 pub use write::{PreparedAsset, WriteTx};

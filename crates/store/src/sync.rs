@@ -7,7 +7,16 @@ use sqlx::any::AnyRow;
 
 use crate::assets::parse;
 use crate::sql::Sql;
-use crate::{StoreError, WriteTx};
+use crate::{Store, StoreError, WriteTx};
+
+impl Store {
+    /// Every scope that completed a sync, with the run that last completed it.
+    pub async fn synced_scopes(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let sql = Sql::new("SELECT scope_name, scope_run_id FROM sync_scopes ORDER BY scope_name");
+        let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| Ok((row.try_get("scope_name")?, row.try_get("scope_run_id")?))).collect()
+    }
+}
 
 /// An asset as sync sees it: enough to tell new, unchanged, changed and returning apart
 /// without reading the whole record.

@@ -302,7 +302,7 @@ impl WriteTx {
         Ok(self.written)
     }
 
-    async fn append(&mut self, draft: EventDraft) -> Result<(), StoreError> {
+    pub(crate) async fn append(&mut self, draft: EventDraft) -> Result<(), StoreError> {
         let event = self.head.seal(&draft, ulid::Ulid::generate().to_string(), self.now, &self.actor);
         self.pending.push(event);
         self.written += 1;

@@ -3,6 +3,7 @@
 //! what they return.
 
 pub mod assets;
+pub mod check;
 pub mod export;
 pub mod gate;
 pub mod import;

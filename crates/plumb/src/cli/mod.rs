@@ -2,6 +2,7 @@
 
 mod asset;
 mod audit;
+mod check;
 mod db;
 mod gate;
 mod init;
@@ -81,6 +82,9 @@ pub enum Command {
     Sync(sync::SyncArgs),
     #[command(subcommand)]
     Run(run::RunCommand),
+    Check(check::CheckArgs),
+    #[command(subcommand)]
+    Policy(check::PolicyCommand),
     #[command(subcommand)]
     Gate(gate::GateCommand),
     #[command(subcommand)]
@@ -90,7 +94,7 @@ pub enum Command {
 impl Command {
     /// Whether the command prints findings (and so also SARIF and JUnit) rather than records.
     fn prints_findings(&self) -> bool {
-        matches!(self, Command::Gate(_) | Command::Audit(_))
+        matches!(self, Command::Gate(_) | Command::Audit(_) | Command::Check(_))
     }
 }
 
@@ -113,6 +117,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Log(command) => log::run(&settings, format, command).await,
         Command::Sync(args) => sync::run(&settings, format, args).await,
         Command::Run(command) => run::run(&settings, format, command).await,
+        Command::Check(args) => check::run(&settings, format, args).await,
+        Command::Policy(command) => check::policy(&settings, format, command).await,
         Command::Gate(command) => gate::run(&settings, format, command).await,
         Command::Audit(command) => audit::run(&settings, format, command).await,
     }

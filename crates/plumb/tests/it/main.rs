@@ -7,6 +7,7 @@ mod fake_github;
 mod support;
 
 mod assets;
+mod check;
 mod gate;
 mod import;
 mod log;

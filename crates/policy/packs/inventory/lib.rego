@@ -4,10 +4,19 @@ package plumb.inventory.lib
 import rego.v1
 
 # Assets the inventory rules judge: everything but the Terraform managed view (descriptions of
-# resources, not resources) and decommissioned records.
+# resources, not resources), decommissioned records, and what the organisation does not own:
+# an account's settings documents and the policies AWS itself manages.
 judged(asset) if {
 	asset.source != "terraform"
 	asset.status != "decommissioned"
+	not settings_document(asset)
+	not object.get(asset.attributes, "AwsManaged", false)
+}
+
+settings_document(asset) if {
+	startswith(asset.type, "aws.")
+	some suffix in [".account", ".region"]
+	endswith(asset.type, suffix)
 }
 
 # Whether a field is empty; false otherwise (so it can be assigned).

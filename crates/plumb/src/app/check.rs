@@ -1,0 +1,476 @@
+//! `plumb check`: every selected policy over the inventory, in parallel, with the results
+//! stored as findings that open, stay open and resolve across runs, and the run recorded.
+//!
+//! Checks of account scope see one account's documents of their types at a time; checks of
+//! resource scope see batches of documents; conftest policies see one document. A check whose
+//! data was not collected completely (a service failed or was never synced) reports `error`
+//! for the account instead of judging missing data as passing.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use indicatif::ProgressBar;
+use plumb_core::model::{Finding, FindingStatus, Run, RunKind, RunOutcome, Severity};
+use plumb_core::Timestamp;
+use plumb_policy::{Check, PACKS, PolicySet, Scope, Source, Style};
+use plumb_store::{AssetFilter, FindingChanges};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::app::Context;
+use crate::error::BadInput;
+
+const BATCH: usize = 500;
+/// Services listed once per account rather than per region.
+const GLOBAL_SERVICES: &[&str] = &["iam", "s3", "account"];
+
+/// What to check.
+#[derive(Clone, Debug, Default)]
+pub struct CheckRequest {
+    /// Built-in packs; empty: all of them, unless policy folders are given.
+    pub packs: Vec<String>,
+    /// Folders of the user's own policies.
+    pub policy_dirs: Vec<PathBuf>,
+    /// Only assets of this environment.
+    pub environment: Option<String>,
+}
+
+/// One check's results in a run: the per-control summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CheckSummary {
+    /// The check.
+    pub check: String,
+    /// Its title.
+    pub title: String,
+    /// Its controls.
+    pub controls: Vec<String>,
+    /// Its severity.
+    pub severity: String,
+    /// Results that passed.
+    pub pass: u64,
+    /// Results that failed.
+    pub fail: u64,
+    /// Results that need a person.
+    pub manual: u64,
+    /// Results that could not be evaluated.
+    pub error: u64,
+}
+
+/// What a check run found.
+#[derive(Clone, Debug)]
+pub struct CheckReport {
+    /// The recorded run.
+    pub run_id: String,
+    /// Every result, passing ones included.
+    pub findings: Vec<Finding>,
+    /// Per check.
+    pub summary: Vec<CheckSummary>,
+    /// What changed in the stored findings.
+    pub changes: FindingChanges,
+    /// How many documents were checked.
+    pub resources: usize,
+    /// How long it took.
+    pub seconds: f64,
+}
+
+/// The policies a request selects, compiled.
+pub fn policies(request: &CheckRequest) -> anyhow::Result<PolicySet> {
+    let mut groups = Vec::new();
+    let all = request.packs.is_empty() && request.policy_dirs.is_empty();
+    for pack in PACKS.iter().filter(|p| all || request.packs.iter().any(|name| name == p.name)) {
+        groups.push((pack.name.to_owned(), pack.sources()));
+    }
+    for name in &request.packs {
+        if !PACKS.iter().any(|p| p.name == name) {
+            let known: Vec<&str> = PACKS.iter().map(|p| p.name).collect();
+            return Err(BadInput(format!("unknown pack {name:?}; expected one of {}", known.join(", "))).into());
+        }
+    }
+    for dir in &request.policy_dirs {
+        let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+        groups.push((name, read_policies(dir)?));
+    }
+    PolicySet::load(&groups).map_err(|err| BadInput(err.to_string()).into())
+}
+
+/// Every `.rego` file under a folder, in a stable order.
+fn read_policies(dir: &Path) -> anyhow::Result<Vec<Source>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries = std::fs::read_dir(&current)
+            .map_err(|err| BadInput(format!("cannot read the policy folder {}: {err}", current.display())))?;
+        for entry in entries {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rego") {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|err| BadInput(format!("cannot read {}: {err}", path.display())))?;
+                files.push(Source { path: path.display().to_string(), text });
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// Runs the checks and stores their results.
+pub async fn check(ctx: &Context, request: &CheckRequest, progress: &ProgressBar) -> anyhow::Result<CheckReport> {
+    let clock = std::time::Instant::now();
+    let started = Timestamp::from_jiff(jiff::Timestamp::now());
+    let set = policies(request)?;
+    let assets = load_assets(ctx, request).await?;
+    let coverage = Coverage::load(ctx, &assets).await?;
+    let context = check_context(ctx, started);
+    let work = plan(set.checks(), &assets, &coverage);
+    progress.set_length(work.items.len() as u64);
+    let mut findings = work.errors;
+    findings.extend(evaluate(&set, &work.items, &assets, &context, progress)?);
+    let run_id = ulid::Ulid::generate().to_string();
+    let checks: Vec<String> = set.checks().iter().map(|c| c.id.clone()).collect();
+    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let changes = tx.record_findings(&checks, &mut findings, &run_id, request.environment.is_none()).await?;
+    let summary = summarize(set.checks(), &findings);
+    tx.record_run(&run(ctx, &run_id, request, started, &summary, &changes, assets.len())).await?;
+    tx.commit().await?;
+    Ok(CheckReport { run_id, findings, summary, changes, resources: assets.len(), seconds: clock.elapsed().as_secs_f64() })
+}
+
+/// Present assets as the JSON checks read.
+async fn load_assets(ctx: &Context, request: &CheckRequest) -> anyhow::Result<Vec<Value>> {
+    let filter = AssetFilter { environment: request.environment.clone(), ..AssetFilter::default() };
+    let mut scan = ctx.store.scan_assets(filter).await?;
+    let mut assets = Vec::new();
+    while let Some(batch) = scan.next_batch().await? {
+        assets.extend(batch.iter().filter(|a| a.absent_since.is_none()).map(|a| a.to_json()));
+    }
+    Ok(assets)
+}
+
+/// The account an AWS asset belongs to, from its scope (`aws:ACCOUNT:REGION:SERVICE`).
+fn account(asset: &Value) -> Option<&str> {
+    let scope = asset["scope"].as_str()?;
+    let mut parts = scope.split(':');
+    (parts.next() == Some("aws")).then(|| parts.next()).flatten()
+}
+
+/// Which accounts and regions were collected, and which service scopes are missing.
+struct Coverage {
+    /// Account → regions collected.
+    regions: BTreeMap<String, Vec<String>>,
+    /// Scopes that completed a sync.
+    complete: HashSet<String>,
+    /// Scopes the latest AWS sync failed to collect, with why.
+    failed: BTreeMap<String, String>,
+}
+
+impl Coverage {
+    async fn load(ctx: &Context, assets: &[Value]) -> anyhow::Result<Coverage> {
+        let mut regions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for asset in assets {
+            if let Some(account) = account(asset) {
+                let entry = regions.entry(account.to_owned()).or_default();
+                if asset["type"] == "aws.ec2.region"
+                    && let Some(region) = asset["attributes"]["Region"].as_str()
+                {
+                    entry.insert(region.to_owned());
+                }
+            }
+        }
+        let complete = ctx.store.synced_scopes().await?.into_iter().map(|(scope, _)| scope).collect();
+        let latest = ctx.store.runs(Some(RunKind::Sync), 50).await?.into_iter().find(|r| r.name == "aws");
+        let mut failed = BTreeMap::new();
+        if let Some(run) = latest {
+            for error in run.details["errors"].as_array().into_iter().flatten() {
+                if let (Some(scope), Some(message)) = (error["scope"].as_str(), error["message"].as_str()) {
+                    let operation = error["operation"].as_str().unwrap_or_default();
+                    failed.insert(scope.to_owned(), format!("{operation}: {message}"));
+                }
+            }
+        }
+        Ok(Coverage {
+            regions: regions.into_iter().map(|(a, r)| (a, r.into_iter().collect())).collect(),
+            complete,
+            failed,
+        })
+    }
+
+    /// Why a check cannot be judged for an account: the scopes of its required services that
+    /// were not collected.
+    fn missing(&self, check: &Check, account: &str) -> Vec<String> {
+        let mut missing = Vec::new();
+        let regions = self.regions.get(account).cloned().unwrap_or_default();
+        for service in &check.requires {
+            let places: Vec<String> = if GLOBAL_SERVICES.contains(&service.as_str()) {
+                vec!["global".to_owned()]
+            } else {
+                regions.clone()
+            };
+            for place in places {
+                let scope = format!("aws:{account}:{place}:{service}");
+                if let Some(reason) = self.failed.get(&scope) {
+                    missing.push(format!("{scope} ({reason})"));
+                } else if !self.complete.contains(&scope) {
+                    missing.push(format!("{scope} (never synced)"));
+                }
+            }
+        }
+        missing
+    }
+}
+
+/// What the checks read besides the documents.
+fn check_context(ctx: &Context, now: Timestamp) -> Value {
+    let config = &ctx.config;
+    json!({
+        "now": now.to_string(),
+        "production": config.inventory.production,
+        "roles": {"head_of_product": config.roles.head_of_product, "sre_lead": config.roles.sre_lead},
+        "owner_tags": config.tags.owner,
+        "endpoint_types": config.checks.endpoint_types,
+        "customer_data_classifications": config.checks.customer_data_classifications,
+        "stale_after_days": config.checks.stale_after_days,
+        "root_recent_use_days": config.checks.root_recent_use_days,
+        "tag_keys": {"environment": config.tags.environment, "classification": config.tags.classification},
+        "words": {"environment": config.inventory.environments, "classification": config.inventory.classifications},
+        "tag_values": {"environment": config.tags.environment_values, "classification": config.tags.classification_values},
+        "documents": [],
+    })
+}
+
+/// One unit of evaluation.
+struct Item<'a> {
+    check: &'a Check,
+    /// Indexes into the assets.
+    documents: Vec<usize>,
+    /// For account scope and context documents: the account and its regions.
+    account: Option<String>,
+    /// Context documents (indexes), for resource-scope checks that ask for them.
+    context: Vec<usize>,
+}
+
+struct Plan<'a> {
+    items: Vec<Item<'a>>,
+    /// `error` results for what could not be evaluated.
+    errors: Vec<Finding>,
+}
+
+fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<'a> {
+    let now = Timestamp::from_jiff(jiff::Timestamp::now());
+    let mut plan = Plan { items: Vec::new(), errors: Vec::new() };
+    for check in checks {
+        let matching: Vec<usize> =
+            (0..assets.len()).filter(|&i| assets[i]["type"].as_str().is_some_and(|t| check.reads(t))).collect();
+        if check.style == Style::Conftest {
+            plan.items.extend(matching.into_iter().map(|i| Item { check, documents: vec![i], account: None, context: vec![] }));
+            continue;
+        }
+        if check.requires.is_empty() {
+            for chunk in matching.chunks(BATCH) {
+                plan.items.push(Item { check, documents: chunk.to_vec(), account: None, context: vec![] });
+            }
+            continue;
+        }
+        // Checks of AWS data: per account, and only where it was collected.
+        for (account, _) in &coverage.regions {
+            let missing = coverage.missing(check, account);
+            if !missing.is_empty() {
+                plan.errors.push(not_collected(check, account, &missing, now));
+                continue;
+            }
+            let documents: Vec<usize> =
+                matching.iter().copied().filter(|&i| self::account(&assets[i]) == Some(account.as_str())).collect();
+            let context: Vec<usize> = (0..assets.len())
+                .filter(|&i| self::account(&assets[i]) == Some(account.as_str()))
+                .filter(|&i| assets[i]["type"].as_str().is_some_and(|t| check.context.iter().any(|c| c == t)))
+                .collect();
+            match check.scope {
+                Scope::Account => plan.items.push(Item { check, documents, account: Some(account.clone()), context }),
+                Scope::Resource => {
+                    for chunk in documents.chunks(BATCH) {
+                        plan.items.push(Item {
+                            check,
+                            documents: chunk.to_vec(),
+                            account: Some(account.clone()),
+                            context: context.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    plan
+}
+
+fn not_collected(check: &Check, account: &str, missing: &[String], now: Timestamp) -> Finding {
+    Finding {
+        check: check.id.clone(),
+        title: check.title.clone(),
+        controls: check.controls.clone(),
+        key: account.to_owned(),
+        status: FindingStatus::Error,
+        severity: check.severity,
+        message: format!("not evaluated: its data was not collected: {}", missing.join(", ")),
+        evidence: json!({"not_collected": missing}),
+        remediation: "Fix the collection (see `plumb run list --kind sync`), then sync and check again.".to_owned(),
+        first_seen: now,
+        last_seen: now,
+    }
+}
+
+/// Evaluates every item on all cores; each thread has its own copy of the compiled policies.
+fn evaluate(
+    set: &PolicySet,
+    items: &[Item<'_>],
+    assets: &[Value],
+    context: &Value,
+    progress: &ProgressBar,
+) -> anyhow::Result<Vec<Finding>> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let now = Timestamp::from_jiff(jiff::Timestamp::now());
+    let results: Vec<Result<Vec<Finding>, BadInput>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let mut evaluator = set.evaluator();
+                let next = &next;
+                scope.spawn(move || {
+                    let mut found = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(index) else { break };
+                        let input = input(item, assets, context);
+                        let outcomes = evaluator.evaluate(item.check, &input).map_err(|err| BadInput(err.to_string()))?;
+                        for outcome in outcomes {
+                            let key = outcome.key.clone().or_else(|| {
+                                item.documents.first().and_then(|&i| assets[i]["key"].as_str()).map(str::to_owned)
+                            });
+                            found.push(finding(item.check, key.unwrap_or_default(), outcome, now));
+                        }
+                        progress.inc(1);
+                    }
+                    Ok(found)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(BadInput("a check thread panicked".to_owned())))).collect()
+    });
+    let mut findings = Vec::new();
+    for result in results {
+        findings.extend(result?);
+    }
+    findings.sort_by(|a, b| (&a.check, &a.key).cmp(&(&b.check, &b.key)));
+    Ok(findings)
+}
+
+fn input(item: &Item<'_>, assets: &[Value], context: &Value) -> Value {
+    let documents: Vec<Value> = item.documents.iter().map(|&i| assets[i].clone()).collect();
+    if item.check.style == Style::Conftest {
+        return documents.into_iter().next().map(|d| d["attributes"].clone()).unwrap_or(Value::Null);
+    }
+    let mut context = context.clone();
+    context["documents"] = Value::Array(item.context.iter().map(|&i| assets[i].clone()).collect());
+    match (item.check.scope, &item.account) {
+        (Scope::Account, Some(account)) => plumb_policy::account_input(account, &regions_of(assets, account), documents, &context),
+        _ => plumb_policy::resource_input(documents, &context),
+    }
+}
+
+fn regions_of(assets: &[Value], account: &str) -> Vec<String> {
+    let mut regions: Vec<String> = assets
+        .iter()
+        .filter(|a| a["type"] == "aws.ec2.region" && self::account(a) == Some(account))
+        .filter_map(|a| a["attributes"]["Region"].as_str().map(str::to_owned))
+        .collect();
+    regions.sort();
+    regions.dedup();
+    regions
+}
+
+fn finding(check: &Check, key: String, outcome: plumb_policy::Outcome, now: Timestamp) -> Finding {
+    Finding {
+        check: check.id.clone(),
+        title: check.title.clone(),
+        controls: check.controls.clone(),
+        key,
+        status: outcome.status,
+        severity: outcome.severity.unwrap_or(check.severity),
+        message: outcome.message,
+        evidence: outcome.evidence,
+        remediation: check.remediation.clone(),
+        first_seen: now,
+        last_seen: now,
+    }
+}
+
+fn summarize(checks: &[Check], findings: &[Finding]) -> Vec<CheckSummary> {
+    let mut by_check: BTreeMap<&str, CheckSummary> = checks
+        .iter()
+        .map(|c| {
+            let summary = CheckSummary {
+                check: c.id.clone(),
+                title: c.title.clone(),
+                controls: c.controls.clone(),
+                severity: c.severity.as_str().to_owned(),
+                ..CheckSummary::default()
+            };
+            (c.id.as_str(), summary)
+        })
+        .collect();
+    for finding in findings {
+        if let Some(summary) = by_check.get_mut(finding.check.as_str()) {
+            match finding.status {
+                FindingStatus::Pass => summary.pass += 1,
+                FindingStatus::Fail | FindingStatus::Excepted => summary.fail += 1,
+                FindingStatus::Manual => summary.manual += 1,
+                FindingStatus::Error => summary.error += 1,
+            }
+        }
+    }
+    by_check.into_values().collect()
+}
+
+fn run(
+    ctx: &Context,
+    run_id: &str,
+    request: &CheckRequest,
+    started: Timestamp,
+    summary: &[CheckSummary],
+    changes: &FindingChanges,
+    resources: usize,
+) -> Run {
+    let total = |f: fn(&CheckSummary) -> u64| summary.iter().map(f).sum::<u64>();
+    let failed = total(|s| s.fail);
+    Run {
+        id: run_id.to_owned(),
+        kind: RunKind::Check,
+        name: if request.packs.is_empty() { "all".to_owned() } else { request.packs.join(",") },
+        started_at: started,
+        finished_at: Timestamp::from_jiff(jiff::Timestamp::now()),
+        actor: ctx.actor.clone(),
+        outcome: if failed > 0 { RunOutcome::Blocked } else { RunOutcome::Succeeded },
+        inputs: json!({
+            "packs": request.packs,
+            "policy_dirs": request.policy_dirs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "environment": request.environment,
+            "resources": resources,
+        }),
+        counts: json!({
+            "checks": summary.len(),
+            "pass": total(|s| s.pass),
+            "fail": failed,
+            "manual": total(|s| s.manual),
+            "error": total(|s| s.error),
+            "opened": changes.opened,
+            "resolved": changes.resolved,
+        }),
+        details: json!({"summary": summary}),
+    }
+}
+
+/// Whether a result at this severity or above fails `--fail-on`.
+pub fn blocks(finding: &Finding, threshold: Severity) -> bool {
+    finding.status == FindingStatus::Fail && finding.severity >= threshold
+}

@@ -1,0 +1,209 @@
+//! `plumb check` and `plumb policy`: policy checks over the inventory.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use plumb_core::model::{Finding, FindingStatus, Severity};
+use plumb_policy::PACKS;
+use plumb_store::OpenOptions;
+use serde_json::json;
+
+use crate::app::check::{CheckReport, CheckRequest, blocks};
+use crate::app::{self, Settings};
+use crate::cli::{stdout, word};
+use crate::error::{BadInput, Outcome};
+use crate::report::findings::{Findings, Level, Rule};
+use crate::report::{self, Format, View};
+
+/// Evaluate policies over the inventory and store the results as findings.
+///
+/// Built-in packs: `inventory` (the policy's own rules, INV-01) and `cis-aws-1.5` (CIS AWS
+/// Foundations Benchmark v1.5.0, CFG-01). Without --pack or --policy every built-in pack runs;
+/// with --policy only the named packs (if any) run beside your own policies. Your folder may
+/// hold plumb checks (METADATA with custom.id and a `findings` rule) or conftest policies
+/// (`deny`/`violation`/`warn` over each resource's configuration document), which run
+/// unchanged. A package of yours with the same name as a built-in one replaces it.
+///
+/// Failing results open findings that stay open until a run passes them. Exit 1 with
+/// --fail-on when a failing result is at least that severe.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A built-in pack to run; repeat for more (see `plumb policy list`).
+    #[arg(long = "pack", value_name = "NAME")]
+    packs: Vec<String>,
+    /// A folder of your own .rego policies; repeat for more.
+    #[arg(long = "policy", value_name = "DIR")]
+    policies: Vec<PathBuf>,
+    /// Only assets of this environment (findings of other environments are left as they are).
+    #[arg(long = "env", value_name = "ENVIRONMENT")]
+    environment: Option<String>,
+    /// Exit 1 when a result fails at this severity or above: info, low, medium, high, critical.
+    #[arg(long, value_parser = word::<Severity>)]
+    fail_on: Option<Severity>,
+    /// Also list passing results (JSON, CSV).
+    #[arg(long)]
+    all: bool,
+}
+
+/// The policies plumb knows.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// The checks of the built-in packs (and of --policy folders), with severity and controls.
+    List {
+        /// Only this pack.
+        #[arg(long = "pack", value_name = "NAME")]
+        packs: Vec<String>,
+        /// Also these folders.
+        #[arg(long = "policy", value_name = "DIR")]
+        policies: Vec<PathBuf>,
+    },
+    /// Print a built-in pack's Rego, file by file (to read it, or to start your own from it).
+    Show {
+        /// The pack.
+        pack: String,
+    },
+}
+
+const FINDING_VIEW: View = View {
+    table: &["check", "key", "status", "severity", "message"],
+    all: &["check", "title", "controls", "key", "status", "severity", "message", "evidence", "remediation", "first_seen", "last_seen"],
+};
+
+const SUMMARY_VIEW: View = View {
+    table: &["check", "severity", "pass", "fail", "manual", "error", "title"],
+    all: &["check", "title", "controls", "severity", "pass", "fail", "manual", "error"],
+};
+
+const CHECK_VIEW: View = View {
+    table: &["id", "severity", "scope", "controls", "title"],
+    all: &["id", "pack", "title", "severity", "scope", "style", "controls", "types", "requires", "path"],
+};
+
+pub async fn run(settings: &Settings, format: Format, args: CheckArgs) -> anyhow::Result<Outcome> {
+    let ctx = settings.open(&OpenOptions::default()).await?;
+    let request = CheckRequest { packs: args.packs, policy_dirs: args.policies, environment: args.environment };
+    let progress = ProgressBar::new(0);
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} checking {pos}/{len} batches ({per_sec}) {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let result = app::check::check(&ctx, &request, &progress).await;
+    progress.finish_and_clear();
+    let report = result?;
+    let blocking = args.fail_on.is_some_and(|t| report.findings.iter().any(|f| blocks(f, t)));
+    print(format, &report, args.all, args.fail_on)?;
+    let totals = |status: FindingStatus| report.findings.iter().filter(|f| f.status == status).count();
+    eprintln!(
+        "checked {} resources with {} checks in {:.1}s: {} pass, {} fail, {} manual, {} error; {} findings opened, {} resolved (run {})",
+        report.resources,
+        report.summary.len(),
+        report.seconds,
+        totals(FindingStatus::Pass),
+        totals(FindingStatus::Fail),
+        totals(FindingStatus::Manual),
+        totals(FindingStatus::Error),
+        report.changes.opened,
+        report.changes.resolved,
+        report.run_id
+    );
+    Ok(if blocking { Outcome::Blocking } else { Outcome::Clean })
+}
+
+fn print(format: Format, report: &CheckReport, all: bool, fail_on: Option<Severity>) -> anyhow::Result<()> {
+    let shown: Vec<&Finding> = report.findings.iter().filter(|f| all || f.status != FindingStatus::Pass).collect();
+    let out = &mut stdout();
+    match format {
+        Format::Json => report::write_json(
+            out,
+            &json!({"run_id": report.run_id, "summary": report.summary, "findings": shown}),
+        )?,
+        Format::Csv => report::list(out, format, FINDING_VIEW, &shown, None)?,
+        Format::Sarif | Format::Junit => {
+            let findings = as_findings(report, fail_on.unwrap_or(Severity::High));
+            match format {
+                Format::Sarif => report::sarif::write(out, &findings)?,
+                _ => report::junit::write(out, &findings)?,
+            }
+        }
+        Format::Table => {
+            report::list(out, format, SUMMARY_VIEW, &report.summary, None)?;
+            if !shown.is_empty() {
+                writeln!(out)?;
+                report::list(out, format, FINDING_VIEW, &shown, None)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The results as a generic findings list, for SARIF and JUnit: failures at the threshold or
+/// above are errors, lower ones warnings, results that need a person or could not be
+/// evaluated notes; checks without any of these pass.
+fn as_findings(report: &CheckReport, threshold: Severity) -> Findings {
+    let mut findings = Findings::new("plumb check");
+    for summary in &report.summary {
+        findings.rule(Rule::new(&summary.check, &summary.title));
+        if summary.fail + summary.manual + summary.error == 0 {
+            findings.passed.push(summary.check.clone());
+        }
+    }
+    for finding in report.findings.iter().filter(|f| f.status != FindingStatus::Pass) {
+        let level = match finding.status {
+            FindingStatus::Fail if finding.severity >= threshold => Level::Error,
+            FindingStatus::Fail | FindingStatus::Error => Level::Warning,
+            _ => Level::Note,
+        };
+        let mut properties = serde_json::Map::new();
+        properties.insert("status".to_owned(), json!(finding.status.as_str()));
+        properties.insert("severity".to_owned(), json!(finding.severity.as_str()));
+        properties.insert("controls".to_owned(), json!(finding.controls));
+        properties.insert("evidence".to_owned(), finding.evidence.clone());
+        properties.insert("remediation".to_owned(), json!(finding.remediation));
+        findings.findings.push(crate::report::findings::Finding {
+            rule_id: finding.check.clone(),
+            level,
+            message: finding.message.clone(),
+            subject: finding.key.clone(),
+            location: Some(crate::report::findings::Location { uri: finding.key.clone(), line: None }),
+            suppressed: None,
+            properties,
+        });
+    }
+    findings
+}
+
+pub async fn policy(settings: &Settings, format: Format, command: PolicyCommand) -> anyhow::Result<Outcome> {
+    let _ = settings;
+    match command {
+        PolicyCommand::List { packs, policies } => {
+            let request = CheckRequest { packs, policy_dirs: policies, environment: None };
+            let set = app::check::policies(&request)?;
+            let rows: Vec<_> = set
+                .checks()
+                .iter()
+                .map(|c| {
+                    json!({
+                        "id": c.id, "pack": c.pack, "title": c.title, "severity": c.severity.as_str(),
+                        "scope": format!("{:?}", c.scope).to_lowercase(), "style": format!("{:?}", c.style).to_lowercase(),
+                        "controls": c.controls.join(" "), "types": c.types, "requires": c.requires, "path": c.path,
+                    })
+                })
+                .collect();
+            report::list(&mut stdout(), format, CHECK_VIEW, &rows, None)?;
+        }
+        PolicyCommand::Show { pack } => {
+            let Some(found) = PACKS.iter().find(|p| p.name == pack) else {
+                let known: Vec<&str> = PACKS.iter().map(|p| p.name).collect();
+                return Err(BadInput(format!("unknown pack {pack:?}; expected one of {}", known.join(", "))).into());
+            };
+            let out = &mut stdout();
+            writeln!(out, "# pack {}: {}", found.name, found.description)?;
+            for (name, text) in found.files {
+                writeln!(out, "\n# ---- {}/{name}\n{text}", found.name)?;
+            }
+        }
+    }
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,233 @@
+//! Stored findings: open ones stay open across runs until a run passes them; every opening,
+//! change of status and resolution is an event.
+
+use std::collections::HashMap;
+
+use plumb_core::model::{Entity, Finding, FindingStatus};
+use plumb_core::{EventDraft, Timestamp};
+use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::assets::parse;
+use crate::sql::Sql;
+use crate::{Store, StoreError, WriteTx};
+
+const COLUMNS: &str = "check_id, key, status, severity, title, controls, message, evidence, remediation, \
+    first_seen, last_seen, run_id, resolved_at";
+const BATCH: usize = 1_000;
+
+/// What storing a run's results did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FindingChanges {
+    /// Findings that opened (or reopened).
+    pub opened: u64,
+    /// Open findings whose status changed.
+    pub changed: u64,
+    /// Open findings still open.
+    pub unchanged: u64,
+    /// Findings resolved.
+    pub resolved: u64,
+}
+
+/// A stored finding with its state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredFinding {
+    /// The finding.
+    pub finding: Finding,
+    /// The run that last reported it.
+    pub run_id: String,
+    /// When it was resolved; open when absent.
+    pub resolved_at: Option<Timestamp>,
+}
+
+impl Store {
+    /// Findings, open ones only unless `include_resolved`, optionally of one check.
+    pub async fn findings(&self, check: Option<&str>, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM findings WHERE 1 = 1"));
+        if !include_resolved {
+            sql.push(" AND resolved_at IS NULL");
+        }
+        if let Some(check) = check {
+            sql.push(" AND check_id = ").bind(check.to_owned());
+        }
+        sql.push(" ORDER BY check_id, key");
+        let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
+        rows.iter().map(stored_from_row).collect()
+    }
+}
+
+impl WriteTx {
+    /// Stores one run's results for the checks in `checks`: failing (and manual, error)
+    /// results open or stay open; passing results, and open findings of these checks whose
+    /// key the run did not report at all (when `complete`), resolve. `first_seen` of each
+    /// result is filled from the store.
+    pub async fn record_findings(
+        &mut self,
+        checks: &[String],
+        results: &mut [Finding],
+        run_id: &str,
+        complete: bool,
+    ) -> Result<FindingChanges, StoreError> {
+        let now = self.now();
+        let open = self.open_findings(checks).await?;
+        let mut changes = FindingChanges::default();
+        let mut reported = std::collections::HashSet::new();
+        let mut writes = Vec::new();
+        for result in results.iter_mut() {
+            let id = (result.check.clone(), result.key.clone());
+            reported.insert(id.clone());
+            let previous = open.get(&id);
+            if let Some(previous) = previous {
+                result.first_seen = previous.first_seen;
+            }
+            match (previous, result.status.is_open()) {
+                (None, false) => {}
+                (None, true) => {
+                    changes.opened += 1;
+                    writes.push((result.clone(), Some("opened"), None));
+                }
+                (Some(previous), true) if previous.status == result.status => {
+                    changes.unchanged += 1;
+                    writes.push((result.clone(), None, None));
+                }
+                (Some(previous), true) => {
+                    changes.changed += 1;
+                    writes.push((result.clone(), Some("changed"), Some(previous.status)));
+                }
+                (Some(previous), false) => {
+                    changes.resolved += 1;
+                    self.resolve(previous, now, &format!("{} passed", result.check)).await?;
+                }
+            }
+        }
+        if complete {
+            for (id, previous) in &open {
+                if !reported.contains(id) {
+                    changes.resolved += 1;
+                    self.resolve(previous, now, "no longer reported").await?;
+                }
+            }
+        }
+        for chunk in writes.chunks(BATCH) {
+            self.upsert_findings(chunk, run_id, now).await?;
+        }
+        Ok(changes)
+    }
+
+    async fn open_findings(&mut self, checks: &[String]) -> Result<HashMap<(String, String), Finding>, StoreError> {
+        let mut open = HashMap::new();
+        for chunk in checks.chunks(BATCH) {
+            let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM findings WHERE resolved_at IS NULL AND check_id IN "));
+            sql.row(|row| {
+                for check in chunk {
+                    row.value(check.clone());
+                }
+            });
+            let rows = sql.query(self.backend).fetch_all(&mut *self.tx).await?;
+            for row in &rows {
+                let stored = stored_from_row(row)?;
+                open.insert((stored.finding.check.clone(), stored.finding.key.clone()), stored.finding);
+            }
+        }
+        Ok(open)
+    }
+
+    async fn upsert_findings(
+        &mut self,
+        writes: &[(Finding, Option<&'static str>, Option<FindingStatus>)],
+        run_id: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::new(&format!("INSERT INTO findings ({COLUMNS}) VALUES "));
+        for (i, (finding, _, _)) in writes.iter().enumerate() {
+            if i > 0 {
+                sql.push(",");
+            }
+            sql.row(|row| {
+                row.value(finding.check.clone())
+                    .value(finding.key.clone())
+                    .value(finding.status.as_str())
+                    .value(finding.severity.as_str())
+                    .value(finding.title.clone())
+                    .value(json!(finding.controls).to_string())
+                    .value(finding.message.clone())
+                    .value(finding.evidence.to_string())
+                    .value(finding.remediation.clone())
+                    .value(finding.first_seen.to_string())
+                    .value(now.to_string())
+                    .value(run_id.to_owned())
+                    .text(None);
+            });
+        }
+        sql.push(
+            " ON CONFLICT (check_id, key) DO UPDATE SET status = excluded.status, severity = excluded.severity, \
+             title = excluded.title, controls = excluded.controls, message = excluded.message, \
+             evidence = excluded.evidence, remediation = excluded.remediation, first_seen = excluded.first_seen, \
+             last_seen = excluded.last_seen, run_id = excluded.run_id, resolved_at = NULL",
+        );
+        sql.query(self.backend).execute(&mut *self.tx).await?;
+        for (finding, action, previous) in writes {
+            let Some(action) = action else { continue };
+            let before = previous.map(|status| json!({"status": status.as_str()}));
+            let after = json!({
+                "check": finding.check,
+                "key": finding.key,
+                "status": finding.status.as_str(),
+                "severity": finding.severity.as_str(),
+                "message": finding.message,
+            });
+            let draft = EventDraft::new(Entity::Finding, finding_id(finding), action, before.as_ref(), Some(&after));
+            self.append(draft).await?;
+        }
+        Ok(())
+    }
+
+    async fn resolve(&mut self, finding: &Finding, now: Timestamp, reason: &str) -> Result<(), StoreError> {
+        let mut sql = Sql::new("UPDATE findings SET resolved_at = ");
+        sql.bind(now.to_string()).push(" WHERE check_id = ").bind(finding.check.clone());
+        sql.push(" AND key = ").bind(finding.key.clone());
+        sql.query(self.backend).execute(&mut *self.tx).await?;
+        let before = json!({"status": finding.status.as_str()});
+        let after = json!({"status": "resolved", "reason": reason});
+        let draft = EventDraft::new(Entity::Finding, finding_id(finding), "resolved", Some(&before), Some(&after));
+        self.append(draft).await
+    }
+}
+
+/// The entity id of a finding's events.
+fn finding_id(finding: &Finding) -> String {
+    format!("{}|{}", finding.check, finding.key)
+}
+
+fn stored_from_row(row: &AnyRow) -> Result<StoredFinding, StoreError> {
+    let text = |column: &'static str| row.try_get::<String, _>(column);
+    let json = |column: &'static str| -> Result<Value, StoreError> {
+        let value = text(column)?;
+        serde_json::from_str(&value).map_err(|err| StoreError::Corrupt { field: column, reason: err.to_string(), value })
+    };
+    let controls = match json("controls")? {
+        Value::Array(items) => items.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    };
+    Ok(StoredFinding {
+        finding: Finding {
+            check: text("check_id")?,
+            title: text("title")?,
+            controls,
+            key: text("key")?,
+            status: parse("status", text("status")?)?,
+            severity: parse("severity", text("severity")?)?,
+            message: text("message")?,
+            evidence: json("evidence")?,
+            remediation: text("remediation")?,
+            first_seen: parse("first_seen", text("first_seen")?)?,
+            last_seen: parse("last_seen", text("last_seen")?)?,
+        },
+        run_id: text("run_id")?,
+        resolved_at: row.try_get::<Option<String>, _>("resolved_at")?.map(|t| parse("resolved_at", t)).transpose()?,
+    })
+}
