@@ -21,12 +21,16 @@ use std::time::SystemTime;
 
 use anyhow::{Context, bail};
 
+mod checks;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["bench", "import", rest @ ..] => bench_import(&Options::parse(rest)?),
         ["bench", "gates", rest @ ..] => bench_gates(&GateOptions::parse(rest)?),
+        ["bench", "sync", rest @ ..] => checks::bench_sync(&Options::parse(rest)?),
+        ["bench", "check", rest @ ..] => checks::bench_check(&Options::parse(rest)?),
         ["generate", "assets", count, file] => {
             generate_assets(count.parse().context("N must be a number")?, Path::new(file))
         }
@@ -37,7 +41,7 @@ fn main() -> anyhow::Result<()> {
             generate_terraform(count.parse().context("N must be a number")?, Path::new(dir))
         }
         _ => bail!(
-            "usage: cargo xtask bench import [--count N] [--backend sqlite|postgres]\n       cargo xtask bench gates [--report-mb N] [--tf-files N]\n       cargo xtask generate assets N FILE\n       cargo xtask generate trivy-report MB FILE\n       cargo xtask generate terraform N DIR"
+            "usage: cargo xtask bench import|sync|check [--count N] [--backend sqlite|postgres]\n       cargo xtask bench gates [--report-mb N] [--tf-files N]\n       cargo xtask generate assets N FILE\n       cargo xtask generate trivy-report MB FILE\n       cargo xtask generate terraform N DIR"
         ),
     }
 }

@@ -54,7 +54,7 @@ impl PolicySet {
             for (_, source) in files {
                 engine
                     .add_policy(source.path.clone(), source.text.clone())
-                    .map_err(|err| PolicyError::Syntax(err.to_string()))?;
+                    .map_err(|err| PolicyError::Syntax(syntax(&err.to_string())))?;
             }
         }
         let mut set = PolicySet { checks: Vec::new(), engine, conftest_rules: BTreeMap::new() };
@@ -242,6 +242,17 @@ fn outcome(check: &Check, item: Value) -> Result<Outcome, PolicyError> {
         .parse()
         .map_err(|err| PolicyError::Result { check: check.id.clone(), message: format!("status: {err}") })?;
     Ok(Outcome { key: Some(raw.key), status, severity: None, message: raw.message, evidence: raw.evidence })
+}
+
+/// regorus reports `--> FILE:LINE:COL`, a source excerpt and `error: WHAT`; plumb leads with
+/// `FILE:LINE:COL: WHAT` and keeps the excerpt below.
+fn syntax(message: &str) -> String {
+    let location = message.lines().find_map(|l| l.trim().strip_prefix("--> "));
+    let what = message.lines().find_map(|l| l.trim().strip_prefix("error: "));
+    match (location, what) {
+        (Some(location), Some(what)) => format!("{location}: {what}\n{}", message.trim_matches('\n')),
+        _ => message.trim().to_owned(),
+    }
 }
 
 /// A conftest message is a string, or an object with `msg`.

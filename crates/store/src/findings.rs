@@ -43,7 +43,11 @@ pub struct StoredFinding {
 
 impl Store {
     /// Findings, open ones only unless `include_resolved`, optionally of one check.
-    pub async fn findings(&self, check: Option<&str>, include_resolved: bool) -> Result<Vec<StoredFinding>, StoreError> {
+    pub async fn findings(
+        &self,
+        check: Option<&str>,
+        include_resolved: bool,
+    ) -> Result<Vec<StoredFinding>, StoreError> {
         let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM findings WHERE 1 = 1"));
         if !include_resolved {
             sql.push(" AND resolved_at IS NULL");
@@ -115,10 +119,15 @@ impl WriteTx {
         Ok(changes)
     }
 
-    async fn open_findings(&mut self, checks: &[String]) -> Result<HashMap<(String, String), Finding>, StoreError> {
+    async fn open_findings(
+        &mut self,
+        checks: &[String],
+    ) -> Result<HashMap<(String, String), Finding>, StoreError> {
         let mut open = HashMap::new();
         for chunk in checks.chunks(BATCH) {
-            let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM findings WHERE resolved_at IS NULL AND check_id IN "));
+            let mut sql = Sql::new(&format!(
+                "SELECT {COLUMNS} FROM findings WHERE resolved_at IS NULL AND check_id IN "
+            ));
             sql.row(|row| {
                 for check in chunk {
                     row.value(check.clone());
@@ -180,7 +189,8 @@ impl WriteTx {
                 "severity": finding.severity.as_str(),
                 "message": finding.message,
             });
-            let draft = EventDraft::new(Entity::Finding, finding_id(finding), action, before.as_ref(), Some(&after));
+            let draft =
+                EventDraft::new(Entity::Finding, finding_id(finding), action, before.as_ref(), Some(&after));
             self.append(draft).await?;
         }
         Ok(())
@@ -193,7 +203,8 @@ impl WriteTx {
         sql.query(self.backend).execute(&mut *self.tx).await?;
         let before = json!({"status": finding.status.as_str()});
         let after = json!({"status": "resolved", "reason": reason});
-        let draft = EventDraft::new(Entity::Finding, finding_id(finding), "resolved", Some(&before), Some(&after));
+        let draft =
+            EventDraft::new(Entity::Finding, finding_id(finding), "resolved", Some(&before), Some(&after));
         self.append(draft).await
     }
 }
@@ -207,7 +218,11 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredFinding, StoreError> {
     let text = |column: &'static str| row.try_get::<String, _>(column);
     let json = |column: &'static str| -> Result<Value, StoreError> {
         let value = text(column)?;
-        serde_json::from_str(&value).map_err(|err| StoreError::Corrupt { field: column, reason: err.to_string(), value })
+        serde_json::from_str(&value).map_err(|err| StoreError::Corrupt {
+            field: column,
+            reason: err.to_string(),
+            value,
+        })
     };
     let controls = match json("controls")? {
         Value::Array(items) => items.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
@@ -228,6 +243,9 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredFinding, StoreError> {
             last_seen: parse("last_seen", text("last_seen")?)?,
         },
         run_id: text("run_id")?,
-        resolved_at: row.try_get::<Option<String>, _>("resolved_at")?.map(|t| parse("resolved_at", t)).transpose()?,
+        resolved_at: row
+            .try_get::<Option<String>, _>("resolved_at")?
+            .map(|t| parse("resolved_at", t))
+            .transpose()?,
     })
 }

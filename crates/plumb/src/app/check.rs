@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::ProgressBar;
-use plumb_core::model::{Finding, FindingStatus, Run, RunKind, RunOutcome, Severity};
 use plumb_core::Timestamp;
+use plumb_core::model::{Finding, FindingStatus, Run, RunKind, RunOutcome, Severity};
 use plumb_policy::{Check, PACKS, PolicySet, Scope, Source, Style};
 use plumb_store::{AssetFilter, FindingChanges};
 use serde::Serialize;
@@ -84,11 +84,14 @@ pub fn policies(request: &CheckRequest) -> anyhow::Result<PolicySet> {
     for name in &request.packs {
         if !PACKS.iter().any(|p| p.name == name) {
             let known: Vec<&str> = PACKS.iter().map(|p| p.name).collect();
-            return Err(BadInput(format!("unknown pack {name:?}; expected one of {}", known.join(", "))).into());
+            return Err(
+                BadInput(format!("unknown pack {name:?}; expected one of {}", known.join(", "))).into()
+            );
         }
     }
     for dir in &request.policy_dirs {
-        let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name =
+            dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
         groups.push((name, read_policies(dir)?));
     }
     PolicySet::load(&groups).map_err(|err| BadInput(err.to_string()).into())
@@ -117,7 +120,11 @@ fn read_policies(dir: &Path) -> anyhow::Result<Vec<Source>> {
 }
 
 /// Runs the checks and stores their results.
-pub async fn check(ctx: &Context, request: &CheckRequest, progress: &ProgressBar) -> anyhow::Result<CheckReport> {
+pub async fn check(
+    ctx: &Context,
+    request: &CheckRequest,
+    progress: &ProgressBar,
+) -> anyhow::Result<CheckReport> {
     let clock = std::time::Instant::now();
     let started = Timestamp::from_jiff(jiff::Timestamp::now());
     let set = policies(request)?;
@@ -131,11 +138,20 @@ pub async fn check(ctx: &Context, request: &CheckRequest, progress: &ProgressBar
     let run_id = ulid::Ulid::generate().to_string();
     let checks: Vec<String> = set.checks().iter().map(|c| c.id.clone()).collect();
     let mut tx = ctx.store.begin_write(&ctx.actor).await?;
-    let changes = tx.record_findings(&checks, &mut findings, &run_id, request.environment.is_none()).await?;
+    let mut stored = stored_findings(&findings);
+    let changes = tx.record_findings(&checks, &mut stored, &run_id, request.environment.is_none()).await?;
+    carry_first_seen(&mut findings, &stored);
     let summary = summarize(set.checks(), &findings);
     tx.record_run(&run(ctx, &run_id, request, started, &summary, &changes, assets.len())).await?;
     tx.commit().await?;
-    Ok(CheckReport { run_id, findings, summary, changes, resources: assets.len(), seconds: clock.elapsed().as_secs_f64() })
+    Ok(CheckReport {
+        run_id,
+        findings,
+        summary,
+        changes,
+        resources: assets.len(),
+        seconds: clock.elapsed().as_secs_f64(),
+    })
 }
 
 /// Present assets as the JSON checks read.
@@ -197,6 +213,13 @@ impl Coverage {
         })
     }
 
+    /// Whether plumb ever synced the account (documents imported from elsewhere are judged as
+    /// they are).
+    fn synced(&self, account: &str) -> bool {
+        let prefix = format!("aws:{account}:");
+        self.complete.iter().any(|scope| scope.starts_with(&prefix))
+    }
+
     /// Why a check cannot be judged for an account: the scopes of its required services that
     /// were not collected.
     fn missing(&self, check: &Check, account: &str) -> Vec<String> {
@@ -212,7 +235,7 @@ impl Coverage {
                 let scope = format!("aws:{account}:{place}:{service}");
                 if let Some(reason) = self.failed.get(&scope) {
                     missing.push(format!("{scope} ({reason})"));
-                } else if !self.complete.contains(&scope) {
+                } else if !self.complete.contains(&scope) && self.synced(account) {
                     missing.push(format!("{scope} (never synced)"));
                 }
             }
@@ -261,10 +284,16 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<
     let now = Timestamp::from_jiff(jiff::Timestamp::now());
     let mut plan = Plan { items: Vec::new(), errors: Vec::new() };
     for check in checks {
-        let matching: Vec<usize> =
-            (0..assets.len()).filter(|&i| assets[i]["type"].as_str().is_some_and(|t| check.reads(t))).collect();
+        let matching: Vec<usize> = (0..assets.len())
+            .filter(|&i| assets[i]["type"].as_str().is_some_and(|t| check.reads(t)))
+            .collect();
         if check.style == Style::Conftest {
-            plan.items.extend(matching.into_iter().map(|i| Item { check, documents: vec![i], account: None, context: vec![] }));
+            plan.items.extend(matching.into_iter().map(|i| Item {
+                check,
+                documents: vec![i],
+                account: None,
+                context: vec![],
+            }));
             continue;
         }
         if check.requires.is_empty() {
@@ -274,20 +303,25 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<
             continue;
         }
         // Checks of AWS data: per account, and only where it was collected.
-        for (account, _) in &coverage.regions {
+        for account in coverage.regions.keys() {
             let missing = coverage.missing(check, account);
             if !missing.is_empty() {
                 plan.errors.push(not_collected(check, account, &missing, now));
                 continue;
             }
-            let documents: Vec<usize> =
-                matching.iter().copied().filter(|&i| self::account(&assets[i]) == Some(account.as_str())).collect();
+            let documents: Vec<usize> = matching
+                .iter()
+                .copied()
+                .filter(|&i| self::account(&assets[i]) == Some(account.as_str()))
+                .collect();
             let context: Vec<usize> = (0..assets.len())
                 .filter(|&i| self::account(&assets[i]) == Some(account.as_str()))
                 .filter(|&i| assets[i]["type"].as_str().is_some_and(|t| check.context.iter().any(|c| c == t)))
                 .collect();
             match check.scope {
-                Scope::Account => plan.items.push(Item { check, documents, account: Some(account.clone()), context }),
+                Scope::Account => {
+                    plan.items.push(Item { check, documents, account: Some(account.clone()), context })
+                }
                 Scope::Resource => {
                     for chunk in documents.chunks(BATCH) {
                         plan.items.push(Item {
@@ -314,7 +348,8 @@ fn not_collected(check: &Check, account: &str, missing: &[String], now: Timestam
         severity: check.severity,
         message: format!("not evaluated: its data was not collected: {}", missing.join(", ")),
         evidence: json!({"not_collected": missing}),
-        remediation: "Fix the collection (see `plumb run list --kind sync`), then sync and check again.".to_owned(),
+        remediation: "Fix the collection (see `plumb run list --kind sync`), then sync and check again."
+            .to_owned(),
         first_seen: now,
         last_seen: now,
     }
@@ -342,10 +377,15 @@ fn evaluate(
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(item) = items.get(index) else { break };
                         let input = input(item, assets, context);
-                        let outcomes = evaluator.evaluate(item.check, &input).map_err(|err| BadInput(err.to_string()))?;
+                        let outcomes = evaluator
+                            .evaluate(item.check, &input)
+                            .map_err(|err| BadInput(err.to_string()))?;
                         for outcome in outcomes {
                             let key = outcome.key.clone().or_else(|| {
-                                item.documents.first().and_then(|&i| assets[i]["key"].as_str()).map(str::to_owned)
+                                item.documents
+                                    .first()
+                                    .and_then(|&i| assets[i]["key"].as_str())
+                                    .map(str::to_owned)
                             });
                             found.push(finding(item.check, key.unwrap_or_default(), outcome, now));
                         }
@@ -355,7 +395,10 @@ fn evaluate(
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(BadInput("a check thread panicked".to_owned())))).collect()
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err(BadInput("a check thread panicked".to_owned()))))
+            .collect()
     });
     let mut findings = Vec::new();
     for result in results {
@@ -373,7 +416,9 @@ fn input(item: &Item<'_>, assets: &[Value], context: &Value) -> Value {
     let mut context = context.clone();
     context["documents"] = Value::Array(item.context.iter().map(|&i| assets[i].clone()).collect());
     match (item.check.scope, &item.account) {
-        (Scope::Account, Some(account)) => plumb_policy::account_input(account, &regions_of(assets, account), documents, &context),
+        (Scope::Account, Some(account)) => {
+            plumb_policy::account_input(account, &regions_of(assets, account), documents, &context)
+        }
         _ => plumb_policy::resource_input(documents, &context),
     }
 }
@@ -402,6 +447,55 @@ fn finding(check: &Check, key: String, outcome: plumb_policy::Outcome, now: Time
         remediation: check.remediation.clone(),
         first_seen: now,
         last_seen: now,
+    }
+}
+
+/// What is stored: one finding per (check, key). A check may say several things about one key
+/// (a conftest policy with several `deny` messages); they are kept together, the worst status
+/// and highest severity leading.
+fn stored_findings(findings: &[Finding]) -> Vec<Finding> {
+    let mut merged: BTreeMap<(&str, &str), Vec<&Finding>> = BTreeMap::new();
+    for finding in findings {
+        merged.entry((finding.check.as_str(), finding.key.as_str())).or_default().push(finding);
+    }
+    merged
+        .into_values()
+        .map(|group| match group.as_slice() {
+            [one] => (*one).clone(),
+            many => {
+                let worst = many.iter().max_by_key(|f| (rank(f.status), f.severity)).copied().unwrap_or(many[0]);
+                let mut messages: Vec<&str> = many.iter().map(|f| f.message.as_str()).collect();
+                messages.sort_unstable();
+                messages.dedup();
+                Finding {
+                    message: messages.join("; "),
+                    evidence: json!({"results": many.iter().map(|f| json!({"status": f.status.as_str(), "message": f.message, "evidence": f.evidence})).collect::<Vec<_>>()}),
+                    ..worst.clone()
+                }
+            }
+        })
+        .collect()
+}
+
+/// How bad a status is, for merging.
+fn rank(status: FindingStatus) -> u8 {
+    match status {
+        FindingStatus::Pass => 0,
+        FindingStatus::Excepted => 1,
+        FindingStatus::Manual => 2,
+        FindingStatus::Error => 3,
+        FindingStatus::Fail => 4,
+    }
+}
+
+/// Results share the first_seen of the stored finding of their (check, key).
+fn carry_first_seen(findings: &mut [Finding], stored: &[Finding]) {
+    let first: BTreeMap<(&str, &str), Timestamp> =
+        stored.iter().map(|f| ((f.check.as_str(), f.key.as_str()), f.first_seen)).collect();
+    for finding in findings.iter_mut() {
+        if let Some(seen) = first.get(&(finding.check.as_str(), finding.key.as_str())) {
+            finding.first_seen = *seen;
+        }
     }
 }
 

@@ -68,7 +68,19 @@ pub enum PolicyCommand {
 
 const FINDING_VIEW: View = View {
     table: &["check", "key", "status", "severity", "message"],
-    all: &["check", "title", "controls", "key", "status", "severity", "message", "evidence", "remediation", "first_seen", "last_seen"],
+    all: &[
+        "check",
+        "title",
+        "controls",
+        "key",
+        "status",
+        "severity",
+        "message",
+        "evidence",
+        "remediation",
+        "first_seen",
+        "last_seen",
+    ],
 };
 
 const SUMMARY_VIEW: View = View {
@@ -83,7 +95,8 @@ const CHECK_VIEW: View = View {
 
 pub async fn run(settings: &Settings, format: Format, args: CheckArgs) -> anyhow::Result<Outcome> {
     let ctx = settings.open(&OpenOptions::default()).await?;
-    let request = CheckRequest { packs: args.packs, policy_dirs: args.policies, environment: args.environment };
+    let request =
+        CheckRequest { packs: args.packs, policy_dirs: args.policies, environment: args.environment };
     let progress = ProgressBar::new(0);
     progress.set_style(
         ProgressStyle::with_template("{spinner} checking {pos}/{len} batches ({per_sec}) {elapsed}")
@@ -112,7 +125,8 @@ pub async fn run(settings: &Settings, format: Format, args: CheckArgs) -> anyhow
 }
 
 fn print(format: Format, report: &CheckReport, all: bool, fail_on: Option<Severity>) -> anyhow::Result<()> {
-    let shown: Vec<&Finding> = report.findings.iter().filter(|f| all || f.status != FindingStatus::Pass).collect();
+    let shown: Vec<&Finding> =
+        report.findings.iter().filter(|f| all || f.status != FindingStatus::Pass).collect();
     let out = &mut stdout();
     match format {
         Format::Json => report::write_json(
@@ -196,7 +210,9 @@ pub async fn policy(settings: &Settings, format: Format, command: PolicyCommand)
         PolicyCommand::Show { pack } => {
             let Some(found) = PACKS.iter().find(|p| p.name == pack) else {
                 let known: Vec<&str> = PACKS.iter().map(|p| p.name).collect();
-                return Err(BadInput(format!("unknown pack {pack:?}; expected one of {}", known.join(", "))).into());
+                return Err(
+                    BadInput(format!("unknown pack {pack:?}; expected one of {}", known.join(", "))).into()
+                );
             };
             let out = &mut stdout();
             writeln!(out, "# pack {}: {}", found.name, found.description)?;

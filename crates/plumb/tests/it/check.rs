@@ -30,29 +30,98 @@ fn statuses(report: &serde_json::Value, check: &str) -> Vec<(String, String)> {
 }
 
 fn inventory_findings_open_and_resolve(env: &Env) {
-    add(env, &["--key", "SN-1", "--kind", "hardware", "--type", "laptop", "--owner", "ana@example.com", "--location", "HQ", "--classification", "internal", "--financial-ref", "FA-1"]);
+    add(
+        env,
+        &[
+            "--key",
+            "SN-1",
+            "--kind",
+            "hardware",
+            "--type",
+            "laptop",
+            "--owner",
+            "ana@example.com",
+            "--location",
+            "HQ",
+            "--classification",
+            "internal",
+            "--financial-ref",
+            "FA-1",
+        ],
+    );
     add(env, &["--key", "SN-2", "--kind", "hardware", "--type", "laptop", "--classification", "restricted"]);
-    add(env, &["--key", "db-1", "--kind", "data", "--type", "dataset", "--environment", "production", "--location", "eu-west-1", "--classification", "restricted"]);
+    add(
+        env,
+        &[
+            "--key",
+            "db-1",
+            "--kind",
+            "data",
+            "--type",
+            "dataset",
+            "--environment",
+            "production",
+            "--location",
+            "eu-west-1",
+            "--classification",
+            "restricted",
+        ],
+    );
 
     let first = check(env, &[]);
     assert_eq!(statuses(&first, "inventory/required-fields"), [("SN-2".to_owned(), "fail".to_owned())]);
-    assert_eq!(statuses(&first, "inventory/endpoint-customer-data"), [("SN-2".to_owned(), "fail".to_owned())]);
+    assert_eq!(
+        statuses(&first, "inventory/endpoint-customer-data"),
+        [("SN-2".to_owned(), "fail".to_owned())]
+    );
     assert_eq!(statuses(&first, "inventory/financial-ref"), [("SN-2".to_owned(), "fail".to_owned())]);
-    let finding = first["findings"].as_array().unwrap().iter().find(|f| f["check"] == "inventory/required-fields").unwrap().clone();
-    for field in ["check", "controls", "key", "status", "severity", "message", "evidence", "remediation", "first_seen", "last_seen"] {
+    let finding = first["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "inventory/required-fields")
+        .unwrap()
+        .clone();
+    for field in [
+        "check",
+        "controls",
+        "key",
+        "status",
+        "severity",
+        "message",
+        "evidence",
+        "remediation",
+        "first_seen",
+        "last_seen",
+    ] {
         assert!(finding.get(field).is_some(), "{field} missing in {finding}");
     }
     assert_eq!(finding["controls"], serde_json::json!(["INV-01"]));
     assert_eq!(finding["evidence"]["missing"], serde_json::json!(["owner", "location"]));
-    let summary = first["summary"].as_array().unwrap().iter().find(|s| s["check"] == "inventory/required-fields").unwrap().clone();
+    let summary = first["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["check"] == "inventory/required-fields")
+        .unwrap()
+        .clone();
     assert_eq!((summary["pass"].as_u64(), summary["fail"].as_u64()), (Some(2), Some(1)));
     let opened_at = finding["first_seen"].clone();
 
     // Still failing: the same finding, still open from the first run.
     let second = check(env, &["--all"]);
-    let again = second["findings"].as_array().unwrap().iter().find(|f| f["check"] == "inventory/required-fields" && f["key"] == "SN-2").unwrap().clone();
+    let again = second["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "inventory/required-fields" && f["key"] == "SN-2")
+        .unwrap()
+        .clone();
     assert_eq!(again["first_seen"], opened_at);
-    assert!(second["findings"].as_array().unwrap().iter().any(|f| f["status"] == "pass"), "--all lists passes");
+    assert!(
+        second["findings"].as_array().unwrap().iter().any(|f| f["status"] == "pass"),
+        "--all lists passes"
+    );
 
     // Fixed: resolved, with events.
     env.plumb(&["asset", "set", "SN-2", "--owner", "bo@example.com", "--location", "HQ"]).ok();
@@ -67,10 +136,23 @@ fn inventory_findings_open_and_resolve(env: &Env) {
     env.plumb(&["check", "--pack", "inventory", "--fail-on", "high"]).code(1);
     env.plumb(&["check", "--pack", "inventory", "--fail-on", "critical"]).ok();
     let csv = env.plumb(&["check", "--pack", "inventory", "-o", "csv"]).ok().stdout;
-    assert!(csv.starts_with("check,title,controls,key,status,severity,message,evidence,remediation,first_seen,last_seen\n"), "{csv}");
-    let sarif: serde_json::Value = serde_json::from_str(&env.plumb(&["check", "--pack", "inventory", "-o", "sarif"]).ok().stdout).unwrap();
+    assert!(
+        csv.starts_with(
+            "check,title,controls,key,status,severity,message,evidence,remediation,first_seen,last_seen\n"
+        ),
+        "{csv}"
+    );
+    let sarif: serde_json::Value =
+        serde_json::from_str(&env.plumb(&["check", "--pack", "inventory", "-o", "sarif"]).ok().stdout)
+            .unwrap();
     assert_eq!(sarif["version"], "2.1.0");
-    assert!(sarif["runs"][0]["results"].as_array().unwrap().iter().any(|r| r["ruleId"] == "inventory/endpoint-customer-data"));
+    assert!(
+        sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["ruleId"] == "inventory/endpoint-customer-data")
+    );
     let junit = env.plumb(&["check", "--pack", "inventory", "-o", "junit"]).ok().stdout;
     assert!(junit.contains("<testsuite") && junit.contains("inventory/financial-ref"), "{junit}");
     let table = env.plumb(&["check", "--pack", "inventory"]).ok().stdout;
@@ -98,7 +180,13 @@ fn conftest_policies_run_unchanged(env: &Env) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["key"].as_str().unwrap().to_owned(), f["severity"].as_str().unwrap().to_owned(), f["message"].as_str().unwrap().to_owned()))
+        .map(|f| {
+            (
+                f["key"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     messages.sort();
     let deployment = "k8s:default/deployment/hello-kubernetes".to_owned();
@@ -121,10 +209,15 @@ fn policy_errors_are_exit_2_with_file_and_line() {
     std::fs::create_dir_all(env.path("bad")).unwrap();
     env.write("bad/broken.rego", "package broken\nimport rego.v1\n\ndeny contains msg if {\n  msg := \n}\n");
     let run = env.plumb(&["check", "--policy", "bad"]).code(2);
-    assert!(run.stderr.contains("broken.rego:6"), "{}", run.stderr);
+    assert!(run.stderr.contains("bad/broken.rego:5:7: expecting `}` while parsing set"), "{}", run.stderr);
     env.write("bad/broken.rego", "# METADATA\n# custom:\n#   id: x\n#   severity: urgent\npackage broken\nimport rego.v1\nfindings := set()\n");
     let run = env.plumb(&["check", "--policy", "bad"]).code(2);
-    assert!(run.stderr.contains("broken.rego: METADATA: severity: expected one of info, low, medium, high, critical"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("broken.rego: METADATA: severity: expected one of info, low, medium, high, critical"),
+        "{}",
+        run.stderr
+    );
     env.plumb(&["check", "--pack", "nope"]).code(2);
     env.plumb(&["check", "--policy", "missing-dir"]).code(2);
 }
@@ -133,7 +226,8 @@ fn policy_errors_are_exit_2_with_file_and_line() {
 fn policies_are_listed_and_shown() {
     let env = Env::new(crate::support::Backend::Sqlite).unwrap();
     let list = env.plumb(&["policy", "list", "-o", "json"]).ok().json();
-    let ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        list["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert!(ids.contains(&"inventory/production-ownership") && ids.contains(&"cis-aws-1.5/2.1.1"), "{ids:?}");
     let shown = env.plumb(&["policy", "show", "inventory"]).ok().stdout;
     assert!(shown.contains("package plumb.inventory.production_ownership"), "{shown}");
