@@ -68,10 +68,10 @@ truthy(value) if {
 
 # Whether a value is a timestamp, not one of the credential report's words (N/A,
 # no_information, not_supported).
-is_timestamp(value) if {
+is_timestamp(value) := true if {
 	is_string(value)
 	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}`, value)
-}
+} else := false
 
 # The region of an ARN (arn:partition:service:REGION:account:...); "" when there is none.
 arn_region(arn) := parts[3] if {
