@@ -454,3 +454,87 @@ column(row, name) := get(row, name, "N/A")
 
 # Whole days since a credential report timestamp, for messages.
 age(ts) := floor(days_since(ts))
+
+# --- S3 object-level logging (3.10, 3.11) -------------------------------------------------
+
+# The ReadWriteType values of a classic selector that record one side ("read" or "write").
+read_write_types("read") := {"All", "ReadOnly"}
+
+read_write_types("write") := {"All", "WriteOnly"}
+
+# A classic DataResources value that covers every object of a bucket: all buckets
+# (arn:aws:s3, arn:aws:s3:::, arn:aws:s3:::*/*) or the whole bucket (arn:aws:s3:::NAME/).
+s3_value_covers(value, _) if regex.match(`^arn:[a-z-]+:s3(:::)?$`, value)
+
+s3_value_covers(value, name) if {
+	parts := split(value, ":::")
+	count(parts) == 2
+	regex.match(`^arn:[a-z-]+:s3$`, parts[0])
+	parts[1] in {"*/*", concat("", [name, "/"]), concat("", [name, "/*"])}
+}
+
+classic_s3_events(trail, bucket, side) if {
+	some s in get(trail.attributes, "EventSelectors", [])
+	get(s, "ReadWriteType", "All") in read_write_types(side)
+	some d in get(s, "DataResources", [])
+	d.Type == "AWS::S3::Object"
+	some value in get(d, "Values", [])
+	s3_value_covers(value, bucket.attributes.Name)
+}
+
+advanced_side(s, "read") if advanced_reads(s)
+
+advanced_side(s, "write") if advanced_writes(s)
+
+# Fields an S3 data event selector may use without narrowing what it records; any other
+# field (eventName, eventSource, ...) records only some events, so the selector does not count.
+advanced_s3_fields := {"eventCategory", "resources.type", "resources.ARN", "readOnly"}
+
+advanced_s3_events(trail, bucket, side) if {
+	some s in get(trail.attributes, "AdvancedEventSelectors", [])
+	some f in field_selectors(s, "eventCategory")
+	"Data" in as_list(get(f, "Equals", []))
+	some t in field_selectors(s, "resources.type")
+	"AWS::S3::Object" in as_list(get(t, "Equals", []))
+	count([x | some x in get(s, "FieldSelectors", []); not x.Field in advanced_s3_fields]) == 0
+	advanced_side(s, side)
+	advanced_arn_covers(s, concat("", [bucket.key, "/"]))
+}
+
+# Whether the resources.ARN conditions (if any) leave every object of the bucket in: a
+# StartsWith that the bucket's objects match (when there are StartsWith values), no
+# NotStartsWith or NotEquals that takes any of them out, and no Equals (single objects).
+advanced_arn_covers(s, prefix) if {
+	every f in field_selectors(s, "resources.ARN") {
+		count(get(f, "Equals", [])) == 0
+		starts := get(f, "StartsWith", [])
+		starts_ok(starts, prefix)
+		every p in get(f, "NotStartsWith", []) {
+			not startswith(prefix, p)
+			not startswith(p, prefix)
+		}
+		every p in get(f, "NotEquals", []) {
+			not startswith(p, prefix)
+		}
+	}
+}
+
+starts_ok([], _) := true
+
+starts_ok(starts, prefix) if {
+	some p in starts
+	startswith(prefix, p)
+}
+
+# The trails that record S3 object-level events of one side for a bucket: multi-region and
+# logging, with a classic or advanced selector that covers the bucket.
+s3_event_trails(bucket, side) := [trail_name(t) |
+	some t in docs("aws.cloudtrail.trail")
+	multi_region(t) == true
+	logging(t) == true
+	s3_events(t, bucket, side)
+]
+
+s3_events(trail, bucket, side) if classic_s3_events(trail, bucket, side)
+
+s3_events(trail, bucket, side) if advanced_s3_events(trail, bucket, side)
