@@ -538,3 +538,6 @@ s3_event_trails(bucket, side) := [trail_name(t) |
 s3_events(trail, bucket, side) if classic_s3_events(trail, bucket, side)
 
 s3_events(trail, bucket, side) if advanced_s3_events(trail, bucket, side)
+
+# The terms `$.eventName = NAME` for each name (OR-ed in the filter pattern).
+event_names(names) := [sprintf("$.eventName = %s", [n]) | some n in names]
