@@ -111,7 +111,11 @@ pub const PACKS: &[Pack] = &[
             "4_14.rego",
             "4_15.rego",
             "4_16.rego",
+            "5_1.rego",
             "5_2.rego",
+            "5_3.rego",
+            "5_4.rego",
+            "5_5.rego",
         ),
     },
 ];

@@ -541,3 +541,8 @@ s3_events(trail, bucket, side) if advanced_s3_events(trail, bucket, side)
 
 # The terms `$.eventName = NAME` for each name (OR-ed in the filter pattern).
 event_names(names) := [sprintf("$.eventName = %s", [n]) | some n in names]
+
+# NACL protocol numbers judged: TCP (6), and UDP (17) when configured.
+admin_protocol_numbers := {"6", "17"} if {
+	setting("cis_admin_udp", false) == true
+} else := {"6"}
