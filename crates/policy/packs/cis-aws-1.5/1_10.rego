@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.10 MFA is enabled for every IAM user with a console password"
+# title: "1.10 MFA for every IAM user with a console password"
 # description: >-
 #   Per IAM user, from the credential report (root excluded): a console password
 #   (password_enabled) without MFA (mfa_active) fails.

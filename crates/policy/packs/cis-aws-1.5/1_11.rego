@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.11 No access keys created during initial setup for users with a console password"
+# title: "1.11 No access keys created at initial user setup (console users)"
 # description: >-
 #   The CIS audit, as Prowler implements it: a user with a console password fails when an
 #   active access key was never used (access_key_N_last_used_date N/A), the sign of a key

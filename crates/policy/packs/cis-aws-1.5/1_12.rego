@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.12 Credentials unused for 45 days or more are disabled"
+# title: "1.12 Credentials unused ≥ 45 days disabled"
 # description: >-
 #   Per IAM user from the credential report (root excluded, as CIS says). Each credential on
 #   its own: an enabled password last used 45 or more days ago, or never used

@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.13 Only one active access key per IAM user"
+# title: "1.13 Only one active access key per user"
 # description: >-
 #   Per IAM user from the credential report (root excluded): both access keys active fails.
 # custom:

@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.14 Access keys are rotated every 90 days or less"
+# title: "1.14 Access keys rotated ≤ 90 days"
 # description: >-
 #   Per IAM user from the credential report (root excluded): an active access key whose
 #   access_key_N_last_rotated (its creation time: keys cannot be rotated in place) is more than

@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.15 IAM users receive permissions only through groups"
+# title: "1.15 Users get permissions only through groups"
 # description: >-
 #   Per IAM user: a managed policy attached to the user, or an inline user policy, fails.
 # custom:

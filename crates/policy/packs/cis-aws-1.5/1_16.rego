@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.16 No attached IAM policy grants full *:* administrative privileges"
+# title: "1.16 No attached policy grants full *:* admin"
 # description: >-
 #   Per attached managed policy (AttachmentCount above 0; customer and AWS managed alike, the
 #   literal CIS reading, as Prowler): its default version fails when a statement allows Action

@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.17 A support role exists to manage incidents with AWS Support"
+# title: "1.17 Support role exists"
 # description: >-
 #   Fails when no IAM role has the AWS managed policy AWSSupportAccess attached
 #   (iam:ListEntitiesForPolicy, roles only).

@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.18 IAM instance roles are used for AWS resource access from instances"
+# title: "1.18 EC2 instances use IAM instance roles"
 # description: >-
 #   Manual in CIS: credentials stored on a host cannot be seen through the API. The part that
 #   can be seen is applied as Prowler does: an instance (not terminated) without an IAM

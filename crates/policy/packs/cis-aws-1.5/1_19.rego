@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.19 Expired SSL/TLS certificates stored in IAM are removed"
+# title: "1.19 Expired IAM server certificates removed"
 # description: >-
 #   Per server certificate stored in IAM: an Expiration before now fails. No certificates
 #   passes (one account-level result).

@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.2 Security contact information is registered"
+# title: "1.2 Security contact information registered"
 # description: >-
 #   Manual in CIS, automated here as Steampipe does: the audit is whether a SECURITY alternate
 #   contact exists, which account:GetAlternateContact answers. Absent fails; present passes

@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.20 IAM Access Analyzer is enabled for all regions"
+# title: "1.20 IAM Access Analyzer enabled in all regions"
 # description: >-
 #   Per region of the account: passes when an analyzer (account or organization type) has
 #   status ACTIVE; a region whose Access Analyzer state was not collected is an error.

@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.21 IAM users are managed centrally via identity federation or AWS Organizations"
+# title: "1.21 Users managed centrally (federation or Organizations)"
 # description: >-
 #   Manual in CIS. Reported as manual, with what plumb sees as evidence: the SAML and OIDC
 #   identity providers and how many IAM users (and console users) exist. Prowler's heuristic

@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.3 Security questions are registered"
+# title: "1.3 Security questions registered"
 # description: >-
 #   Manual in CIS: security questions are a root-only console setting that no API exposes.
 #   Always reported as manual with the steps to confirm it.

@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.4 No root user access key exists"
+# title: "1.4 No root user access key"
 # description: >-
 #   Fails when the account summary counts a root access key (AccountAccessKeysPresent) or the
 #   credential report's root row shows an active key.

@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.5 MFA is enabled for the root user"
+# title: "1.5 MFA on root"
 # description: >-
 #   Reads AccountSummary.AccountMFAEnabled (real time, unlike the credential report); the
 #   root row's mfa_active is kept as evidence.

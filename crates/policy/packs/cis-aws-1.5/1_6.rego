@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.6 Hardware MFA is enabled for the root user"
+# title: "1.6 Hardware MFA on root"
 # description: >-
 #   No API says "hardware": by elimination, root MFA must be enabled and no virtual MFA device
 #   may be assigned to the root user (a FIDO key does not show as a virtual device, so it counts

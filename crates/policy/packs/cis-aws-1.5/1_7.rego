@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.7 Eliminate use of the root user for daily tasks"
+# title: "1.7 Eliminate root use for daily tasks"
 # description: >-
 #   CIS gives no threshold; here root use (password or either access key, from the credential
 #   report's root row) within the last N days fails, N being the context's

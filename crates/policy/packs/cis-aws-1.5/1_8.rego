@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.8 Password policy requires a minimum length of 14 or more"
+# title: "1.8 Password policy min length ≥ 14"
 # description: Fails without a password policy (AWS's default is 8) or with MinimumPasswordLength below 14.
 # custom:
 #   id: "1.8"

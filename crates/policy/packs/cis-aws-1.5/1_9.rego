@@ -1,5 +1,5 @@
 # METADATA
-# title: "1.9 Password policy prevents password reuse"
+# title: "1.9 Password policy prevents reuse"
 # description: >-
 #   Fails without a password policy, or when PasswordReusePrevention is absent or below 24
 #   (AWS's maximum, so in practice it must be 24).

@@ -1,5 +1,5 @@
 # METADATA
-# title: "2.1.1 S3 buckets employ encryption at rest"
+# title: "2.1.1 S3 buckets encrypted at rest"
 # description: >-
 #   Per bucket: default encryption with SSE-S3 (AES256), SSE-KMS or DSSE-KMS passes; none
 #   fails. Since January 2023 AWS encrypts new buckets with SSE-S3 by default, so a pass says

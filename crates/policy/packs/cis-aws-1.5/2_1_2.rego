@@ -1,5 +1,5 @@
 # METADATA
-# title: "2.1.2 S3 bucket policy denies HTTP requests"
+# title: "2.1.2 Bucket policy denies HTTP"
 # description: >-
 #   Per bucket: passes when the bucket policy has a statement that denies (Effect Deny) to
 #   everyone (Principal "*" or AWS "*") all S3 actions ("s3:*" or "*") on this bucket or its

@@ -1,5 +1,5 @@
 # METADATA
-# title: "2.1.3 MFA Delete is enabled on S3 buckets"
+# title: "2.1.3 MFA Delete on buckets"
 # description: >-
 #   Per bucket: passes only with versioning Status Enabled and MFADelete Enabled.
 # custom:

@@ -1,5 +1,5 @@
 # METADATA
-# title: "2.1.4 Data in S3 is discovered, classified and secured when required"
+# title: "2.1.4 S3 data discovered and classified (Macie)"
 # description: >-
 #   Manual in CIS (third-party tools are acceptable). plumb does not collect Amazon Macie,
 #   so neither Prowler's heuristic (Macie enabled in each region with buckets) nor

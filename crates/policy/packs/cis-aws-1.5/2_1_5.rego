@@ -1,5 +1,5 @@
 # METADATA
-# title: "2.1.5 S3 buckets are configured with Block Public Access"
+# title: "2.1.5 Block Public Access on buckets"
 # description: >-
 #   Per bucket: each of BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy and
 #   RestrictPublicBuckets must be true at bucket level or at account level (CIS and

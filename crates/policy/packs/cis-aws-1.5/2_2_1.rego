@@ -1,5 +1,5 @@
 # METADATA
-# title: "2.2.1 EBS volume encryption is enabled by default in all regions"
+# title: "2.2.1 EBS encryption by default in all regions"
 # description: >-
 #   Per region of the account: EbsEncryptionByDefault must be true (the regional default CIS
 #   audits, not each volume: Prowler's CIS mapping points at a per-volume check instead).

@@ -1,5 +1,5 @@
 # METADATA
-# title: "2.3.1 Encryption is enabled for RDS instances"
+# title: "2.3.1 RDS instances encrypted"
 # description: Per RDS DB instance, StorageEncrypted must be true.
 # custom:
 #   id: "2.3.1"

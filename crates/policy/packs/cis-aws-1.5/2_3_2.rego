@@ -1,5 +1,5 @@
 # METADATA
-# title: "2.3.2 Auto minor version upgrade is enabled for RDS instances"
+# title: "2.3.2 RDS auto minor version upgrade"
 # description: Per RDS DB instance, AutoMinorVersionUpgrade must be true.
 # custom:
 #   id: "2.3.2"

@@ -1,5 +1,5 @@
 # METADATA
-# title: "2.3.3 RDS instances are not publicly accessible"
+# title: "2.3.3 RDS instance not public"
 # description: >-
 #   Per RDS DB instance: PubliclyAccessible true fails (as Steampipe; Prowler also wants an
 #   open security group and a public subnet before it fails). The subnets of the instance's

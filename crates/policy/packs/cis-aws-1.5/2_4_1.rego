@@ -1,5 +1,5 @@
 # METADATA
-# title: "2.4.1 Encryption is enabled for EFS file systems"
+# title: "2.4.1 EFS encrypted"
 # description: >-
 #   Marked manual by CIS, but the audit is one attribute, so it is automated here: per EFS
 #   file system, Encrypted must be true.

@@ -1,5 +1,5 @@
 # METADATA
-# title: "3.1 CloudTrail is enabled in all regions"
+# title: "3.1 CloudTrail enabled in all regions"
 # description: >-
 #   One account-level result: passes when at least one trail is multi-region, logging
 #   (IsLogging), and records management events both read and write, with classic selectors

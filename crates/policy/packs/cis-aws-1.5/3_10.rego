@@ -1,5 +1,5 @@
 # METADATA
-# title: "3.10 Object-level logging for write events is enabled for S3 buckets"
+# title: "3.10 S3 object-level logging, write"
 # description: >-
 #   Per bucket: passes when a multi-region, logging trail records S3 data events (write)
 #   for the bucket: a classic selector with ReadWriteType WriteOnly or All and an AWS::S3::Object

@@ -1,5 +1,5 @@
 # METADATA
-# title: "3.11 Object-level logging for read events is enabled for S3 buckets"
+# title: "3.11 S3 object-level logging, read"
 # description: >-
 #   Per bucket: passes when a multi-region, logging trail records S3 data events (read)
 #   for the bucket: a classic selector with ReadWriteType ReadOnly or All and an AWS::S3::Object

@@ -1,5 +1,5 @@
 # METADATA
-# title: "3.2 CloudTrail log file validation is enabled"
+# title: "3.2 Log file validation"
 # description: Per trail, LogFileValidationEnabled must be true.
 # custom:
 #   id: "3.2"

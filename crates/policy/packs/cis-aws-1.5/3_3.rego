@@ -1,5 +1,5 @@
 # METADATA
-# title: "3.3 The S3 bucket of CloudTrail logs is not publicly accessible"
+# title: "3.3 CloudTrail S3 bucket not public"
 # description: >-
 #   Per trail, on the bucket it delivers to: fails when the bucket ACL grants anything to
 #   AllUsers or AuthenticatedUsers, or the bucket policy has an Allow statement for everyone

@@ -1,5 +1,5 @@
 # METADATA
-# title: "3.4 CloudTrail trails are integrated with CloudWatch Logs"
+# title: "3.4 Trails integrated with CloudWatch Logs"
 # description: >-
 #   Per trail: CloudWatchLogsLogGroupArn must be set and the last delivery to CloudWatch Logs
 #   (LatestCloudWatchLogsDeliveryTime, kept to the hour by the collector) at most 24 hours

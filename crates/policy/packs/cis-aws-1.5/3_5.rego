@@ -1,5 +1,5 @@
 # METADATA
-# title: "3.5 AWS Config is enabled in all regions"
+# title: "3.5 AWS Config enabled in all regions"
 # description: >-
 #   Per region of the account: passes with a configuration recorder that records all
 #   supported resource types (RecordingGroup.AllSupported) and whose status is recording with

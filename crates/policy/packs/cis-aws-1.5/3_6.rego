@@ -1,5 +1,5 @@
 # METADATA
-# title: "3.6 S3 bucket access logging is enabled on the CloudTrail bucket"
+# title: "3.6 Access logging on the CloudTrail bucket"
 # description: >-
 #   Per trail, on the bucket it delivers to: server access logging (LoggingEnabled) must be
 #   on. A bucket that is not in the inventory (another account's, or not collected) is

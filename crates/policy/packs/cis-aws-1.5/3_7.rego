@@ -1,5 +1,5 @@
 # METADATA
-# title: "3.7 CloudTrail logs are encrypted at rest using KMS keys"
+# title: "3.7 CloudTrail logs encrypted with KMS"
 # description: Per trail, KmsKeyId must be set (SSE-KMS on the delivered log files).
 # custom:
 #   id: "3.7"

@@ -1,5 +1,5 @@
 # METADATA
-# title: "3.8 Rotation is enabled for customer-created symmetric KMS keys"
+# title: "3.8 Rotation on customer symmetric KMS keys"
 # description: >-
 #   Per KMS key in scope: customer managed (KeyManager CUSTOMER), symmetric
 #   (SYMMETRIC_DEFAULT), enabled (KeyState Enabled) and of KMS origin (EXTERNAL, AWS_CLOUDHSM

@@ -1,5 +1,5 @@
 # METADATA
-# title: "3.9 VPC flow logging is enabled in all VPCs"
+# title: "3.9 VPC flow logs in all VPCs"
 # description: >-
 #   Per VPC: passes with a flow log on the VPC itself (subnet and interface flow logs do not
 #   count) whose FlowLogStatus is ACTIVE. Any traffic type passes; CIS suggests REJECT at

@@ -1,5 +1,5 @@
 # METADATA
-# title: "4.16 AWS Security Hub is enabled"
+# title: "4.16 Security Hub enabled"
 # description: >-
 #   Per region of the account: Security Hub must be enabled (DescribeHub answers; "not
 #   subscribed" fails rather than erring). Enabled standards are evidence only: Prowler also

@@ -1,5 +1,5 @@
 # METADATA
-# title: "4.2 Management console sign-in without MFA is monitored"
+# title: "4.2 Console sign-in without MFA monitored"
 # description: >-
 #   One account-level result through the shared chain (lib.monitoring_finding): a
 #   multi-region, logging trail with read and write management events sends to a log

@@ -1,5 +1,5 @@
 # METADATA
-# title: "4.3 Usage of the root account is monitored"
+# title: "4.3 Root account usage monitored"
 # description: >-
 #   One account-level result through the shared chain (lib.monitoring_finding): a
 #   multi-region, logging trail with read and write management events sends to a log

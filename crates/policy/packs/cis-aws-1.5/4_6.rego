@@ -1,5 +1,5 @@
 # METADATA
-# title: "4.6 Management console authentication failures are monitored"
+# title: "4.6 Console authentication failures monitored"
 # description: >-
 #   One account-level result through the shared chain (lib.monitoring_finding): a
 #   multi-region, logging trail with read and write management events sends to a log

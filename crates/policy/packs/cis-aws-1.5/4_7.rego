@@ -1,5 +1,5 @@
 # METADATA
-# title: "4.7 Disabling or scheduled deletion of customer created CMKs is monitored"
+# title: "4.7 Disable or scheduled deletion of CMKs monitored"
 # description: >-
 #   One account-level result through the shared chain (lib.monitoring_finding): a
 #   multi-region, logging trail with read and write management events sends to a log

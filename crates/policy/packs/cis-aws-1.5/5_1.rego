@@ -1,5 +1,5 @@
 # METADATA
-# title: "5.1 No network ACL allows ingress from 0.0.0.0/0 to remote server administration ports"
+# title: "5.1 No NACL allows ingress from 0.0.0.0/0 to admin ports"
 # description: >-
 #   Per network ACL, evaluated as AWS does: for each administration port (context
 #   cis_admin_ports, default 22 and 3389), protocol (TCP, and UDP when cis_admin_udp is set;

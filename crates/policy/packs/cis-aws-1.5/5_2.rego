@@ -1,5 +1,5 @@
 # METADATA
-# title: "5.2 No security group allows ingress from 0.0.0.0/0 to remote server administration ports"
+# title: "5.2 No SG allows ingress from 0.0.0.0/0 to admin ports"
 # description: >-
 #   Per security group: an ingress rule from 0.0.0.0/0 (IPv4 only; ::/0 is 5.3) that is "all
 #   protocols", or TCP (UDP too when the context's cis_admin_udp is set) with a port range

@@ -1,5 +1,5 @@
 # METADATA
-# title: "5.4 The default security group of every VPC restricts all traffic"
+# title: "5.4 Default SG of every VPC restricts all traffic"
 # description: >-
 #   Per default security group (group name "default", one per VPC, default VPCs included):
 #   passes only with no inbound and no outbound rules. An untouched default group fails (it

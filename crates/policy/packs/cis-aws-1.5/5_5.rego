@@ -1,5 +1,5 @@
 # METADATA
-# title: "5.5 Routing tables for VPC peering are least access"
+# title: "5.5 VPC peering routes are \"least access\""
 # description: >-
 #   Manual in CIS: whether each route is needed is the owner's call. Per active peering
 #   connection (in each region where it is seen), the routes over it are the evidence, and
