@@ -336,13 +336,33 @@ monitoring_finding(terms, what) := result if {
 	filters := monitoring_filters(required)
 	alarms := monitoring_alarms(filters)
 	chains := monitoring_chains(alarms)
-	result := monitoring_result(what, required, filters, alarms, chains)
+	result := monitoring_result(what, terms, filters, alarms, chains)
 }
 
-monitoring_result(what, required, filters, alarms, chains) := {
+# The log groups of the monitoring trails, as {name, region}.
+monitoring_groups := {log_group(t) | some t in monitoring_trails}
+
+# The filters on those log groups, each with the required terms it lacks (as written).
+filter_gaps(terms) := [{"FilterName": f.attributes.FilterName, "LogGroupName": f.attributes.LogGroupName, "FilterPattern": get(f.attributes, "FilterPattern", null), "Missing": missing} |
+	some f in docs("aws.logs.metric_filter")
+	some group in monitoring_groups
+	f.attributes.LogGroupName == group.name
+	arn_region(f.key) == group.region
+	have := pattern_terms(get(f.attributes, "FilterPattern", ""))
+	missing := sort([t | some t in terms; not canonical_term(t) in have])
+]
+
+# The filter that comes closest (has some of the `n` terms), named in the message.
+closest(gaps, n) := sprintf("; closest is filter %s, which lacks %s", [best.FilterName, concat(", ", best.Missing)]) if {
+	fewest := min([count(g.Missing) | some g in gaps])
+	fewest < n
+	best := [g | some g in gaps; count(g.Missing) == fewest][0]
+} else := ""
+
+monitoring_result(what, terms, filters, alarms, chains) := {
 	"key": input.account,
 	"status": "pass",
-	"message": sprintf("%s are monitored: trail %s -> log group %s -> metric filter %s -> alarm %s -> SNS topic %s with a confirmed subscription", [what, trail_name(c.trail), c.group.name, c.filter.attributes.FilterName, c.alarm.attributes.AlarmName, c.topic.key]),
+	"message": sprintf("%s: monitored through trail %s -> log group %s -> metric filter %s -> alarm %s -> SNS topic %s with a confirmed subscription", [what, trail_name(c.trail), c.group.name, c.filter.attributes.FilterName, c.alarm.attributes.AlarmName, c.topic.key]),
 	"evidence": {
 		"Trail": trail_name(c.trail),
 		"LogGroup": c.group,
@@ -359,7 +379,7 @@ monitoring_result(what, required, filters, alarms, chains) := {
 } else := {
 	"key": input.account,
 	"status": "fail",
-	"message": sprintf("%s: alarm(s) %v watch the metric, but none has actions enabled and notifies an SNS topic with a confirmed (not PendingConfirmation) subscription", [what, names]),
+	"message": sprintf("%s: alarm(s) %s watch the metric, but none has actions enabled and notifies an SNS topic with a confirmed (not PendingConfirmation) subscription", [what, concat(", ", names)]),
 	"evidence": {
 		"Alarms": [{"AlarmName": a.alarm.attributes.AlarmName, "ActionsEnabled": get(a.alarm.attributes, "ActionsEnabled", null), "AlarmActions": get(a.alarm.attributes, "AlarmActions", [])} | some a in alarms],
 		"Topics": [{"TopicArn": t.key, "Subscriptions": get(t.attributes, "Subscriptions", [])} |
@@ -374,7 +394,7 @@ monitoring_result(what, required, filters, alarms, chains) := {
 } else := {
 	"key": input.account,
 	"status": "fail",
-	"message": sprintf("%s: metric filter(s) %v match, but no CloudWatch alarm in the log group's region watches their metric (name and namespace)", [what, names]),
+	"message": sprintf("%s: metric filter(s) %s match, but no CloudWatch alarm in the log group's region watches their metric (name and namespace)", [what, concat(", ", names)]),
 	"evidence": {"MetricFilters": [{"FilterName": f.filter.attributes.FilterName, "LogGroup": f.group, "MetricTransformations": get(f.filter.attributes, "MetricTransformations", [])} | some f in filters]},
 } if {
 	count(filters) > 0
@@ -382,18 +402,12 @@ monitoring_result(what, required, filters, alarms, chains) := {
 } else := {
 	"key": input.account,
 	"status": "fail",
-	"message": sprintf("%s: no metric filter on log group(s) %v contains every required term %v", [what, groups, sort(required)]),
-	"evidence": {
-		"LogGroups": groups,
-		"RequiredTerms": sort(required),
-		"MetricFilters": [{"FilterName": f.attributes.FilterName, "LogGroupName": f.attributes.LogGroupName, "FilterPattern": get(f.attributes, "FilterPattern", null)} |
-			some f in docs("aws.logs.metric_filter")
-			f.attributes.LogGroupName in groups
-		],
-	},
+	"message": sprintf("%s: no metric filter on log group(s) %s has all %d required terms%s", [what, concat(", ", groups), count(terms), closest(gaps, count(terms))]),
+	"evidence": {"LogGroups": groups, "RequiredTerms": terms, "MetricFilters": gaps},
 } if {
 	count(monitoring_trails) > 0
-	groups := sort({log_group(t).name | some t in monitoring_trails})
+	groups := sort({g.name | some g in monitoring_groups})
+	gaps := filter_gaps(terms)
 } else := {
 	"key": input.account,
 	"status": "fail",
