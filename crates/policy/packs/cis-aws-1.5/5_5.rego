@@ -30,9 +30,11 @@ findings contains finding if {
 }
 
 # The CIDR of the other side of a peering, seen from a VPC.
-peer_cidr(peering, vpc) := lib.get(peering.attributes.AccepterVpcInfo, "CidrBlock", "") if {
-	peering.attributes.RequesterVpcInfo.VpcId == vpc
-} else := lib.get(peering.attributes.RequesterVpcInfo, "CidrBlock", "")
+peer_cidr(peering, vpc) := lib.get(side(peering, "AccepterVpcInfo"), "CidrBlock", "") if {
+	lib.get(side(peering, "RequesterVpcInfo"), "VpcId", "") == vpc
+} else := lib.get(side(peering, "RequesterVpcInfo"), "CidrBlock", "")
+
+side(peering, name) := lib.get(peering.attributes, name, {})
 
 routes(peering) := [r |
 	some t in lib.docs("aws.ec2.route_table")
@@ -62,12 +64,12 @@ findings contains finding if {
 result(peering, listed, []) := lib.manual(
 	peering.key,
 	sprintf("peering %s has %d route(s), none to the whole peer VPC or anywhere; confirm each is needed: %s", [peering.attributes.VpcPeeringConnectionId, count(listed), concat(", ", sort({sprintf("%s -> %s", [r.RouteTableId, r.Destination]) | some r in listed}))]),
-	{"Routes": listed, "RequesterVpcInfo": peering.attributes.RequesterVpcInfo, "AccepterVpcInfo": peering.attributes.AccepterVpcInfo},
+	{"Routes": listed, "RequesterVpcInfo": side(peering, "RequesterVpcInfo"), "AccepterVpcInfo": side(peering, "AccepterVpcInfo")},
 )
 
 result(peering, listed, wide) := {
 	"key": peering.key,
 	"status": "fail",
 	"message": sprintf("peering %s is routed wider than least access: %s", [peering.attributes.VpcPeeringConnectionId, concat(", ", sort({sprintf("%s -> %s", [r.RouteTableId, r.Destination]) | some r in wide}))]),
-	"evidence": {"Routes": listed, "BroadRoutes": wide, "RequesterVpcInfo": peering.attributes.RequesterVpcInfo, "AccepterVpcInfo": peering.attributes.AccepterVpcInfo},
+	"evidence": {"Routes": listed, "BroadRoutes": wide, "RequesterVpcInfo": side(peering, "RequesterVpcInfo"), "AccepterVpcInfo": side(peering, "AccepterVpcInfo")},
 } if count(wide) > 0
