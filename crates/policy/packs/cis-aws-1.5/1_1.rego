@@ -10,6 +10,7 @@
 #   controls: ["CIS 1.1", "CFG-01"]
 #   scope: account
 #   types: [aws.account.account]
+#   requires: [account]
 #   remediation: >-
 #     In the console (Account > Contact information) set the primary contact's email to a
 #     distribution list or alias and the phone to a number that is staffed (a rota), and review
@@ -20,7 +21,9 @@ import data.plumb.cis_aws_1_5.lib
 import rego.v1
 
 # The primary contact (account:GetContactInformation) is not collected; the alternate contacts
-# are, and show whether the account's contact data is kept at all.
+# are, and show whether the account's contact data is kept at all. (`requires: [account]` also
+# makes the runner give this check its account: without a required service it would run
+# without input.account.)
 contacts := lib.get(lib.doc("aws.account.account").attributes, "AlternateContacts", {}) if {
 	count(lib.docs("aws.account.account")) > 0
 } else := "not collected"

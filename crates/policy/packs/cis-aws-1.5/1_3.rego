@@ -8,7 +8,8 @@
 #   severity: medium
 #   controls: ["CIS 1.3", "CFG-01"]
 #   scope: account
-#   types: [aws.account.account]
+#   types: [aws.iam.account]
+#   requires: [iam]
 #   remediation: >-
 #     Sign in as the root user, open Account > Configure Security Challenge Questions, set
 #     three questions and keep the answers in the team's secret store.
@@ -16,6 +17,9 @@ package plumb.cis_aws_1_5.c1_3
 
 import data.plumb.cis_aws_1_5.lib
 import rego.v1
+
+# Nothing is read: `requires: [iam]` only makes the runner evaluate this check once per synced
+# account (a check without a required service runs without input.account).
 
 findings contains lib.manual(
 	input.account,
