@@ -1,5 +1,8 @@
 # METADATA
-# title: "1.5 Ensure MFA is enabled for the root user account"
+# title: "1.5 MFA on root"
+# description: >-
+#   Reads AccountSummary.AccountMFAEnabled (real time, unlike the credential report); the
+#   root row's mfa_active is kept as evidence.
 # custom:
 #   id: "1.5"
 #   severity: critical
@@ -15,13 +18,15 @@ package plumb.cis_aws_1_5.c1_5
 import data.plumb.cis_aws_1_5.lib
 import rego.v1
 
+findings contains lib.not_collected(input.account, "the IAM account settings (aws.iam.account)") if lib.iam_settings_missing
+
 findings contains finding if {
 	settings := lib.doc("aws.iam.account")
-	enabled := object.get(settings.attributes.AccountSummary, "AccountMFAEnabled", 0)
+	enabled := object.get(lib.get(settings.attributes, "AccountSummary", {}), "AccountMFAEnabled", 0)
 	finding := {
 		"key": input.account,
 		"status": lib.status(enabled != 1),
 		"message": sprintf("root user MFA enabled: %v (AccountSummary.AccountMFAEnabled = %v)", [enabled == 1, enabled]),
-		"evidence": {"AccountMFAEnabled": enabled},
+		"evidence": {"AccountMFAEnabled": enabled, "root_mfa_active": [row.mfa_active | some row in lib.root_rows]},
 	}
 }

@@ -1,5 +1,9 @@
 # METADATA
-# title: "5.2 Ensure no security groups allow ingress from 0.0.0.0/0 to remote server administration ports"
+# title: "5.2 No SG allows ingress from 0.0.0.0/0 to admin ports"
+# description: >-
+#   Per security group: an ingress rule from 0.0.0.0/0 (IPv4 only; ::/0 is 5.3) that is "all
+#   protocols", or TCP (UDP too when the context's cis_admin_udp is set) with a port range
+#   that includes an administration port (cis_admin_ports, default 22 and 3389), fails.
 # custom:
 #   id: "5.2"
 #   severity: high
@@ -16,27 +20,13 @@ import rego.v1
 
 findings contains finding if {
 	some group in lib.docs("aws.ec2.security_group")
-	open := [rule |
-		some rule in group.attributes.IpPermissions
-		some range in rule.IpRanges
-		range.CidrIp == "0.0.0.0/0"
-		admin_ports(rule)
-	]
+	open := lib.sg_open_rules(group, "0.0.0.0/0")
 	finding := {
 		"key": group.key,
 		"status": lib.status(count(open) > 0),
 		"message": message(group, count(open)),
 		"evidence": {"GroupId": group.attributes.GroupId, "OpenRules": open},
 	}
-}
-
-admin_ports(rule) if rule.IpProtocol == "-1"
-
-admin_ports(rule) if {
-	rule.IpProtocol in {"tcp", "6"}
-	some port in [22, 3389]
-	rule.FromPort <= port
-	port <= rule.ToPort
 }
 
 message(group, 0) := sprintf("%s allows no administration port from 0.0.0.0/0", [group.attributes.GroupId])

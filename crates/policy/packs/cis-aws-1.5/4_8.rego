@@ -1,0 +1,45 @@
+# METADATA
+# title: "4.8 S3 bucket policy changes monitored"
+# description: >-
+#   One account-level result through the shared chain (lib.monitoring_finding): a
+#   multi-region, logging trail with read and write management events sends to a log
+#   group; a metric filter there has every required term (order, quotes and spacing do not
+#   matter; operators between terms are not checked); an alarm in the log group's region
+#   watches its metric (name and namespace) with actions enabled; and it notifies an SNS
+#   topic with a confirmed subscription. The fail message says where the chain stops.
+# custom:
+#   id: "4.8"
+#   severity: medium
+#   controls: ["CIS 4.8", "CFG-01"]
+#   scope: account
+#   types: [aws.cloudtrail.trail, aws.logs.metric_filter, aws.cloudwatch.alarm, aws.sns.topic]
+#   requires: [cloudtrail, logs, cloudwatch, sns]
+#   remediation: >-
+#     On the log group of the multi-region trail: aws logs put-metric-filter --log-group-name
+#     GROUP --filter-name S3BucketPolicyChanges --metric-transformations
+#     metricName=S3BucketPolicyChanges,metricNamespace=CISBenchmark,metricValue=1 --filter-pattern
+#     '{ ($.eventSource = s3.amazonaws.com) && (($.eventName = PutBucketAcl) || ($.eventName = PutBucketPolicy) || ($.eventName = PutBucketCors) || ($.eventName = PutBucketLifecycle) || ($.eventName = PutBucketReplication) || ($.eventName = DeleteBucketPolicy) || ($.eventName = DeleteBucketCors) || ($.eventName = DeleteBucketLifecycle) || ($.eventName = DeleteBucketReplication)) }'; then aws cloudwatch put-metric-alarm
+#     --alarm-name S3BucketPolicyChanges --metric-name S3BucketPolicyChanges --namespace CISBenchmark --statistic Sum
+#     --period 300 --evaluation-periods 1 --threshold 1 --comparison-operator
+#     GreaterThanOrEqualToThreshold --alarm-actions TOPIC_ARN, and subscribe a confirmed
+#     endpoint to the topic.
+package plumb.cis_aws_1_5.c4_8
+
+import data.plumb.cis_aws_1_5.lib
+import rego.v1
+
+names := [
+	"PutBucketAcl",
+	"PutBucketPolicy",
+	"PutBucketCors",
+	"PutBucketLifecycle",
+	"PutBucketReplication",
+	"DeleteBucketPolicy",
+	"DeleteBucketCors",
+	"DeleteBucketLifecycle",
+	"DeleteBucketReplication",
+]
+
+terms := array.concat(["$.eventSource = s3.amazonaws.com"], lib.event_names(names))
+
+findings contains lib.monitoring_finding(terms, "S3 bucket policy changes")
