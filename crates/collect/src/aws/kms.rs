@@ -23,11 +23,13 @@ pub(crate) async fn collect(ctx: &Ctx, out: &Emitter) -> Result<(), AwsError> {
         let described =
             client.describe_key().key_id(id).send().await.map_err(|e| failed("kms:DescribeKey", e))?;
         let Some(meta) = described.key_metadata() else { continue };
-        // Rotation only exists for symmetric keys; others answer UnsupportedOperation.
+        // Rotation only exists for symmetric keys (others answer UnsupportedOperation), and a
+        // key policy may deny reading it: either way this key's status is unknown (null, which
+        // CIS 3.8 reports as an error for the key) and the region's other keys still count.
         let rotation = absent_on(
             "kms:GetKeyRotationStatus",
             client.get_key_rotation_status().key_id(id).send().await,
-            &["UnsupportedOperationException", "UnsupportedOperation"],
+            &["UnsupportedOperationException", "UnsupportedOperation", "AccessDeniedException"],
         )?;
         let arn = meta
             .arn()

@@ -195,7 +195,8 @@ impl Coverage {
                 }
             }
         }
-        let complete = ctx.store.synced_scopes().await?.into_iter().map(|(scope, _)| scope).collect();
+        let complete: HashSet<String> =
+            ctx.store.synced_scopes().await?.into_iter().map(|(scope, _)| scope).collect();
         let latest = ctx.store.runs(Some(RunKind::Sync), 50).await?.into_iter().find(|r| r.name == "aws");
         let mut failed = BTreeMap::new();
         if let Some(run) = latest {
@@ -204,6 +205,16 @@ impl Coverage {
                     let operation = error["operation"].as_str().unwrap_or_default();
                     failed.insert(scope.to_owned(), format!("{operation}: {message}"));
                 }
+            }
+        }
+        // A region counts when anything was collected (or failed) there, not only when its EC2
+        // settings arrived, so a region whose EC2 collection failed is not silently dropped.
+        for scope in complete.iter().chain(failed.keys()) {
+            let parts: Vec<&str> = scope.split(':').collect();
+            if let ["aws", account, region, _] = parts.as_slice()
+                && *region != "global"
+            {
+                regions.entry((*account).to_owned()).or_default().insert((*region).to_owned());
             }
         }
         Ok(Coverage {
@@ -268,8 +279,10 @@ struct Item<'a> {
     check: &'a Check,
     /// Indexes into the assets.
     documents: Vec<usize>,
-    /// For account scope and context documents: the account and its regions.
+    /// For account scope and context documents: the account.
     account: Option<String>,
+    /// The account's collected regions.
+    regions: Vec<String>,
     /// Context documents (indexes), for resource-scope checks that ask for them.
     context: Vec<usize>,
 }
@@ -292,13 +305,20 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<
                 check,
                 documents: vec![i],
                 account: None,
+                regions: vec![],
                 context: vec![],
             }));
             continue;
         }
-        if check.requires.is_empty() {
+        if check.requires.is_empty() && check.scope == Scope::Resource {
             for chunk in matching.chunks(BATCH) {
-                plan.items.push(Item { check, documents: chunk.to_vec(), account: None, context: vec![] });
+                plan.items.push(Item {
+                    check,
+                    documents: chunk.to_vec(),
+                    account: None,
+                    regions: vec![],
+                    context: vec![],
+                });
             }
             continue;
         }
@@ -314,20 +334,26 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<
                 .copied()
                 .filter(|&i| self::account(&assets[i]) == Some(account.as_str()))
                 .collect();
+            let regions = coverage.regions.get(account).cloned().unwrap_or_default();
             let context: Vec<usize> = (0..assets.len())
                 .filter(|&i| self::account(&assets[i]) == Some(account.as_str()))
                 .filter(|&i| assets[i]["type"].as_str().is_some_and(|t| check.context.iter().any(|c| c == t)))
                 .collect();
             match check.scope {
-                Scope::Account => {
-                    plan.items.push(Item { check, documents, account: Some(account.clone()), context })
-                }
+                Scope::Account => plan.items.push(Item {
+                    check,
+                    documents,
+                    account: Some(account.clone()),
+                    regions,
+                    context,
+                }),
                 Scope::Resource => {
                     for chunk in documents.chunks(BATCH) {
                         plan.items.push(Item {
                             check,
                             documents: chunk.to_vec(),
                             account: Some(account.clone()),
+                            regions: regions.clone(),
                             context: context.clone(),
                         });
                     }
@@ -417,21 +443,10 @@ fn input(item: &Item<'_>, assets: &[Value], context: &Value) -> Value {
     context["documents"] = Value::Array(item.context.iter().map(|&i| assets[i].clone()).collect());
     match (item.check.scope, &item.account) {
         (Scope::Account, Some(account)) => {
-            plumb_policy::account_input(account, &regions_of(assets, account), documents, &context)
+            plumb_policy::account_input(account, &item.regions, documents, &context)
         }
         _ => plumb_policy::resource_input(documents, &context),
     }
-}
-
-fn regions_of(assets: &[Value], account: &str) -> Vec<String> {
-    let mut regions: Vec<String> = assets
-        .iter()
-        .filter(|a| a["type"] == "aws.ec2.region" && self::account(a) == Some(account))
-        .filter_map(|a| a["attributes"]["Region"].as_str().map(str::to_owned))
-        .collect();
-    regions.sort();
-    regions.dedup();
-    regions
 }
 
 fn finding(check: &Check, key: String, outcome: plumb_policy::Outcome, now: Timestamp) -> Finding {

@@ -8,6 +8,7 @@ mod support;
 
 mod assets;
 mod check;
+mod check_aws;
 mod gate;
 mod import;
 mod log;

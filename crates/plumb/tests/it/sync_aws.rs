@@ -146,7 +146,8 @@ fn collects_the_account_for_the_cis_checks() {
     let org = trails.iter().find(|t| t["name"] == "org-trail").unwrap();
     assert_eq!(org["attributes"]["IsMultiRegionTrail"], true);
     assert_eq!(org["attributes"]["Status"]["IsLogging"], true);
-    assert_eq!(org["attributes"]["EventSelectors"][0]["ReadWriteType"], "WriteOnly");
+    assert_eq!(org["attributes"]["EventSelectors"][0]["ReadWriteType"], "All");
+    assert_eq!(org["attributes"]["EventSelectors"][1]["DataResources"][0]["Type"], "AWS::S3::Object");
     let ebs = account.asset("aws:123456789012:eu-west-1:ec2-region");
     assert_eq!(ebs["attributes"]["EbsEncryptionByDefault"], true);
     let open_ssh = account.assets("aws.ec2.security_group");

@@ -253,14 +253,17 @@ def logging_and_monitoring(endpoint):
         KmsKeyId=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000",
     )
     trail.start_logging(Name="org-trail")
+    # Management events read and write (CIS 3.1); S3 data events for writes only (3.10 passes,
+    # 3.11 fails).
     trail.put_event_selectors(
         TrailName="org-trail",
         EventSelectors=[
+            {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []},
             {
                 "ReadWriteType": "WriteOnly",
-                "IncludeManagementEvents": True,
+                "IncludeManagementEvents": False,
                 "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}],
-            }
+            },
         ],
     )
     # A second, single-region trail that does not validate its log files (CIS 3.2).
