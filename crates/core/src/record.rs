@@ -306,14 +306,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn rules() -> InventoryRules {
-        InventoryRules {
-            head_of_product: Some("hop@example.com".into()),
-            sre_lead: Some("sre@example.com".into()),
-            ..InventoryRules::default()
-        }
-    }
+    use crate::rules::tests::rules;
 
     fn defaults() -> Defaults {
         Defaults {

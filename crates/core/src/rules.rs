@@ -145,11 +145,12 @@ fn fill_role(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::asset::tests::sample;
 
-    fn rules() -> InventoryRules {
+    /// Rules with both production roles held, shared by the core's tests.
+    pub(crate) fn rules() -> InventoryRules {
         InventoryRules {
             head_of_product: Some("hop@example.com".into()),
             sre_lead: Some("sre@example.com".into()),

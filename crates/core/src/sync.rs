@@ -252,14 +252,7 @@ fn default_location(resource: &Resource) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rules() -> InventoryRules {
-        InventoryRules {
-            head_of_product: Some("hop@example.com".into()),
-            sre_lead: Some("sre@example.com".into()),
-            ..InventoryRules::default()
-        }
-    }
+    use crate::rules::tests::rules;
 
     fn mapping() -> TagMapping {
         let list = |keys: &[&str]| keys.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
