@@ -5,6 +5,7 @@
 //! and fresh ids in. That keeps every rule testable with plain values and lets the store, the
 //! CLI and the API share one implementation of each rule.
 
+pub mod drift;
 pub mod enums;
 pub mod event_chain;
 pub mod lifecycle;
