@@ -90,7 +90,7 @@ fn scope(state: &str) -> String {
 }
 
 /// Opens a state: a local file, or an object in S3.
-async fn open(state: &str) -> Result<Box<dyn Read + Send>, CollectError> {
+pub async fn open(state: &str) -> Result<Box<dyn Read + Send>, CollectError> {
     if let Some(location) = state.strip_prefix("s3://") {
         return open_s3(location).await;
     }

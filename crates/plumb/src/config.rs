@@ -39,6 +39,10 @@ pub struct Config {
     /// and that type's settings (checked by the source itself).
     #[serde(default, rename = "source")]
     pub sources: Vec<toml::Table>,
+    /// Where drift alerts go, each a table with a `type` (`betterstack`, `slack`, `webhook`,
+    /// `heartbeat`) and that type's settings (checked by the sink itself).
+    #[serde(default, rename = "sink")]
+    pub sinks: Vec<toml::Table>,
     /// Approved base images.
     #[serde(default)]
     pub baseline: Baseline,
@@ -269,6 +273,11 @@ impl Config {
                 Ok(value)
             })
             .collect()
+    }
+
+    /// The `[[sink]]` tables as JSON.
+    pub fn sink_settings(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        self.sinks.iter().map(|table| Ok(serde_json::to_value(table)?)).collect()
     }
 
     /// The inventory rules the domain core applies.

@@ -18,7 +18,7 @@ const COLUMNS: &str = "check_id, key, status, severity, title, controls, message
 const BATCH: usize = 1_000;
 
 /// What storing a run's results did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FindingChanges {
     /// Findings that opened (or reopened).
     pub opened: u64,
@@ -28,6 +28,10 @@ pub struct FindingChanges {
     pub unchanged: u64,
     /// Findings resolved.
     pub resolved: u64,
+    /// The findings that opened, for alerting once per appearance.
+    pub opened_findings: Vec<Finding>,
+    /// The findings that resolved, as they were while open.
+    pub resolved_findings: Vec<Finding>,
 }
 
 /// A stored finding with its state.
@@ -89,6 +93,7 @@ impl WriteTx {
                 (None, false) => {}
                 (None, true) => {
                     changes.opened += 1;
+                    changes.opened_findings.push(result.clone());
                     writes.push((result.clone(), Some("opened"), None));
                 }
                 (Some(previous), true) if previous.status == result.status => {
@@ -101,6 +106,7 @@ impl WriteTx {
                 }
                 (Some(previous), false) => {
                     changes.resolved += 1;
+                    changes.resolved_findings.push(previous.clone());
                     self.resolve(previous, now, &format!("{} passed", result.check)).await?;
                 }
             }
@@ -109,6 +115,7 @@ impl WriteTx {
             for (id, previous) in &open {
                 if !reported.contains(id) {
                     changes.resolved += 1;
+                    changes.resolved_findings.push(previous.clone());
                     self.resolve(previous, now, "no longer reported").await?;
                 }
             }

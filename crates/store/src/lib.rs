@@ -12,6 +12,7 @@ mod events;
 mod findings;
 mod migrate;
 mod runs;
+mod sinks;
 mod sql;
 mod sync;
 mod write;

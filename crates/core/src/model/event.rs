@@ -14,6 +14,7 @@ word_enum! {
         Relationship = "relationship",
         Run = "run",
         Finding = "finding",
+        Sink = "sink",
     }
 }
 

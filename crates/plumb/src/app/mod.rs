@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod check;
+pub mod drift;
 pub mod export;
 pub mod gate;
 pub mod import;

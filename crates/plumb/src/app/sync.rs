@@ -86,12 +86,17 @@ pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) ->
     };
     writer.record(started, outcome).await?;
     written?;
-    collected.map_err(|err| match err {
+    collected.map_err(collect_error)?;
+    Ok(writer.summary)
+}
+
+/// A collector's error with the exit code it deserves: bad input 2, unavailable 3.
+pub fn collect_error(err: CollectError) -> anyhow::Error {
+    match err {
         CollectError::Input(message) => anyhow::Error::new(BadInput(message)),
         CollectError::Unavailable(message) => anyhow::Error::new(Environment(message)),
         CollectError::Stopped(stopped) => anyhow::Error::new(stopped),
-    })?;
-    Ok(writer.summary)
+    }
 }
 
 /// The writing side of a sync.

@@ -374,7 +374,7 @@ async fn show(ctx: &Context, format: Format, reference: &str) -> anyhow::Result<
     match format {
         Format::Json => report::write_json(out, &Shown { asset: &asset, relationships })?,
         Format::Csv => report::one(out, format, ASSET_VIEW, &asset)?,
-        Format::Sarif | Format::Junit => {
+        Format::Sarif | Format::Junit | Format::Html => {
             return Err(report::unsupported(format, "an asset", "table, json or csv").into());
         }
         Format::Table => {
@@ -474,7 +474,7 @@ async fn export(ctx: &Context, output: Format, args: ExportArgs) -> anyhow::Resu
         match output {
             Format::Json => RecordFormat::Json,
             Format::Table | Format::Csv => RecordFormat::Csv,
-            Format::Sarif | Format::Junit => {
+            Format::Sarif | Format::Junit | Format::Html => {
                 return Err(report::unsupported(output, "an export", "--format csv, json or jsonl").into());
             }
         },

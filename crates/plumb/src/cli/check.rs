@@ -14,7 +14,7 @@ use crate::app::check::{CheckReport, CheckRequest, blocks};
 use crate::app::{self, Settings};
 use crate::cli::{stdout, word};
 use crate::error::{BadInput, Outcome};
-use crate::report::findings::{Findings, Level, Rule};
+use crate::report::findings::{Findings, Rule};
 use crate::report::{self, Format, View};
 
 /// Evaluate policies over the inventory and store the results as findings.
@@ -134,12 +134,9 @@ fn print(format: Format, report: &CheckReport, all: bool, fail_on: Option<Severi
             &json!({"run_id": report.run_id, "summary": report.summary, "findings": shown}),
         )?,
         Format::Csv => report::list(out, format, FINDING_VIEW, &shown, None)?,
-        Format::Sarif | Format::Junit => {
+        Format::Sarif | Format::Junit | Format::Html => {
             let findings = as_findings(report, fail_on.unwrap_or(Severity::High));
-            match format {
-                Format::Sarif => report::sarif::write(out, &findings)?,
-                _ => report::junit::write(out, &findings)?,
-            }
+            report::write_findings(out, format, &findings, &[])?;
         }
         Format::Table => {
             report::list(out, format, SUMMARY_VIEW, &report.summary, None)?;
@@ -152,40 +149,12 @@ fn print(format: Format, report: &CheckReport, all: bool, fail_on: Option<Severi
     Ok(())
 }
 
-/// The results as a generic findings list, for SARIF and JUnit: failures at the threshold or
-/// above are errors, lower ones warnings, results that need a person or could not be
-/// evaluated notes; checks without any of these pass.
+/// The results as a generic findings list, for SARIF, JUnit and HTML; checks without failing,
+/// manual or error results pass.
 fn as_findings(report: &CheckReport, threshold: Severity) -> Findings {
-    let mut findings = Findings::new("plumb check");
-    for summary in &report.summary {
-        findings.rule(Rule::new(&summary.check, &summary.title));
-        if summary.fail + summary.manual + summary.error == 0 {
-            findings.passed.push(summary.check.clone());
-        }
-    }
-    for finding in report.findings.iter().filter(|f| f.status != FindingStatus::Pass) {
-        let level = match finding.status {
-            FindingStatus::Fail if finding.severity >= threshold => Level::Error,
-            FindingStatus::Fail | FindingStatus::Error => Level::Warning,
-            _ => Level::Note,
-        };
-        let mut properties = serde_json::Map::new();
-        properties.insert("status".to_owned(), json!(finding.status.as_str()));
-        properties.insert("severity".to_owned(), json!(finding.severity.as_str()));
-        properties.insert("controls".to_owned(), json!(finding.controls));
-        properties.insert("evidence".to_owned(), finding.evidence.clone());
-        properties.insert("remediation".to_owned(), json!(finding.remediation));
-        findings.findings.push(crate::report::findings::Finding {
-            rule_id: finding.check.clone(),
-            level,
-            message: finding.message.clone(),
-            subject: finding.key.clone(),
-            location: Some(crate::report::findings::Location { uri: finding.key.clone(), line: None }),
-            suppressed: None,
-            properties,
-        });
-    }
-    findings
+    let rules =
+        report.summary.iter().map(|s| (Rule::new(&s.check, &s.title), s.fail + s.manual + s.error == 0));
+    Findings::from_results("plumb check", rules, &report.findings, threshold)
 }
 
 pub async fn policy(settings: &Settings, format: Format, command: PolicyCommand) -> anyhow::Result<Outcome> {

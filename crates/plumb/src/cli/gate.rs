@@ -18,7 +18,7 @@ use crate::app::gate::{self, ImageRequest, ImageResult, PrResult};
 use crate::cli::stdout;
 use crate::error::{BadInput, Outcome};
 use crate::report::findings::{Finding, Findings, Level, Location, Rule};
-use crate::report::{self, Format, View, junit, sarif};
+use crate::report::{self, Format, View};
 
 /// CI gates: scanned images, base images, IaC version pins, pull-request review.
 ///
@@ -156,7 +156,7 @@ pub struct PrArgs {
 
 pub async fn run(settings: &Settings, format: Format, command: GateCommand) -> anyhow::Result<Outcome> {
     if format == Format::Csv {
-        return Err(BadInput("gates print table, json, sarif or junit, not csv".to_owned()).into());
+        return Err(BadInput("gates print table, json, sarif, junit or html, not csv".to_owned()).into());
     }
     match command {
         GateCommand::Image(args) => image(settings, format, args).await,
@@ -174,11 +174,11 @@ pub(crate) fn emit(
     table: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> anyhow::Result<Outcome> {
     let out = &mut stdout();
-    match format {
-        Format::Sarif => sarif::write(out, findings)?,
-        Format::Junit => junit::write(out, findings)?,
-        Format::Json => report::write_json(out, json)?,
-        Format::Table | Format::Csv => table(out)?,
+    if !report::write_findings(out, format, findings, &[])? {
+        match format {
+            Format::Json => report::write_json(out, json)?,
+            _ => table(out)?,
+        }
     }
     Ok(if findings.findings.iter().any(Finding::blocks) { Outcome::Blocking } else { Outcome::Clean })
 }

@@ -4,6 +4,7 @@ mod asset;
 mod audit;
 mod check;
 mod db;
+mod drift;
 mod gate;
 mod init;
 mod log;
@@ -49,8 +50,8 @@ pub struct Global {
     #[arg(long, global = true, env = "PLUMB_ACTOR", value_name = "EMAIL")]
     pub actor: Option<String>,
 
-    /// Output: aligned table, JSON or CSV with the API's field names; gates and audits also
-    /// print SARIF 2.1.0 (code scanning) and JUnit XML (CI test reports).
+    /// Output: aligned table, JSON or CSV with the API's field names; checks, drift, gates and
+    /// audits also print SARIF 2.1.0 (code scanning), JUnit XML (CI test reports) and HTML.
     #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
     pub output: Format,
 
@@ -83,6 +84,7 @@ pub enum Command {
     #[command(subcommand)]
     Run(run::RunCommand),
     Check(check::CheckArgs),
+    Drift(drift::DriftArgs),
     #[command(subcommand)]
     Policy(check::PolicyCommand),
     #[command(subcommand)]
@@ -94,7 +96,7 @@ pub enum Command {
 impl Command {
     /// Whether the command prints findings (and so also SARIF and JUnit) rather than records.
     fn prints_findings(&self) -> bool {
-        matches!(self, Command::Gate(_) | Command::Audit(_) | Command::Check(_))
+        matches!(self, Command::Gate(_) | Command::Audit(_) | Command::Check(_) | Command::Drift(_))
     }
 }
 
@@ -105,7 +107,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     // Refused before anything runs, so a write command never succeeds and then fails to print.
     if !format.is_for_records() && !cli.command.prints_findings() {
         return Err(BadInput(format!(
-            "-o {} is for `plumb gate` and `plumb audit`; this command prints table, json or csv",
+            "-o {} is for `plumb check`, `plumb drift`, `plumb gate` and `plumb audit`; this command prints \
+             table, json or csv",
             format.as_str()
         ))
         .into());
@@ -118,6 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Sync(args) => sync::run(&settings, format, args).await,
         Command::Run(command) => run::run(&settings, format, command).await,
         Command::Check(args) => check::run(&settings, format, args).await,
+        Command::Drift(args) => drift::run(&settings, format, args).await,
         Command::Policy(command) => check::policy(&settings, format, command).await,
         Command::Gate(command) => gate::run(&settings, format, command).await,
         Command::Audit(command) => audit::run(&settings, format, command).await,

@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
+use plumb_core::model::{FindingStatus, Severity};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 /// How serious a finding is (SARIF's levels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -137,5 +138,49 @@ impl Findings {
     /// The position of a rule in `rules`.
     pub fn rule_position(&self, id: &str) -> Option<usize> {
         self.rule_positions.get(id).copied()
+    }
+}
+
+impl Findings {
+    /// Stored results (checks, drift) as a findings list: failures at `threshold` or above are
+    /// errors, lower failures and results that could not be evaluated warnings, results that
+    /// need a person notes, passing results left out; `rules` pairs each rule with whether it
+    /// passed throughout (a passing test in JUnit).
+    pub fn from_results(
+        command: &str,
+        rules: impl IntoIterator<Item = (Rule, bool)>,
+        results: &[plumb_core::model::Finding],
+        threshold: Severity,
+    ) -> Findings {
+        let mut findings = Findings::new(command);
+        for (rule, passed) in rules {
+            if passed {
+                findings.passed.push(rule.id.clone());
+            }
+            findings.rule(rule);
+        }
+        for result in results.iter().filter(|f| f.status != FindingStatus::Pass) {
+            let level = match result.status {
+                FindingStatus::Fail if result.severity >= threshold => Level::Error,
+                FindingStatus::Fail | FindingStatus::Error => Level::Warning,
+                _ => Level::Note,
+            };
+            let mut properties = Map::new();
+            properties.insert("status".to_owned(), json!(result.status.as_str()));
+            properties.insert("severity".to_owned(), json!(result.severity.as_str()));
+            properties.insert("controls".to_owned(), json!(result.controls));
+            properties.insert("evidence".to_owned(), result.evidence.clone());
+            properties.insert("remediation".to_owned(), json!(result.remediation));
+            findings.findings.push(Finding {
+                rule_id: result.check.clone(),
+                level,
+                message: result.message.clone(),
+                subject: result.key.clone(),
+                location: Some(Location { uri: result.key.clone(), line: None }),
+                suppressed: None,
+                properties,
+            });
+        }
+        findings
     }
 }

@@ -2,10 +2,11 @@
 //! the field names the API uses. Every view is described once (which columns a table shows,
 //! which a CSV holds) and rendered by the same three functions.
 //!
-//! Commands that produce findings (the gates, audits) also render SARIF and JUnit from one
-//! generic list of findings (`findings`, `sarif`, `junit`).
+//! Commands that produce findings (checks, drift, the gates, audits) also render SARIF, JUnit
+//! and HTML from one generic list of findings (`findings`, `sarif`, `junit`, `html`).
 
 pub mod findings;
+pub mod html;
 pub mod junit;
 pub mod sarif;
 
@@ -30,6 +31,8 @@ pub enum Format {
     Sarif,
     /// JUnit XML, for CI test reports (gates and audits).
     Junit,
+    /// A standalone HTML page (checks, drift, gates and audits).
+    Html,
 }
 
 impl Format {
@@ -41,6 +44,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Sarif => "sarif",
             Format::Junit => "junit",
+            Format::Html => "html",
         }
     }
 
@@ -49,6 +53,23 @@ impl Format {
     pub fn is_for_records(self) -> bool {
         matches!(self, Format::Table | Format::Json | Format::Csv)
     }
+}
+
+/// Writes findings as SARIF, JUnit or HTML; `false` for the other formats, which each command
+/// prints its own way.
+pub fn write_findings(
+    out: &mut dyn Write,
+    format: Format,
+    findings: &findings::Findings,
+    sections: &[html::Section],
+) -> io::Result<bool> {
+    match format {
+        Format::Sarif => sarif::write(out, findings)?,
+        Format::Junit => junit::write(out, findings)?,
+        Format::Html => html::write(out, findings, sections)?,
+        Format::Table | Format::Json | Format::Csv => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// The error for a format a command cannot print.
@@ -78,7 +99,9 @@ pub fn list<T: Serialize>(
 ) -> io::Result<()> {
     let values: Vec<Value> = items.iter().map(to_value).collect::<io::Result<_>>()?;
     match format {
-        Format::Sarif | Format::Junit => Err(unsupported(format, "records", "table, json or csv")),
+        Format::Sarif | Format::Junit | Format::Html => {
+            Err(unsupported(format, "records", "table, json or csv"))
+        }
         Format::Json => {
             let envelope = serde_json::json!({"items": values, "next_cursor": next_cursor});
             write_json(out, &envelope)
@@ -104,7 +127,9 @@ pub fn list<T: Serialize>(
 pub fn one<T: Serialize>(out: &mut dyn Write, format: Format, view: View, item: &T) -> io::Result<()> {
     let value = to_value(item)?;
     match format {
-        Format::Sarif | Format::Junit => Err(unsupported(format, "records", "table, json or csv")),
+        Format::Sarif | Format::Junit | Format::Html => {
+            Err(unsupported(format, "records", "table, json or csv"))
+        }
         Format::Json => write_json(out, &value),
         Format::Csv => {
             let mut writer = csv_writer(out, view.all)?;

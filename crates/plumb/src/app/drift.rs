@@ -1,0 +1,361 @@
+//! `plumb drift`: the managed view (Terraform states) against the live inventory, with the
+//! items stored as findings of `drift/unmanaged|missing|changed` (so each opens once, stays
+//! open and resolves once), the run recorded, and the sinks told what appeared and what went
+//! away.
+//!
+//! Alerts go out after the results are committed: a sink that is slow or failing delays the
+//! command, never the evidence, and its failure is noted on the run.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use indicatif::ProgressBar;
+use plumb_core::drift::{Detector, DriftKind, DriftReport, IgnoreRules, Managed};
+use plumb_core::model::{Finding, Run, RunKind, RunOutcome};
+use plumb_core::sync::{Resource, TagMapping, discovered};
+use plumb_core::{AssetId, InventoryRules, Timestamp};
+use plumb_sink::{Alert, AlertItem, Delivery, Retry, Sink, SinkState};
+use plumb_store::{AssetFilter, FindingChanges};
+use serde_json::{Value, json};
+
+use crate::app::Context;
+use crate::app::sync::collect_error;
+use crate::error::BadInput;
+
+/// The ignore file read when none is named, if it exists.
+pub const DEFAULT_IGNORE: &str = ".plumbignore";
+
+/// What to compare.
+#[derive(Clone, Debug, Default)]
+pub struct DriftRequest {
+    /// States to read directly (paths or `s3://`); empty: the synced Terraform resources.
+    pub states: Vec<String>,
+    /// The source of the live side.
+    pub source: String,
+    /// The ignore file; `None`: `.plumbignore` here, when present.
+    pub ignore: Option<PathBuf>,
+    /// Only this environment.
+    pub environment: Option<String>,
+}
+
+/// What a drift scan found and did.
+#[derive(Clone, Debug)]
+pub struct DriftScan {
+    /// The recorded run.
+    pub run_id: String,
+    /// The items, coverage and figures.
+    pub report: DriftReport,
+    /// The items as stored findings.
+    pub findings: Vec<Finding>,
+    /// What changed in the stored findings.
+    pub changes: FindingChanges,
+    /// What each sink was told.
+    pub deliveries: Vec<Delivery>,
+    /// Live assets of types drift has no mapping for.
+    pub unknown_live: u64,
+    /// How long it took.
+    pub seconds: f64,
+}
+
+const CHECKS: [DriftKind; 3] = [DriftKind::Unmanaged, DriftKind::Missing, DriftKind::Changed];
+
+/// Runs a scan, stores it, and alerts. When the scan itself fails, the sinks hear of the
+/// failure (the heartbeat's `/fail`) before the error is returned.
+pub async fn drift(
+    ctx: &Context,
+    request: &DriftRequest,
+    sinks: &[Box<dyn Sink>],
+    retry: &Retry,
+    progress: &ProgressBar,
+) -> anyhow::Result<DriftScan> {
+    let clock = std::time::Instant::now();
+    let started = Timestamp::from_jiff(jiff::Timestamp::now());
+    let run_id = ulid::Ulid::generate().to_string();
+    let scanned = scan(ctx, request, progress, started, &run_id).await;
+    let (report, findings, changes, unknown_live) = match scanned {
+        Ok(result) => result,
+        Err(err) => {
+            let alert = failed_alert(&run_id, started, &err);
+            alert_sinks(ctx, sinks, retry, &alert, None).await?;
+            return Err(err);
+        }
+    };
+    let alert = alert_of(&run_id, started, &report, &changes);
+    let deliveries = alert_sinks(ctx, sinks, retry, &alert, Some(&run_id)).await?;
+    Ok(DriftScan {
+        run_id,
+        report,
+        findings,
+        changes,
+        deliveries,
+        unknown_live,
+        seconds: clock.elapsed().as_secs_f64(),
+    })
+}
+
+type Scanned = (DriftReport, Vec<Finding>, FindingChanges, u64);
+
+async fn scan(
+    ctx: &Context,
+    request: &DriftRequest,
+    progress: &ProgressBar,
+    started: Timestamp,
+    run_id: &str,
+) -> anyhow::Result<Scanned> {
+    let ignore = ignore_rules(request.ignore.as_deref())?;
+    let mut detector = Detector::new(ignore, request.environment.clone());
+    let unknown_live = add_live(ctx, &request.source, &mut detector, progress).await?;
+    let detector = if request.states.is_empty() {
+        add_synced_states(ctx, detector, progress).await?
+    } else {
+        add_state_files(ctx, request, detector, progress).await?
+    };
+    let report = detector.finish();
+    let now = Timestamp::from_jiff(jiff::Timestamp::now());
+    let mut findings: Vec<Finding> = report.items.iter().map(|item| item.finding(now)).collect();
+    let checks: Vec<String> = CHECKS.iter().map(|k| k.check()).collect();
+    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let changes = tx.record_findings(&checks, &mut findings, run_id, request.environment.is_none()).await?;
+    tx.record_run(&run(ctx, run_id, request, started, &report, &changes)).await?;
+    tx.commit().await?;
+    Ok((report, findings, changes, unknown_live))
+}
+
+/// The ignore rules: the named file (which must exist), else `.plumbignore` when present.
+fn ignore_rules(path: Option<&Path>) -> anyhow::Result<IgnoreRules> {
+    let path = match path {
+        Some(path) => path,
+        None if Path::new(DEFAULT_IGNORE).exists() => Path::new(DEFAULT_IGNORE),
+        None => return Ok(IgnoreRules::default()),
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| BadInput(format!("cannot read the ignore file {}: {err}", path.display())))?;
+    IgnoreRules::parse(&text).map_err(|err| BadInput(format!("{}: {err}", path.display())).into())
+}
+
+/// Feeds the present assets of the live source; returns how many had no mapping.
+async fn add_live(
+    ctx: &Context,
+    source: &str,
+    detector: &mut Detector,
+    progress: &ProgressBar,
+) -> anyhow::Result<u64> {
+    let filter = AssetFilter { source: Some(source.to_owned()), ..AssetFilter::default() };
+    let mut scan = ctx.store.scan_assets(filter).await?;
+    let mut unknown = 0;
+    while let Some(batch) = scan.next_batch().await? {
+        for asset in batch.iter().filter(|a| a.absent_since.is_none()) {
+            if !detector.add_live(asset) {
+                unknown += 1;
+            }
+        }
+        progress.inc(batch.len() as u64);
+    }
+    Ok(unknown)
+}
+
+/// Feeds the Terraform resources the last syncs stored.
+async fn add_synced_states(
+    ctx: &Context,
+    mut detector: Detector,
+    progress: &ProgressBar,
+) -> anyhow::Result<Detector> {
+    let filter = AssetFilter { source: Some("terraform".to_owned()), ..AssetFilter::default() };
+    let mut scan = ctx.store.scan_assets(filter).await?;
+    while let Some(batch) = scan.next_batch().await? {
+        for asset in batch.iter().filter(|a| a.absent_since.is_none()) {
+            if let Some(managed) = Managed::from_asset(asset) {
+                detector.add_managed(&managed);
+            }
+        }
+        progress.inc(batch.len() as u64);
+    }
+    Ok(detector)
+}
+
+/// Streams the named states through the detector on a blocking thread.
+async fn add_state_files(
+    ctx: &Context,
+    request: &DriftRequest,
+    detector: Detector,
+    progress: &ProgressBar,
+) -> anyhow::Result<Detector> {
+    let mut readers = Vec::new();
+    for state in &request.states {
+        readers.push((state.clone(), plumb_collect::terraform::open(state).await.map_err(collect_error)?));
+    }
+    // The environment of a state resource comes from its tags, as sync would map them; it is
+    // only needed to filter missing resources by environment.
+    let environment = request.environment.is_some().then(|| (ctx.config.tag_mapping(), ctx.config.rules()));
+    let progress = progress.clone();
+    tokio::task::spawn_blocking(move || read_states(readers, detector, environment.as_ref(), &progress))
+        .await
+        .map_err(|err| anyhow::anyhow!("reading the states stopped: {err}"))?
+}
+
+fn read_states(
+    readers: Vec<(String, Box<dyn Read + Send>)>,
+    mut detector: Detector,
+    environment: Option<&(TagMapping, InventoryRules)>,
+    progress: &ProgressBar,
+) -> anyhow::Result<Detector> {
+    for (name, reader) in readers {
+        let mut emit = |block| {
+            for resource in plumb_collect::terraform::resources(&name, block) {
+                detector.add_managed(&managed(resource, environment));
+                progress.inc(1);
+            }
+            Ok(())
+        };
+        plumb_collect::terraform::parse(&name, reader, &mut emit).map_err(collect_error)?;
+    }
+    Ok(detector)
+}
+
+fn managed(resource: Resource, environment: Option<&(TagMapping, InventoryRules)>) -> Managed {
+    let environment = environment.and_then(|(mapping, rules)| {
+        discovered(&resource, mapping, rules, AssetId(ulid::Ulid::nil()), Timestamp::UNIX_EPOCH).environment
+    });
+    let key = resource.key();
+    let Resource { mut attributes, native_id, resource_type, scope, .. } = resource;
+    Managed {
+        key,
+        address: native_id,
+        state: scope.strip_prefix("terraform:").unwrap_or(&scope).to_owned(),
+        terraform_type: resource_type.strip_prefix("terraform.").unwrap_or(&resource_type).to_owned(),
+        values: attributes.get_mut("values").map(Value::take).unwrap_or(Value::Null),
+        environment,
+    }
+}
+
+fn run(
+    ctx: &Context,
+    run_id: &str,
+    request: &DriftRequest,
+    started: Timestamp,
+    report: &DriftReport,
+    changes: &FindingChanges,
+) -> Run {
+    let totals = &report.totals;
+    let found = totals.unmanaged + totals.missing + totals.changed;
+    let items: Vec<Value> = report
+        .items
+        .iter()
+        .map(|i| json!({"kind": i.kind.as_str(), "key": i.key, "type": i.resource_type, "id": i.id, "addresses": i.addresses}))
+        .collect();
+    Run {
+        id: run_id.to_owned(),
+        kind: RunKind::Drift,
+        name: request.source.clone(),
+        started_at: started,
+        finished_at: Timestamp::from_jiff(jiff::Timestamp::now()),
+        actor: ctx.actor.clone(),
+        outcome: if found > 0 { RunOutcome::Blocked } else { RunOutcome::Succeeded },
+        inputs: json!({
+            "states": if request.states.is_empty() { json!("synced") } else { json!(request.states) },
+            "source": request.source,
+            "ignore": request.ignore.as_ref().map(|p| p.display().to_string()),
+            "environment": request.environment,
+        }),
+        counts: json!({
+            "live": totals.live,
+            "managed": totals.managed,
+            "state_resources": totals.state_resources,
+            "unmanaged": totals.unmanaged,
+            "missing": totals.missing,
+            "changed": totals.changed,
+            "ignored": totals.ignored,
+            "defaults": totals.defaults,
+            "opened": changes.opened,
+            "resolved": changes.resolved,
+        }),
+        details: json!({
+            "coverage": report.coverage,
+            "items": items,
+            "unsupported_types": report.unsupported_types,
+        }),
+    }
+}
+
+fn alert_item(finding: &Finding) -> AlertItem {
+    AlertItem {
+        kind: finding.check.strip_prefix("drift/").unwrap_or(&finding.check).to_owned(),
+        key: finding.key.clone(),
+        resource_type: finding.evidence.get("type").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        message: finding.message.clone(),
+    }
+}
+
+fn alert_of(run_id: &str, at: Timestamp, report: &DriftReport, changes: &FindingChanges) -> Alert {
+    let totals = &report.totals;
+    Alert {
+        scan: "drift".to_owned(),
+        run_id: run_id.to_owned(),
+        at: at.to_string(),
+        outcome: plumb_sink::Outcome::Completed,
+        error: None,
+        opened: changes.opened_findings.iter().map(alert_item).collect(),
+        resolved: changes.resolved_findings.iter().map(alert_item).collect(),
+        open_unmanaged: totals.unmanaged,
+        summary: json!({
+            "unmanaged": totals.unmanaged,
+            "missing": totals.missing,
+            "changed": totals.changed,
+            "managed": totals.managed,
+            "live": totals.live,
+        }),
+        report_url: None,
+    }
+}
+
+fn failed_alert(run_id: &str, at: Timestamp, err: &anyhow::Error) -> Alert {
+    Alert {
+        scan: "drift".to_owned(),
+        run_id: run_id.to_owned(),
+        at: at.to_string(),
+        outcome: plumb_sink::Outcome::Failed,
+        error: Some(format!("{err:#}")),
+        opened: Vec::new(),
+        resolved: Vec::new(),
+        open_unmanaged: 0,
+        summary: json!({}),
+        report_url: None,
+    }
+}
+
+/// Tells every sink, then remembers their states and, for a recorded run, notes the
+/// deliveries on it.
+async fn alert_sinks(
+    ctx: &Context,
+    sinks: &[Box<dyn Sink>],
+    retry: &Retry,
+    alert: &Alert,
+    run_id: Option<&str>,
+) -> anyhow::Result<Vec<Delivery>> {
+    if sinks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let remembered: HashMap<String, Value> = ctx.store.sink_states().await?;
+    let states: Vec<SinkState> = sinks.iter().map(|s| remembered.get(s.name()).cloned()).collect();
+    let deliveries = plumb_sink::deliver(sinks, alert, &states, retry).await;
+    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    for (delivery, before) in deliveries.iter().zip(&states) {
+        tx.set_sink_state(&delivery.sink, before.as_ref(), delivery.state.as_ref()).await?;
+    }
+    if let Some(run_id) = run_id {
+        tx.annotate_run(run_id, "alerts", &serde_json::to_value(&deliveries)?).await?;
+    }
+    tx.commit().await?;
+    Ok(deliveries)
+}
+
+/// The sinks of `[[sink]]`, built with secrets from the environment.
+pub fn sinks(ctx: &Context) -> anyhow::Result<Vec<Box<dyn Sink>>> {
+    let env = |name: &str| std::env::var(name).ok();
+    ctx.config
+        .sink_settings()?
+        .iter()
+        .map(|settings| plumb_sink::build(settings, &env).map_err(|err| BadInput(err.to_string()).into()))
+        .collect()
+}

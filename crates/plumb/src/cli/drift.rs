@@ -1,0 +1,209 @@
+//! `plumb drift`: infrastructure code against what is live.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use plumb_core::drift::DriftKind;
+use plumb_core::model::Severity;
+use plumb_sink::Retry;
+use plumb_store::OpenOptions;
+use serde_json::json;
+
+use crate::app::drift::{DriftRequest, DriftScan};
+use crate::app::{self, Settings};
+use crate::cli::{stdout, word};
+use crate::error::Outcome;
+use crate::report::findings::{Findings, Rule};
+use crate::report::html::Section;
+use crate::report::{self, Format, View};
+
+/// Compare infrastructure code (Terraform state) with the live inventory: policy §4's daily
+/// drift scan.
+///
+/// Reports unmanaged resources (live, in no state), missing ones (in a state, not live) and
+/// changed ones (live attributes differ from the state's, attribute by attribute: tags,
+/// security group rules, instance types, bucket settings, IAM policy documents compared as
+/// JSON), and the share of live resources managed by code per environment, account and type.
+/// Defaults that come with an account (default VPC, service-linked roles, AWS managed keys)
+/// are not unmanaged.
+///
+/// Without --state, compares the states last synced with `plumb sync terraform`. Items are
+/// stored as findings (drift/unmanaged, drift/missing, drift/changed, control CFG-02) that
+/// open once and resolve once; the [[sink]]s of plumb.toml hear of each only then, and the
+/// heartbeat sink after every scan. Exit 1 with --fail-on when an item of those kinds exists.
+///
+/// Ignore file (.plumbignore, driftctl's syntax): `aws_iam_user.*` (a type),
+/// `aws_s3_bucket.logs` (one resource), `aws_iam_role.ci-*` (a wildcard), `aws_instance.i-0abc.tags`
+/// (one attribute), `!aws_iam_user.admin` (take back), `# comments`; `\.` is a dot in an id.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// A Terraform state to compare (path or s3://bucket/key); repeat for more [default: the
+    /// synced states].
+    #[arg(long = "state", value_name = "PATH")]
+    states: Vec<String>,
+    /// The source of the live side.
+    #[arg(long, default_value = "aws")]
+    source: String,
+    /// The ignore file [default: ./.plumbignore when present].
+    #[arg(long, value_name = "FILE")]
+    ignore: Option<PathBuf>,
+    /// Only this environment (stored items of others are left as they are).
+    #[arg(long = "env", value_name = "ENVIRONMENT")]
+    environment: Option<String>,
+    /// Exit 1 when an item of these kinds exists: unmanaged, missing, changed (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = word::<DriftKind>)]
+    fail_on: Vec<DriftKind>,
+}
+
+const ITEM_VIEW: View = View {
+    table: &["kind", "type", "id", "detail"],
+    all: &["kind", "key", "type", "id", "addresses", "states", "environment", "account", "detail"],
+};
+
+const COVERAGE_VIEW: View = View {
+    table: &["environment", "account", "resource_type", "managed", "live", "coverage"],
+    all: &["environment", "account", "resource_type", "managed", "live", "coverage"],
+};
+
+pub async fn run(settings: &Settings, format: Format, args: DriftArgs) -> anyhow::Result<Outcome> {
+    let ctx = settings.open(&OpenOptions::default()).await?;
+    let sinks = app::drift::sinks(&ctx)?;
+    let request = DriftRequest {
+        states: args.states,
+        source: args.source,
+        ignore: args.ignore,
+        environment: args.environment,
+    };
+    let progress = ProgressBar::new_spinner();
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} comparing {pos} resources ({per_sec}) {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let result = app::drift::drift(&ctx, &request, &sinks, &Retry::default(), &progress).await;
+    progress.finish_and_clear();
+    let scan = result?;
+    print(format, &scan)?;
+    summarize(&scan);
+    let blocking = scan.report.items.iter().any(|item| args.fail_on.contains(&item.kind));
+    Ok(if blocking { Outcome::Blocking } else { Outcome::Clean })
+}
+
+fn coverage_rows(scan: &DriftScan) -> Vec<serde_json::Value> {
+    scan.report
+        .coverage
+        .iter()
+        .map(|row| {
+            let share = if row.live == 0 { 0.0 } else { row.managed as f64 * 100.0 / row.live as f64 };
+            json!({
+                "environment": row.environment, "account": row.account, "resource_type": row.resource_type,
+                "managed": row.managed, "live": row.live, "coverage": format!("{share:.1}%"),
+            })
+        })
+        .collect()
+}
+
+fn print(format: Format, scan: &DriftScan) -> anyhow::Result<()> {
+    let out = &mut stdout();
+    let items: Vec<serde_json::Value> = scan
+        .report
+        .items
+        .iter()
+        .map(|item| {
+            json!({
+                "kind": item.kind.as_str(), "key": item.key, "type": item.resource_type, "id": item.id,
+                "addresses": item.addresses.join(" "), "states": item.states.join(" "),
+                "environment": item.environment, "account": item.account, "detail": item.message(),
+            })
+        })
+        .collect();
+    match format {
+        Format::Json => report::write_json(
+            out,
+            &json!({
+                "run_id": scan.run_id,
+                "totals": scan.report.totals,
+                "coverage": scan.report.coverage,
+                "items": scan.report.items,
+                "unsupported_types": scan.report.unsupported_types,
+                "alerts": scan.deliveries,
+            }),
+        )?,
+        Format::Csv => report::list(out, format, ITEM_VIEW, &items, None)?,
+        Format::Table => {
+            report::list(out, format, COVERAGE_VIEW, &coverage_rows(scan), None)?;
+            if !items.is_empty() {
+                writeln!(out)?;
+                report::list(out, format, ITEM_VIEW, &items, None)?;
+            }
+        }
+        Format::Sarif | Format::Junit | Format::Html => {
+            report::write_findings(out, format, &as_findings(scan), &[coverage_section(scan)])?;
+        }
+    }
+    Ok(())
+}
+
+/// Unmanaged resources are errors (the policy asks for an alert on them), missing and changed
+/// ones warnings.
+fn as_findings(scan: &DriftScan) -> Findings {
+    let rules = [DriftKind::Unmanaged, DriftKind::Missing, DriftKind::Changed].map(|kind| {
+        let passed = !scan.report.items.iter().any(|i| i.kind == kind);
+        let title = scan.findings.iter().find(|f| f.check == kind.check()).map_or("", |f| f.title.as_str());
+        (Rule::new(&kind.check(), title), passed)
+    });
+    Findings::from_results("plumb drift", rules, &scan.findings, Severity::High)
+}
+
+fn coverage_section(scan: &DriftScan) -> Section {
+    let columns = COVERAGE_VIEW.all;
+    let rows = coverage_rows(scan)
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|c| row[*c].as_str().map_or_else(|| row[*c].to_string(), str::to_owned))
+                .collect()
+        })
+        .collect();
+    Section { title: "Coverage".to_owned(), columns: columns.iter().map(|c| (*c).to_owned()).collect(), rows }
+}
+
+fn summarize(scan: &DriftScan) {
+    let totals = &scan.report.totals;
+    let share = if totals.live == 0 { 0.0 } else { totals.managed as f64 * 100.0 / totals.live as f64 };
+    eprintln!(
+        "drift in {:.1}s: {} unmanaged, {} missing, {} changed; {} of {} live resources managed ({share:.1}%), \
+         {} ignored, {} defaults; {} opened, {} resolved (run {})",
+        scan.seconds,
+        totals.unmanaged,
+        totals.missing,
+        totals.changed,
+        totals.managed,
+        totals.live,
+        totals.ignored,
+        totals.defaults,
+        scan.changes.opened,
+        scan.changes.resolved,
+        scan.run_id
+    );
+    if scan.unknown_live > 0 {
+        eprintln!(
+            "note: {} live resources are of types drift has no Terraform mapping for",
+            scan.unknown_live
+        );
+    }
+    for (kind, count) in &scan.report.unsupported_types {
+        eprintln!("note: {count} state resources of type {kind} are not compared (no mapping)");
+    }
+    for delivery in scan.deliveries.iter().filter(|d| !d.ok) {
+        eprintln!(
+            "warning: sink {} ({}) failed after {} attempts: {}",
+            delivery.sink,
+            delivery.sink_type,
+            delivery.attempts,
+            delivery.error.as_deref().unwrap_or("unknown error")
+        );
+    }
+}
