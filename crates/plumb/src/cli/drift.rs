@@ -127,6 +127,7 @@ fn print(format: Format, scan: &DriftScan) -> anyhow::Result<()> {
                 "coverage": scan.report.coverage,
                 "items": scan.report.items,
                 "unsupported_types": scan.report.unsupported_types,
+                "unmapped_live": scan.unknown_live,
                 "alerts": scan.deliveries,
             }),
         )?,

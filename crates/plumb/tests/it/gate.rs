@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::fake_github::{FakeGitHub, Request, Response};
-use crate::support::{Env, both_backends};
+use crate::fake_http::{FakeHttp, Request, Response};
+use crate::support::{Env, assert_valid_sarif, both_backends};
 
 both_backends!(image_scan_is_recorded_on_the_image_asset, change_audit_is_recorded_as_evidence);
 
@@ -472,18 +472,6 @@ fn golden(name: &str, actual: &str) {
     );
 }
 
-/// Validates SARIF output against the official OASIS schema.
-fn assert_valid_sarif(text: &str) {
-    let schema_path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test_data/sarif/sarif-schema-2.1.0.json");
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
-    let validator = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
-    let instance: Value = serde_json::from_str(text).unwrap();
-    let errors: Vec<String> =
-        validator.iter_errors(&instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-}
-
 /// Reads JUnit XML as a CI system would; returns (testcases, failures, skipped).
 fn junit_counts(text: &str) -> (usize, usize, usize) {
     let mut reader = quick_xml::Reader::from_str(text);
@@ -610,7 +598,7 @@ fn assert_github_headers(requests: &[Request]) {
 
 #[test]
 fn pr_gate_passes_with_independent_approval_and_required_checks() {
-    let github = FakeGitHub::start(|request, base, count| {
+    let github = FakeHttp::start(|request, base, count| {
         match request.path.as_str() {
         "/repos/acme/infra/pulls/7" => Response::json(pull(7, "alice", HEAD, None, "2025-06-01T00:00:00Z", base)),
         "/repos/acme/infra/pulls/7/reviews?per_page=100" => {
@@ -669,7 +657,7 @@ fn pr_gate_passes_with_independent_approval_and_required_checks() {
 
 #[test]
 fn pr_gate_blocks_without_an_approval_of_the_head_commit() {
-    let github = FakeGitHub::start(|request, base, _| match request.path.as_str() {
+    let github = FakeHttp::start(|request, base, _| match request.path.as_str() {
         "/repos/acme/infra/pulls/8" => {
             Response::json(pull(8, "alice", HEAD, None, "2025-06-01T00:00:00Z", base))
         }
@@ -711,7 +699,7 @@ fn pr_gate_blocks_without_an_approval_of_the_head_commit() {
 
 #[test]
 fn pr_gate_failures_of_github_are_exit_3_and_usage_errors_exit_2() {
-    let github = FakeGitHub::start(|request, _, _| match request.path.as_str() {
+    let github = FakeHttp::start(|request, _, _| match request.path.as_str() {
         "/repos/acme/infra/pulls/1" => Response::status(500, "boom"),
         "/repos/acme/infra/pulls/2" => Response::status(403, "API rate limit exceeded")
             .header("x-ratelimit-remaining", "0")
@@ -738,7 +726,7 @@ fn pr_gate_failures_of_github_are_exit_3_and_usage_errors_exit_2() {
 
 fn change_audit_is_recorded_as_evidence(env: &Env) {
     let old = "1111111111111111111111111111111111111111";
-    let github = FakeGitHub::start(move |request, base, _| {
+    let github = FakeHttp::start(move |request, base, _| {
         let page = |n: u32| {
             format!(
                 "{base}/repos/acme/infra/pulls?state=closed&base=main&sort=updated&direction=desc&per_page=100&page={n}"

@@ -3,12 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on unexpected errors")]
 
-mod fake_github;
+mod fake_http;
 mod support;
 
 mod assets;
 mod check;
 mod check_aws;
+mod drift;
+mod drift_aws;
 mod gate;
 mod import;
 mod log;

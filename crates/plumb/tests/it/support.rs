@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use serde_json::Value;
 use sqlx::Executor;
 
 pub const CONFIG: &str = r#"
@@ -215,4 +216,16 @@ pub(crate) use both_backends;
 /// A path as a command-line argument.
 pub fn arg(path: &Path) -> &str {
     path.to_str().unwrap()
+}
+
+/// Validates SARIF output against the official OASIS schema.
+pub fn assert_valid_sarif(text: &str) {
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test_data/sarif/sarif-schema-2.1.0.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    let instance: Value = serde_json::from_str(text).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(&instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 }

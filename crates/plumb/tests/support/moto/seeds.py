@@ -382,3 +382,97 @@ def tfstate(endpoint):
     c = client(endpoint, "s3")
     c.create_bucket(Bucket="plumb-tf-state")
     c.put_object(Bucket="plumb-tf-state", Key="prod/terraform.tfstate", Body=json.dumps(state).encode())
+
+
+def drift(endpoint):
+    """A Terraform state in S3 (`plumb-tf-state/drift.tfstate`) that manages part of the
+    `account` seed: web-1 (declared t3.small, live t3.micro), ssh-from-anywhere in us-east-1
+    (declared open to 10.0.0.0/8 only), plumb-audit-logs with its versioning (as live),
+    plumb-public-data's public access block (declared, none live), the full-admin policy (the
+    live document, written differently), the main VPC of us-east-1, and plumb-gone (not live)."""
+    ec2 = client(endpoint, "ec2", "us-east-1")
+    web = next(
+        i
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if {"Key": "Name", "Value": "web-1"} in i.get("Tags", [])
+    )
+    groups = {g["GroupName"]: g for g in ec2.describe_security_groups()["SecurityGroups"]}
+    vpc = next(v for v in ec2.describe_vpcs()["Vpcs"] if {"Key": "Name", "Value": "main-us-east-1"} in v.get("Tags", []))
+    ssh = groups["ssh-from-anywhere"]
+    policy_arn = f"arn:aws:iam::{ACCOUNT}:policy/full-admin"
+
+    def resource(tf_type, name, attributes, index_key=None):
+        instance = {"schema_version": 0, "attributes": attributes}
+        if index_key is not None:
+            instance["index_key"] = index_key
+        return {
+            "mode": "managed",
+            "type": tf_type,
+            "name": name,
+            "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+            "instances": [instance],
+        }
+
+    def region_arn(kind, id):
+        return f"arn:aws:ec2:us-east-1:{ACCOUNT}:{kind}/{id}"
+
+    resources = [
+        resource(
+            "aws_instance",
+            "web",
+            {
+                "id": web["InstanceId"],
+                "arn": region_arn("instance", web["InstanceId"]),
+                "instance_type": "t3.small",
+                "ami": "ami-12c6146b",
+                "tags": {"Name": "web-1", "Environment": "prod", "Owner": "dev@example.com"},
+            },
+        ),
+        resource(
+            "aws_security_group",
+            "ssh",
+            {
+                "id": ssh["GroupId"],
+                "arn": region_arn("security-group", ssh["GroupId"]),
+                "name": "ssh-from-anywhere",
+                "vpc_id": vpc["VpcId"],
+                "ingress": [
+                    {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["10.0.0.0/8"], "ipv6_cidr_blocks": [], "security_groups": [], "self": False}
+                ],
+                "egress": [
+                    {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"], "ipv6_cidr_blocks": [], "security_groups": [], "self": False}
+                ],
+            },
+        ),
+        resource("aws_vpc", "main", {"id": vpc["VpcId"], "arn": region_arn("vpc", vpc["VpcId"]), "cidr_block": "10.10.0.0/16", "tags": {"Name": "main-us-east-1", "Environment": "prod"}}),
+        resource(
+            "aws_s3_bucket",
+            "buckets",
+            {"id": "plumb-audit-logs", "bucket": "plumb-audit-logs", "arn": "arn:aws:s3:::plumb-audit-logs", "tags": {"Environment": "prod", "Owner": "dev@example.com"}},
+            index_key="audit",
+        ),
+        resource("aws_s3_bucket_versioning", "audit", {"id": "plumb-audit-logs", "bucket": "plumb-audit-logs", "versioning_configuration": [{"status": "Enabled", "mfa_delete": "Enabled"}]}),
+        resource(
+            "aws_s3_bucket_public_access_block",
+            "public",
+            {"id": "plumb-public-data", "bucket": "plumb-public-data", "block_public_acls": True, "block_public_policy": True, "ignore_public_acls": True, "restrict_public_buckets": True},
+        ),
+        resource(
+            "aws_iam_policy",
+            "full_admin",
+            {
+                "id": policy_arn,
+                "arn": policy_arn,
+                "name": "full-admin",
+                "path": "/",
+                "policy": '{\n  "Statement": [\n    {"Resource": "*", "Action": ["*"], "Effect": "Allow"}\n  ],\n  "Version": "2012-10-17"\n}',
+            },
+        ),
+        resource("aws_s3_bucket", "gone", {"id": "plumb-gone", "bucket": "plumb-gone", "arn": "arn:aws:s3:::plumb-gone", "tags": {"Environment": "prod"}}),
+        resource("aws_lambda_function", "worker", {"id": "worker", "function_name": "worker"}),
+    ]
+    state = {"version": 4, "terraform_version": "1.9.0", "serial": 1, "lineage": "d41f0000-0000-4000-8000-000000000001", "outputs": {}, "resources": resources}
+    s3 = client(endpoint, "s3")
+    s3.create_bucket(Bucket="plumb-tf-state")
+    s3.put_object(Bucket="plumb-tf-state", Key="drift.tfstate", Body=json.dumps(state).encode())

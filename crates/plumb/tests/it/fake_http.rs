@@ -1,9 +1,9 @@
-//! A local stand-in for the GitHub REST API: a small HTTP/1.1 server on 127.0.0.1 that
-//! answers from a route function and records every request (method, path, headers), so
-//! tests assert both on plumb's verdict and on what it asked for.
+//! A local stand-in for the HTTP APIs plumb calls (GitHub's REST API, alert sinks): a small
+//! HTTP/1.1 server on 127.0.0.1 that answers from a route function and records every request
+//! (method, path, headers, body), so tests assert both on plumb's verdict and on what it sent.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,8 @@ pub struct Request {
     pub path: String,
     /// Header names lower-cased.
     pub headers: HashMap<String, String>,
+    /// The body, as text.
+    pub body: String,
 }
 
 /// An answer.
@@ -45,15 +47,15 @@ impl Response {
 /// for before (so a route can fail first and succeed on the retry).
 pub type Route = dyn Fn(&Request, &str, usize) -> Response + Send + Sync;
 
-pub struct FakeGitHub {
+pub struct FakeHttp {
     pub url: String,
     requests: Arc<Mutex<Vec<Request>>>,
     stop: Arc<AtomicBool>,
     port: u16,
 }
 
-impl FakeGitHub {
-    pub fn start(route: impl Fn(&Request, &str, usize) -> Response + Send + Sync + 'static) -> FakeGitHub {
+impl FakeHttp {
+    pub fn start(route: impl Fn(&Request, &str, usize) -> Response + Send + Sync + 'static) -> FakeHttp {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let url = format!("http://127.0.0.1:{port}");
@@ -71,7 +73,7 @@ impl FakeGitHub {
                 thread::spawn(move || serve(stream, &seen, &*route, &base));
             }
         });
-        FakeGitHub { url, requests, stop, port }
+        FakeHttp { url, requests, stop, port }
     }
 
     /// Every request so far.
@@ -85,7 +87,7 @@ impl FakeGitHub {
     }
 }
 
-impl Drop for FakeGitHub {
+impl Drop for FakeHttp {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wakes the accept loop so it sees the flag and ends.
@@ -115,7 +117,12 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, route: &Route, base: &st
                 headers.insert(name.trim().to_lowercase(), value.trim().to_owned());
             }
         }
-        let request = Request { method, path, headers };
+        let length = headers.get("content-length").and_then(|l| l.parse::<usize>().ok()).unwrap_or(0);
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let request = Request { method, path, headers, body: String::from_utf8_lossy(&body).into_owned() };
         let count = {
             let mut seen = seen.lock().unwrap();
             let count = seen.iter().filter(|r| r.path == request.path).count();
