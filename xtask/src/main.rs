@@ -22,6 +22,7 @@ use std::time::SystemTime;
 use anyhow::{Context, bail};
 
 mod checks;
+mod drift;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +32,7 @@ fn main() -> anyhow::Result<()> {
         ["bench", "gates", rest @ ..] => bench_gates(&GateOptions::parse(rest)?),
         ["bench", "sync", rest @ ..] => checks::bench_sync(&Options::parse(rest)?),
         ["bench", "check", rest @ ..] => checks::bench_check(&Options::parse(rest)?),
+        ["bench", "drift", rest @ ..] => drift::bench_drift(&Options::parse(rest)?),
         ["generate", "assets", count, file] => {
             generate_assets(count.parse().context("N must be a number")?, Path::new(file))
         }
@@ -41,7 +43,7 @@ fn main() -> anyhow::Result<()> {
             generate_terraform(count.parse().context("N must be a number")?, Path::new(dir))
         }
         _ => bail!(
-            "usage: cargo xtask bench import|sync|check [--count N] [--backend sqlite|postgres]\n       cargo xtask bench gates [--report-mb N] [--tf-files N]\n       cargo xtask generate assets N FILE\n       cargo xtask generate trivy-report MB FILE\n       cargo xtask generate terraform N DIR"
+            "usage: cargo xtask bench import|sync|check|drift [--count N] [--backend sqlite|postgres]\n       cargo xtask bench gates [--report-mb N] [--tf-files N]\n       cargo xtask generate assets N FILE\n       cargo xtask generate trivy-report MB FILE\n       cargo xtask generate terraform N DIR"
         ),
     }
 }

@@ -40,6 +40,21 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// The events of the findings of these checks for one key (opened, changed, resolved),
+    /// oldest first: a resource's drift or check history.
+    pub async fn finding_history(&self, checks: &[String], key: &str) -> Result<Vec<Event>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM events WHERE entity = "));
+        sql.bind(Entity::Finding.as_str()).push(" AND entity_id IN ");
+        sql.row(|row| {
+            for check in checks {
+                row.value(format!("{check}|{key}"));
+            }
+        });
+        sql.push(" ORDER BY seq");
+        let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
     /// Walks the whole chain in sequence order, in batches, and checks every link and hash and
     /// the recorded head.
     pub async fn verify_events(&self) -> Result<Verification, StoreError> {

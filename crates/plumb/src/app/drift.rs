@@ -350,12 +350,23 @@ async fn alert_sinks(
     Ok(deliveries)
 }
 
-/// The sinks of `[[sink]]`, built with secrets from the environment.
+/// The sinks of `[[sink]]`, built with secrets from the environment. Names must differ: a
+/// sink's remembered state is kept under its name.
 pub fn sinks(ctx: &Context) -> anyhow::Result<Vec<Box<dyn Sink>>> {
     let env = |name: &str| std::env::var(name).ok();
-    ctx.config
-        .sink_settings()?
-        .iter()
-        .map(|settings| plumb_sink::build(settings, &env).map_err(|err| BadInput(err.to_string()).into()))
-        .collect()
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    for (index, settings) in ctx.config.sink_settings()?.iter().enumerate() {
+        let sink = plumb_sink::build(settings, &env)
+            .map_err(|err| BadInput(format!("[[sink]] #{} in plumb.toml: {err}", index + 1)))?;
+        if sinks.iter().any(|s| s.name() == sink.name()) {
+            return Err(BadInput(format!(
+                "[[sink]] #{}: another sink is named {:?}; give each a different `name`",
+                index + 1,
+                sink.name()
+            ))
+            .into());
+        }
+        sinks.push(sink);
+    }
+    Ok(sinks)
 }

@@ -55,7 +55,16 @@ pub struct DriftArgs {
     /// Exit 1 when an item of these kinds exists: unmanaged, missing, changed (comma-separated).
     #[arg(long, value_delimiter = ',', value_parser = word::<DriftKind>)]
     fail_on: Vec<DriftKind>,
+    /// Instead of scanning, show the drift history of one resource (its key, or a state
+    /// resource's `terraform:STATE:ADDRESS`): when each kind of drift opened and resolved.
+    #[arg(long, value_name = "KEY", conflicts_with_all = ["states", "ignore", "fail_on"])]
+    history: Option<String>,
 }
+
+const HISTORY_VIEW: View = View {
+    table: &["at", "action", "check", "actor", "detail"],
+    all: &["seq", "at", "action", "check", "actor", "status", "detail"],
+};
 
 const ITEM_VIEW: View = View {
     table: &["kind", "type", "id", "detail"],
@@ -69,6 +78,9 @@ const COVERAGE_VIEW: View = View {
 
 pub async fn run(settings: &Settings, format: Format, args: DriftArgs) -> anyhow::Result<Outcome> {
     let ctx = settings.open(&OpenOptions::default()).await?;
+    if let Some(key) = &args.history {
+        return history(&ctx, format, key).await;
+    }
     let sinks = app::drift::sinks(&ctx)?;
     let request = DriftRequest {
         states: args.states,
@@ -88,6 +100,31 @@ pub async fn run(settings: &Settings, format: Format, args: DriftArgs) -> anyhow
     summarize(&scan);
     let blocking = scan.report.items.iter().any(|item| args.fail_on.contains(&item.kind));
     Ok(if blocking { Outcome::Blocking } else { Outcome::Clean })
+}
+
+async fn history(ctx: &app::Context, format: Format, key: &str) -> anyhow::Result<Outcome> {
+    let checks: Vec<String> =
+        [DriftKind::Unmanaged, DriftKind::Missing, DriftKind::Changed].iter().map(|k| k.check()).collect();
+    let events = ctx.store.finding_history(&checks, key).await?;
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .map(|event| {
+            let after: serde_json::Value =
+                event.after.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default();
+            let field = |name: &str| after.get(name).cloned().unwrap_or_default();
+            json!({
+                "seq": event.seq, "at": event.at, "action": event.action,
+                "check": event.entity_id.split('|').next().unwrap_or_default(), "actor": event.actor,
+                "status": field("status"),
+                "detail": field("message").as_str().map(str::to_owned).or_else(|| field("reason").as_str().map(str::to_owned)),
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        eprintln!("no drift recorded for {key}");
+    }
+    report::list(&mut stdout(), format, HISTORY_VIEW, &rows, None)?;
+    Ok(Outcome::Clean)
 }
 
 fn coverage_rows(scan: &DriftScan) -> Vec<serde_json::Value> {

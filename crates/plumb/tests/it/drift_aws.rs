@@ -245,6 +245,14 @@ fn drift_finds_exactly_the_seeded_differences_and_alerts_once() {
     assert_eq!(keys(&hooks[1]["opened"]), ["unmanaged arn:aws:iam::123456789012:user/dara"]);
     assert_eq!(keys(&hooks[1]["resolved"]), ["unmanaged arn:aws:s3:::plumb-scratch"]);
 
+    // A resource's drift history: when it opened and when it resolved.
+    let history =
+        account.plumb(&["drift", "--history", "arn:aws:s3:::plumb-scratch", "-o", "json"]).ok().json();
+    let actions: Vec<&str> =
+        history["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["opened", "resolved"], "{history}");
+    assert_eq!(history["items"][0]["check"], "drift/unmanaged");
+
     // The run keeps the items, coverage and deliveries; the findings are CFG-02 evidence.
     let runs = account.plumb(&["run", "list", "-o", "json"]).ok().json();
     let drift_run = runs["items"].as_array().unwrap().iter().find(|r| r["kind"] == "drift").unwrap().clone();

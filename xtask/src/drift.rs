@@ -1,0 +1,118 @@
+//! The drift benchmark: `cargo xtask bench drift [--count N] [--backend sqlite|postgres]`.
+//! N live EC2 instances (imported as the AWS collector would have written them) against a
+//! Terraform state of N instances: 1% of the live ones in no state (unmanaged), 1% of the
+//! state's not live (missing), 1% with another instance type (changed).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::{Options, bench_dir, build_release, fresh_database, timed};
+
+const ACCOUNT: &str = "111122223333";
+
+fn arn(i: u64) -> String {
+    format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{}", id(i))
+}
+
+fn id(i: u64) -> String {
+    format!("i-{i:017x}")
+}
+
+/// Runs the benchmark and prints its table row.
+pub fn bench_drift(options: &Options) -> anyhow::Result<()> {
+    let binary = build_release()?;
+    let dir = bench_dir()?;
+    let live = dir.join(format!("drift-live-{}.jsonl", options.count));
+    let state = dir.join(format!("drift-{}.tfstate", options.count));
+    if !live.exists() || !state.exists() {
+        eprintln!("generating {} and {}", live.display(), state.display());
+        generate_live(options.count, &live)?;
+        generate_state(options.count, &state)?;
+    }
+    let config = dir.join("plumb.toml");
+    std::fs::write(
+        &config,
+        "[roles]\nhead_of_product = \"hop@example.com\"\nsre_lead = \"sre@example.com\"\n",
+    )?;
+    let url = fresh_database(&options.backend, &dir)?;
+    timed(&binary, &url, &config, &["asset", "import", live.to_str().context("path")?])?;
+    let args = ["drift", "--state", state.to_str().context("path")?, "--ignore", "/dev/null", "-o", "json"];
+    let (seconds, rss) = timed(&binary, &url, &config, &args)?;
+    println!(
+        "| drift, {n} state resources against {n} live | {} | {seconds:.1} s | {:.0} resources/s | {rss:.0} MiB |",
+        options.backend,
+        options.count as f64 / seconds,
+        n = options.count,
+    );
+    let (again, again_rss) = timed(&binary, &url, &config, &args)?;
+    println!(
+        "| drift again, same items (nothing opens) | {} | {again:.1} s | {:.0} resources/s | {again_rss:.0} MiB |",
+        options.backend,
+        options.count as f64 / again
+    );
+    Ok(())
+}
+
+/// Live instances 0..N, for `plumb asset import`.
+fn generate_live(count: u64, path: &Path) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    for i in 0..count {
+        let record = json!({
+            "key": arn(i), "name": format!("vm-{i}"), "kind": "cloud", "type": "aws.ec2.instance",
+            "source": "aws", "status": "discovered", "environment": "staging",
+            "scope": format!("aws:{ACCOUNT}:us-east-1:ec2"), "location": format!("aws:{ACCOUNT}:us-east-1"),
+            "tags": {"Name": format!("vm-{i}"), "Environment": "staging"},
+            "attributes": {"InstanceId": id(i), "InstanceType": "m6i.large", "ImageId": format!("ami-{:08x}", i % 500), "SubnetId": format!("subnet-{:04x}", i % 300)},
+        });
+        writeln!(out, "{record}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A state of instances N/100..N+N/100, in `count` blocks of 1,000; every 100th shared one
+/// declares another instance type.
+fn generate_state(count: u64, path: &Path) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    write!(
+        out,
+        "{{\"version\":4,\"terraform_version\":\"1.9.0\",\"serial\":1,\"lineage\":\"bench\",\"outputs\":{{}},\"resources\":["
+    )?;
+    let first = count / 100;
+    let last = count + first;
+    let mut start = first;
+    while start < last {
+        let end = (start + 1000).min(last);
+        if start > first {
+            write!(out, ",")?;
+        }
+        let instances: Vec<serde_json::Value> = (start..end)
+            .map(|i| {
+                let changed = i < count && i % 100 == 50;
+                json!({
+                    "index_key": i - start,
+                    "schema_version": 1,
+                    "attributes": {
+                        "id": id(i), "arn": arn(i),
+                        "instance_type": if changed { "m6i.xlarge" } else { "m6i.large" },
+                        "ami": format!("ami-{:08x}", i % 500), "subnet_id": format!("subnet-{:04x}", i % 300),
+                        "tags": {"Name": format!("vm-{i}"), "Environment": "staging"},
+                    },
+                })
+            })
+            .collect();
+        let block = json!({
+            "mode": "managed", "type": "aws_instance", "name": format!("fleet_{start}"),
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]", "instances": instances,
+        });
+        write!(out, "{block}")?;
+        start = end;
+    }
+    writeln!(out, "]}}")?;
+    out.flush()?;
+    Ok(())
+}
