@@ -1,8 +1,7 @@
 //! Benchmarks of sync and policy checks: `cargo xtask bench sync|check [--count N]
 //! [--backend sqlite|postgres]`, on generated data shaped like what the collectors write.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -83,7 +82,7 @@ pub fn bench_check(options: &Options) -> anyhow::Result<()> {
 
 /// N resources for `plumb sync file`: key, type, name, tags and a small attributes document.
 pub fn generate_resources(count: u64, path: &Path) -> anyhow::Result<()> {
-    let mut out = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut out = crate::create(path)?;
     for i in 0..count {
         let environment = ["prod", "staging", "corp"][(i % 3) as usize];
         let record = json!({
@@ -103,7 +102,7 @@ pub fn generate_resources(count: u64, path: &Path) -> anyhow::Result<()> {
 /// security groups, instances, volumes, IAM users and policies, KMS keys, plus the account's
 /// and regions' settings documents, for `plumb asset import`.
 pub fn generate_aws_assets(count: u64, path: &Path) -> anyhow::Result<()> {
-    let mut out = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut out = crate::create(path)?;
     let account = "111122223333";
     let regions = ["us-east-1", "eu-west-1", "eu-central-1"];
     let mut write = |key: String,

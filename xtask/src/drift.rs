@@ -3,8 +3,7 @@
 //! Terraform state of N instances: 1% of the live ones in no state (unmanaged), 1% of the
 //! state's not live (missing), 1% with another instance type (changed).
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -59,7 +58,7 @@ pub fn bench_drift(options: &Options) -> anyhow::Result<()> {
 
 /// Live instances 0..N, for `plumb asset import`.
 fn generate_live(count: u64, path: &Path) -> anyhow::Result<()> {
-    let mut out = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut out = crate::create(path)?;
     for i in 0..count {
         let record = json!({
             "key": arn(i), "name": format!("vm-{i}"), "kind": "cloud", "type": "aws.ec2.instance",
@@ -77,7 +76,7 @@ fn generate_live(count: u64, path: &Path) -> anyhow::Result<()> {
 /// A state of instances N/100..N+N/100, in `count` blocks of 1,000; every 100th shared one
 /// declares another instance type.
 fn generate_state(count: u64, path: &Path) -> anyhow::Result<()> {
-    let mut out = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut out = crate::create(path)?;
     write!(
         out,
         "{{\"version\":4,\"terraform_version\":\"1.9.0\",\"serial\":1,\"lineage\":\"bench\",\"outputs\":{{}},\"resources\":["

@@ -69,6 +69,11 @@ impl Options {
     }
 }
 
+/// A buffered new file for generated data.
+fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
+    Ok(BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?))
+}
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
@@ -176,7 +181,7 @@ fn bench_import(options: &Options) -> anyhow::Result<()> {
 /// Writes `count` synthetic but realistic assets as CSV: cloud resources with ARNs, laptops
 /// and servers with serial numbers, SaaS and datasets, across all environments.
 fn generate_assets(count: u64, path: &Path) -> anyhow::Result<()> {
-    let mut out = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut out = crate::create(path)?;
     writeln!(
         out,
         "key,name,kind,type,environment,owner,classification,location,status,financial_ref,tags,attributes"
@@ -326,7 +331,7 @@ fn generate_trivy_report(megabytes: u64, path: &Path) -> anyhow::Result<()> {
         "ArtifactType": "container_image",
         "Results": results,
     });
-    let mut out = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut out = crate::create(path)?;
     serde_json::to_writer_pretty(&mut out, &report)?;
     out.flush()?;
     Ok(())

@@ -91,6 +91,23 @@ struct Live {
     in_scope: bool,
 }
 
+impl Live {
+    /// An item about this live resource, named by its main Terraform type.
+    fn item(&self, kind: DriftKind) -> DriftItem {
+        DriftItem {
+            kind,
+            key: self.key.clone(),
+            resource_type: self.live_type.terraform.to_owned(),
+            id: self.id.clone(),
+            addresses: Vec::new(),
+            states: Vec::new(),
+            environment: self.environment.clone(),
+            account: Some(self.account.clone()),
+            changes: Vec::new(),
+        }
+    }
+}
+
 /// A Terraform state resource as drift sees it.
 #[derive(Clone, Debug)]
 pub struct Managed {
@@ -365,17 +382,7 @@ impl Detector {
         if changes.is_empty() {
             return;
         }
-        let item = self.changed.entry(index).or_insert_with(|| DriftItem {
-            kind: DriftKind::Changed,
-            key: live.key.clone(),
-            resource_type: live.live_type.terraform.to_owned(),
-            id: live.id.clone(),
-            addresses: Vec::new(),
-            states: Vec::new(),
-            environment: live.environment.clone(),
-            account: Some(live.account.clone()),
-            changes: Vec::new(),
-        });
+        let item = self.changed.entry(index).or_insert_with(|| live.item(DriftKind::Changed));
         item.addresses.push(managed.address.clone());
         if !item.states.contains(&managed.state) {
             item.states.push(managed.state.clone());
@@ -434,17 +441,7 @@ impl Detector {
             } else if self.ignore.ignores_resource(live.live_type.terraform, &live.id) {
                 self.totals.ignored += 1;
             } else {
-                unmanaged.push(DriftItem {
-                    kind: DriftKind::Unmanaged,
-                    key: live.key.clone(),
-                    resource_type: live.live_type.terraform.to_owned(),
-                    id: live.id.clone(),
-                    addresses: Vec::new(),
-                    states: Vec::new(),
-                    environment: live.environment.clone(),
-                    account: Some(live.account.clone()),
-                    changes: Vec::new(),
-                });
+                unmanaged.push(live.item(DriftKind::Unmanaged));
             }
         }
         unmanaged.sort_by(|a, b| a.key.cmp(&b.key));
