@@ -70,10 +70,11 @@ async fn a_receiver_that_never_answers_times_out_on_every_attempt() {
     assert_eq!(delivery.attempts, 3);
     assert_eq!(delivery.error.as_deref(), Some("timed out after 200ms"));
     assert_eq!(silent.requests().len(), 3, "each attempt reached the receiver");
-    // Three timeouts and two backoffs (10 ms, 20 ms), with room for a slow machine.
+    // Three timeouts and two backoffs (10 ms, 20 ms); the upper bound only shows it does not
+    // hang, with room for a loaded CI machine.
     let least = retry.timeout * 3 + Duration::from_millis(30);
     assert!(took >= least, "{took:?}");
-    assert!(took < least + Duration::from_millis(1500), "{took:?}");
+    assert!(took < least + Duration::from_secs(10), "{took:?}");
 }
 
 #[tokio::test]
@@ -97,12 +98,12 @@ async fn one_failing_sink_leaves_the_others_alone() {
 async fn sinks_are_tried_at_the_same_time() {
     let silent = Receiver::start(|_, _| Reply::Silence);
     let sinks: Vec<_> = (0..4).map(|_| webhook(&silent.url)).collect();
-    let retry = plumb_sink::Retry { attempts: 1, ..quick() };
+    let retry = plumb_sink::Retry { attempts: 1, timeout: Duration::from_secs(2), ..quick() };
     let started = Instant::now();
     let deliveries = plumb_sink::deliver(&sinks, &news(), &[], &retry).await;
     let took = started.elapsed();
     assert!(deliveries.iter().all(|d| !d.ok && d.attempts == 1), "{deliveries:?}");
-    // One after another would take at least 4 × 200 ms.
+    // One after another would take at least 4 × 2 s.
     assert!(took < retry.timeout * 3, "{took:?}");
 }
 
