@@ -528,7 +528,7 @@ fn read_commands_refuse_findings_formats() {
     let run = env.plumb(&["asset", "list", "-o", "sarif"]).code(2);
     assert!(
         run.stderr.contains(
-            "-o sarif is for `plumb gate` and `plumb audit`; this command prints table, json or csv"
+            "-o sarif is for `plumb check`, `plumb drift`, `plumb gate` and `plumb audit`; this command prints table, json or csv"
         ),
         "{}",
         run.stderr
@@ -537,7 +537,7 @@ fn read_commands_refuse_findings_formats() {
         .code(2);
     assert_eq!(env.count(), 0, "refused before writing");
     let run = env.plumb(&["gate", "iac", ".", "-o", "csv"]).code(2);
-    assert!(run.stderr.contains("gates print table, json, sarif or junit, not csv"), "{}", run.stderr);
+    assert!(run.stderr.contains("gates print table, json, sarif, junit or html, not csv"), "{}", run.stderr);
 }
 
 const HEAD: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
