@@ -84,7 +84,12 @@ fn bench_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// The release binary, built now; `PLUMB_BENCH_BINARY` names one already built instead (a
+/// nested cargo can see a different environment and rebuild the AWS SDK, half an hour here).
 fn build_release() -> anyhow::Result<PathBuf> {
+    if let Ok(binary) = std::env::var("PLUMB_BENCH_BINARY") {
+        return Ok(PathBuf::from(binary));
+    }
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "-p", "plumb"])
         .current_dir(root())

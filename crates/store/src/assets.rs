@@ -336,3 +336,85 @@ mod tests {
         assert_eq!(decode_cursor("abc"), None);
     }
 }
+
+/// A present asset's collected document, as stored text (for drift, which reads every live
+/// resource and parses only what it compares).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Document {
+    /// The key.
+    pub key: String,
+    /// The type.
+    pub asset_type: String,
+    /// The environment.
+    pub environment: Option<String>,
+    /// The location.
+    pub location: Option<String>,
+    /// Tags, as JSON text.
+    pub tags: String,
+    /// Attributes, as JSON text.
+    pub attributes: String,
+}
+
+impl Store {
+    /// Batches of the documents of one source's present (not absent) assets, in key order.
+    pub async fn scan_documents(&self, source: &str) -> Result<DocumentScan, StoreError> {
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        };
+        let tx = self.pool.begin_with(begin).await?;
+        Ok(DocumentScan { tx, backend: self.backend, source: source.to_owned(), after: None, done: false })
+    }
+}
+
+/// See [`Store::scan_documents`].
+pub struct DocumentScan {
+    tx: Transaction<'static, Any>,
+    backend: Backend,
+    source: String,
+    after: Option<String>,
+    done: bool,
+}
+
+impl DocumentScan {
+    const BATCH: i64 = 5_000;
+
+    /// The next batch, or `None` at the end.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<Document>>, StoreError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut sql = Sql::new(
+            "SELECT key, type, environment, location, tags, attributes FROM assets \
+             WHERE absent_since IS NULL AND source = ",
+        );
+        sql.bind(self.source.clone());
+        if let Some(after) = self.after.take() {
+            sql.push(" AND key > ").bind(after);
+        }
+        sql.push(" ORDER BY key LIMIT ").bind(Self::BATCH);
+        let rows = sql.query(self.backend).fetch_all(&mut *self.tx).await?;
+        let documents = rows
+            .iter()
+            .map(|row| {
+                Ok(Document {
+                    key: row.try_get("key")?,
+                    asset_type: row.try_get("type")?,
+                    environment: row.try_get("environment")?,
+                    location: row.try_get("location")?,
+                    tags: row.try_get("tags")?,
+                    attributes: row.try_get("attributes")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.done = i64::try_from(documents.len()).unwrap_or(0) < Self::BATCH;
+        self.after = documents.last().map(|d| d.key.clone());
+        Ok((!documents.is_empty()).then_some(documents))
+    }
+}
+
+impl std::fmt::Debug for DocumentScan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentScan").field("after", &self.after).finish_non_exhaustive()
+    }
+}

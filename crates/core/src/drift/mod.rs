@@ -78,7 +78,38 @@ impl DriftKind {
     }
 }
 
-/// A collected asset as drift sees it.
+/// A collected resource as drift reads it: its stored text, parsed only as far as needed, so
+/// a million live resources fit in memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveRecord {
+    /// The asset's key.
+    pub key: String,
+    /// The collected type.
+    pub asset_type: String,
+    /// The environment.
+    pub environment: Option<String>,
+    /// The location (`aws:ACCOUNT:REGION` for collected resources).
+    pub location: Option<String>,
+    /// Tags, as JSON text.
+    pub tags: String,
+    /// The collected document, as JSON text.
+    pub attributes: String,
+}
+
+impl From<&Asset> for LiveRecord {
+    fn from(asset: &Asset) -> LiveRecord {
+        LiveRecord {
+            key: asset.key.clone(),
+            asset_type: asset.asset_type.clone(),
+            environment: asset.environment.clone(),
+            location: asset.location.clone(),
+            tags: serde_json::to_string(&asset.tags).unwrap_or_default(),
+            attributes: asset.attributes.to_string(),
+        }
+    }
+}
+
+/// A live resource as the detector keeps it.
 #[derive(Clone, Debug)]
 struct Live {
     key: String,
@@ -86,8 +117,11 @@ struct Live {
     id: String,
     environment: Option<String>,
     account: String,
-    attributes: Value,
-    tags: Value,
+    /// JSON text, parsed again only when a state resource is compared with it.
+    attributes: Box<str>,
+    tags: Box<str>,
+    /// Comes with the account (default VPC, service-linked role, …).
+    default: bool,
     in_scope: bool,
 }
 
@@ -298,31 +332,28 @@ impl Detector {
         Detector { ignore, environment, ..Detector::default() }
     }
 
-    /// Adds a live asset. All live assets come before the first state resource. Returns
-    /// false for an asset of a type drift has no mapping for (it is not compared).
-    pub fn add_live(&mut self, asset: &Asset) -> bool {
-        let Some(entry) = types::by_live(&asset.asset_type) else { return false };
+    /// Adds a live resource. All live resources come before the first state resource.
+    /// Returns false for a resource of a type drift has no mapping for (it is not compared).
+    pub fn add_live(&mut self, record: LiveRecord) -> bool {
+        let Some(entry) = types::by_live(&record.asset_type) else { return false };
+        let attributes: Value = serde_json::from_str(&record.attributes).unwrap_or(Value::Null);
         let index = self.live.len();
-        let id = entry
-            .live_id
-            .iter()
-            .map(|field| text(asset.attributes.get(*field)))
-            .collect::<Vec<_>>()
-            .join(":");
-        let in_scope = self.environment.is_none() || asset.environment == self.environment;
-        self.by_key.insert(asset.key.clone(), index);
+        let id = entry.live_id.iter().map(|field| text(attributes.get(*field))).collect::<Vec<_>>().join(":");
+        let in_scope = self.environment.is_none() || record.environment == self.environment;
+        self.by_key.insert(record.key.clone(), index);
         self.by_id.insert((entry.live, id.clone()), index);
         if entry.settings {
             self.by_type.entry(entry.live).or_default().push(index);
         }
         self.live.push(Live {
-            key: asset.key.clone(),
+            account: account(&record.key, record.location.as_deref()),
+            key: record.key,
             live_type: entry,
             id,
-            environment: asset.environment.clone(),
-            account: account(asset),
-            attributes: asset.attributes.clone(),
-            tags: serde_json::to_value(&asset.tags).unwrap_or(Value::Null),
+            environment: record.environment,
+            attributes: record.attributes.into_boxed_str(),
+            tags: record.tags.into_boxed_str(),
+            default: types::normally_unmanaged(entry.live, &attributes).is_some(),
             in_scope,
         });
         self.matched.push(false);
@@ -369,9 +400,11 @@ impl Detector {
         if !live.in_scope {
             return;
         }
+        let attributes: Value = serde_json::from_str(&live.attributes).unwrap_or(Value::Null);
+        let tags: Value = serde_json::from_str(&live.tags).unwrap_or(Value::Null);
         let mut changes = Vec::new();
         for attribute in entry.attributes {
-            for change in compare::compare(attribute, &managed.values, &live.attributes, &live.tags) {
+            for change in compare::compare(attribute, &managed.values, &attributes, &tags) {
                 if self.ignore.ignores_attribute(entry.terraform, id, &change.attribute) {
                     self.totals.ignored += 1;
                 } else {
@@ -420,7 +453,7 @@ impl Detector {
                 continue;
             }
             let matched = self.matched[index];
-            if !matched && types::normally_unmanaged(live.live_type.live, &live.attributes).is_some() {
+            if !matched && live.default {
                 self.totals.defaults += 1;
                 continue;
             }
@@ -495,14 +528,14 @@ fn arn_account(arn: &str) -> Option<String> {
     arn.split(':').nth(4).filter(|a| !a.is_empty()).map(str::to_owned)
 }
 
-/// The account of a collected asset: from its ARN, else from its key or location
+/// The account of a collected resource: from its ARN, else from its key or location
 /// (`aws:ACCOUNT:REGION…`).
-fn account(asset: &Asset) -> String {
-    if let Some(account) = asset.key.starts_with("arn:").then(|| arn_account(&asset.key)).flatten() {
+fn account(key: &str, location: Option<&str>) -> String {
+    if let Some(account) = key.starts_with("arn:").then(|| arn_account(key)).flatten() {
         return account;
     }
     let from = |text: &str| text.strip_prefix("aws:").and_then(|r| r.split(':').next()).map(str::to_owned);
-    from(&asset.key).or_else(|| asset.location.as_deref().and_then(from)).unwrap_or_else(|| "-".to_owned())
+    from(key).or_else(|| location.and_then(from)).unwrap_or_else(|| "-".to_owned())
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ fn tf_instance(id: &str, instance_type: &str, tags: Value) -> Managed {
 fn scan(ignore: &str, live_assets: &[Asset], state: &[Managed]) -> DriftReport {
     let mut detector = Detector::new(IgnoreRules::parse(ignore).unwrap(), None);
     for asset in live_assets {
-        assert!(detector.add_live(asset), "{}", asset.asset_type);
+        assert!(detector.add_live(asset.into()), "{}", asset.asset_type);
     }
     for resource in state {
         detector.add_managed(resource);
@@ -211,8 +211,8 @@ fn environment_filter_keeps_other_environments_out() {
     let mut staging = instance("i-s", "t3.micro", &[]);
     staging.environment = Some("staging".to_owned());
     let mut detector = Detector::new(IgnoreRules::default(), Some("production".to_owned()));
-    detector.add_live(&staging);
-    detector.add_live(&instance("i-p", "t3.micro", &[]));
+    detector.add_live((&staging).into());
+    detector.add_live((&instance("i-p", "t3.micro", &[])).into());
     let mut other = tf_instance("i-s", "t3.large", json!({}));
     other.environment = Some("staging".to_owned());
     detector.add_managed(&other);

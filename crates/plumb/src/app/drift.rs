@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
-use plumb_core::drift::{Detector, DriftKind, DriftReport, IgnoreRules, Managed};
+use plumb_core::drift::{Detector, DriftKind, DriftReport, IgnoreRules, LiveRecord, Managed};
 use plumb_core::model::{Finding, Run, RunKind, RunOutcome};
 use plumb_core::sync::{Resource, TagMapping, discovered};
 use plumb_core::{AssetId, InventoryRules, Timestamp};
@@ -141,16 +141,23 @@ async fn add_live(
     detector: &mut Detector,
     progress: &ProgressBar,
 ) -> anyhow::Result<u64> {
-    let filter = AssetFilter { source: Some(source.to_owned()), ..AssetFilter::default() };
-    let mut scan = ctx.store.scan_assets(filter).await?;
+    let mut scan = ctx.store.scan_documents(source).await?;
     let mut unknown = 0;
     while let Some(batch) = scan.next_batch().await? {
-        for asset in batch.iter().filter(|a| a.absent_since.is_none()) {
-            if !detector.add_live(asset) {
+        progress.inc(batch.len() as u64);
+        for document in batch {
+            let record = LiveRecord {
+                key: document.key,
+                asset_type: document.asset_type,
+                environment: document.environment,
+                location: document.location,
+                tags: document.tags,
+                attributes: document.attributes,
+            };
+            if !detector.add_live(record) {
                 unknown += 1;
             }
         }
-        progress.inc(batch.len() as u64);
     }
     Ok(unknown)
 }
