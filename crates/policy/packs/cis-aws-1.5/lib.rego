@@ -18,7 +18,14 @@ status(failed) := "fail" if failed
 status(failed) := "pass" if not failed
 
 # The documents of one type among the input's resources.
-docs(type) := [d | some d in input.resources; d.type == type]
+# Documents by type, grouped once per evaluation: a rule is evaluated once and kept, while a
+# function is evaluated again at every call, so `docs` inside a per-resource rule walked every
+# document for every resource (quadratic: 341 s for 100,000 resources).
+resource_types := {r.type | some r in input.resources}
+
+documents_by_type[type] := [d | some d in input.resources; d.type == type] if some type in resource_types
+
+docs(type) := object.get(documents_by_type, type, [])
 
 # The one settings document of a type (IAM account settings, S3 account settings).
 doc(type) := docs(type)[0]
