@@ -1,5 +1,6 @@
 //! Reading assets: by id or key, filtered pages with keyset cursors, and consistent scans.
 
+use plumb_core::drift::LiveRecord;
 use plumb_core::model::{RelationKind, Relationship};
 use plumb_core::{Asset, AssetId, Kind, Status, Timestamp};
 use sqlx::any::{Any, AnyRow};
@@ -323,40 +324,9 @@ fn json<T: serde::de::DeserializeOwned>(field: &'static str, value: String) -> R
     serde_json::from_str(&value).map_err(|err| StoreError::Corrupt { field, reason: err.to_string(), value })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_any_key() {
-        for key in ["arn:aws:s3:::logs", "a b/ü?&=", ""] {
-            assert_eq!(decode_cursor(&encode_cursor(key)).as_deref(), Some(key));
-        }
-        assert_eq!(decode_cursor("zz"), None);
-        assert_eq!(decode_cursor("abc"), None);
-    }
-}
-
-/// A present asset's collected document, as stored text (for drift, which reads every live
-/// resource and parses only what it compares).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Document {
-    /// The key.
-    pub key: String,
-    /// The type.
-    pub asset_type: String,
-    /// The environment.
-    pub environment: Option<String>,
-    /// The location.
-    pub location: Option<String>,
-    /// Tags, as JSON text.
-    pub tags: String,
-    /// Attributes, as JSON text.
-    pub attributes: String,
-}
-
 impl Store {
-    /// Batches of the documents of one source's present (not absent) assets, in key order.
+    /// Batches of one source's present (not absent) assets as drift reads them (documents as
+    /// stored text), in key order.
     pub async fn scan_documents(&self, source: &str) -> Result<DocumentScan, StoreError> {
         let begin = match self.backend {
             Backend::Sqlite => "BEGIN",
@@ -380,7 +350,7 @@ impl DocumentScan {
     const BATCH: i64 = 5_000;
 
     /// The next batch, or `None` at the end.
-    pub async fn next_batch(&mut self) -> Result<Option<Vec<Document>>, StoreError> {
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<LiveRecord>>, StoreError> {
         if self.done {
             return Ok(None);
         }
@@ -397,7 +367,7 @@ impl DocumentScan {
         let documents = rows
             .iter()
             .map(|row| {
-                Ok(Document {
+                Ok(LiveRecord {
                     key: row.try_get("key")?,
                     asset_type: row.try_get("type")?,
                     environment: row.try_get("environment")?,
@@ -416,5 +386,19 @@ impl DocumentScan {
 impl std::fmt::Debug for DocumentScan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DocumentScan").field("after", &self.after).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_any_key() {
+        for key in ["arn:aws:s3:::logs", "a b/ü?&=", ""] {
+            assert_eq!(decode_cursor(&encode_cursor(key)).as_deref(), Some(key));
+        }
+        assert_eq!(decode_cursor("zz"), None);
+        assert_eq!(decode_cursor("abc"), None);
     }
 }

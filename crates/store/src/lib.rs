@@ -22,9 +22,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use assets::{
-    AssetFilter, AssetPage, Document, DocumentScan, Page, TagFilter, decode_cursor, encode_cursor,
-};
+pub use assets::{AssetFilter, AssetPage, DocumentScan, Page, TagFilter, decode_cursor, encode_cursor};
 pub use error::StoreError;
 pub use events::Verification;
 pub use findings::{FindingChanges, StoredFinding};

@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
-use plumb_core::drift::{Detector, DriftKind, DriftReport, IgnoreRules, LiveRecord, Managed};
+use plumb_core::drift::{Detector, DriftKind, DriftReport, IgnoreRules, Managed};
 use plumb_core::model::{Finding, Run, RunKind, RunOutcome};
 use plumb_core::sync::{Resource, TagMapping, discovered};
 use plumb_core::{AssetId, InventoryRules, Timestamp};
@@ -145,15 +145,7 @@ async fn add_live(
     let mut unknown = 0;
     while let Some(batch) = scan.next_batch().await? {
         progress.inc(batch.len() as u64);
-        for document in batch {
-            let record = LiveRecord {
-                key: document.key,
-                asset_type: document.asset_type,
-                environment: document.environment,
-                location: document.location,
-                tags: document.tags,
-                attributes: document.attributes,
-            };
+        for record in batch {
             if !detector.add_live(record) {
                 unknown += 1;
             }
