@@ -103,7 +103,7 @@ async fn scan(
     started: Timestamp,
     run_id: &str,
 ) -> anyhow::Result<Scanned> {
-    let ignore = ignore_rules(request.ignore.as_deref())?;
+    let (ignore, ignore_file) = ignore_rules(request.ignore.as_deref())?;
     let mut detector = Detector::new(ignore, request.environment.clone());
     let unknown_live = add_live(ctx, &request.source, &mut detector, progress).await?;
     let detector = if request.states.is_empty() {
@@ -117,21 +117,30 @@ async fn scan(
     let checks: Vec<String> = CHECKS.iter().map(|k| k.check()).collect();
     let mut tx = ctx.store.begin_write(&ctx.actor).await?;
     let changes = tx.record_findings(&checks, &mut findings, run_id, request.environment.is_none()).await?;
-    tx.record_run(&run(ctx, run_id, request, started, &report, &changes)).await?;
+    let used = Used { ignore_file, started };
+    tx.record_run(&run(ctx, run_id, request, &used, &report, &changes)).await?;
     tx.commit().await?;
     Ok((report, findings, changes, unknown_live))
 }
 
-/// The ignore rules: the named file (which must exist), else `.plumbignore` when present.
-fn ignore_rules(path: Option<&Path>) -> anyhow::Result<IgnoreRules> {
+/// The ignore rules and the file they came from: the named file (which must exist), else
+/// `.plumbignore` when present.
+fn ignore_rules(path: Option<&Path>) -> anyhow::Result<(IgnoreRules, Option<String>)> {
     let path = match path {
         Some(path) => path,
         None if Path::new(DEFAULT_IGNORE).exists() => Path::new(DEFAULT_IGNORE),
-        None => return Ok(IgnoreRules::default()),
+        None => return Ok((IgnoreRules::default(), None)),
     };
     let text = std::fs::read_to_string(path)
         .map_err(|err| BadInput(format!("cannot read the ignore file {}: {err}", path.display())))?;
-    IgnoreRules::parse(&text).map_err(|err| BadInput(format!("{}: {err}", path.display())).into())
+    let rules = IgnoreRules::parse(&text).map_err(|err| BadInput(format!("{}: {err}", path.display())))?;
+    Ok((rules, Some(path.display().to_string())))
+}
+
+/// What a scan actually used, for its record: the ignore file may be the default one.
+struct Used {
+    ignore_file: Option<String>,
+    started: Timestamp,
 }
 
 /// Feeds the present assets of the live source; returns how many had no mapping.
@@ -232,7 +241,7 @@ fn run(
     ctx: &Context,
     run_id: &str,
     request: &DriftRequest,
-    started: Timestamp,
+    used: &Used,
     report: &DriftReport,
     changes: &FindingChanges,
 ) -> Run {
@@ -247,14 +256,14 @@ fn run(
         id: run_id.to_owned(),
         kind: RunKind::Drift,
         name: request.source.clone(),
-        started_at: started,
+        started_at: used.started,
         finished_at: Timestamp::from_jiff(jiff::Timestamp::now()),
         actor: ctx.actor.clone(),
         outcome: if found > 0 { RunOutcome::Blocked } else { RunOutcome::Succeeded },
         inputs: json!({
             "states": if request.states.is_empty() { json!("synced") } else { json!(request.states) },
             "source": request.source,
-            "ignore": request.ignore.as_ref().map(|p| p.display().to_string()),
+            "ignore": used.ignore_file,
             "environment": request.environment,
         }),
         counts: json!({

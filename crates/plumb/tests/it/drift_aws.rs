@@ -258,6 +258,7 @@ fn drift_finds_exactly_the_seeded_differences_and_alerts_once() {
     let drift_run = runs["items"].as_array().unwrap().iter().find(|r| r["kind"] == "drift").unwrap().clone();
     let shown = account.plumb(&["run", "show", drift_run["id"].as_str().unwrap(), "-o", "json"]).ok().json();
     assert_eq!(shown["inputs"]["states"], json!([STATE]));
+    assert_eq!(shown["inputs"]["ignore"], ".plumbignore", "the default ignore file is recorded as used");
     assert!(shown["details"]["coverage"].as_array().unwrap().len() > 10, "{shown}");
     assert_eq!(shown["details"]["alerts"].as_array().unwrap().len(), 2, "{shown}");
 
