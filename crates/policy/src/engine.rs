@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::check::{Check, Outcome, Scope, Style};
 use crate::metadata::{annotations, package};
-use crate::{PolicyError, Source};
+use crate::{Document, PolicyError, Source};
 
 const CONFTEST_RULES: &[&str] = &["deny", "violation", "warn"];
 
@@ -188,10 +188,8 @@ struct Raw {
 impl Evaluator {
     /// Evaluates one check with `input`: for a plumb check `{resources, context}`, for a
     /// conftest policy one configuration document.
-    pub fn evaluate(&mut self, check: &Check, input: &Value) -> Result<Vec<Outcome>, PolicyError> {
-        let failed = |message: String| PolicyError::Evaluation { check: check.id.clone(), message };
-        let input = regorus::Value::deserialize(input).map_err(|err| failed(err.to_string()))?;
-        self.engine.set_input(input);
+    pub fn evaluate(&mut self, check: &Check, input: &Document) -> Result<Vec<Outcome>, PolicyError> {
+        self.engine.set_input(input.0.clone());
         match check.style {
             Style::Native => {
                 let value = self.eval(check, "findings")?;

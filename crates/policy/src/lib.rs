@@ -50,6 +50,9 @@ pub enum PolicyError {
         /// The engine's message.
         message: String,
     },
+    /// A document the engine cannot represent.
+    #[error("a document the policy engine cannot read: {0}")]
+    Document(String),
     /// A check produced a result plumb cannot read.
     #[error("{check} produced a result that is not a finding: {message}")]
     Result {
@@ -60,18 +63,59 @@ pub enum PolicyError {
     },
 }
 
+/// A JSON document converted once into the engine's representation. Clones share it, so a
+/// resource read by many checks is converted once, not once per check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document(regorus::Value);
+
+impl Document {
+    /// Converts a JSON document.
+    pub fn from_json(value: &serde_json::Value) -> Result<Document, PolicyError> {
+        use serde::Deserialize as _;
+        regorus::Value::deserialize(value).map(Document).map_err(|err| PolicyError::Document(err.to_string()))
+    }
+
+    /// An array of documents.
+    pub fn array(items: Vec<Document>) -> Document {
+        Document(regorus::Value::from(items.into_iter().map(|d| d.0).collect::<Vec<_>>()))
+    }
+
+    /// This object with `key` set to `value`; its other members stay shared. A document that
+    /// is not an object is returned as it is.
+    #[must_use]
+    pub fn with(&self, key: &str, value: Document) -> Document {
+        let mut copy = self.0.clone();
+        if let Ok(object) = copy.as_object_mut() {
+            object.insert(regorus::Value::from(key), value.0);
+        }
+        Document(copy)
+    }
+
+    fn object(members: Vec<(&str, Document)>) -> Document {
+        let map: std::collections::BTreeMap<regorus::Value, regorus::Value> =
+            members.into_iter().map(|(key, value)| (regorus::Value::from(key), value.0)).collect();
+        Document(regorus::Value::from(map))
+    }
+}
+
 /// The input of a plumb check of account scope: one account's documents of the check's types.
 pub fn account_input(
     account: &str,
     regions: &[String],
-    resources: Vec<serde_json::Value>,
-    context: &serde_json::Value,
-) -> serde_json::Value {
-    serde_json::json!({"account": account, "regions": regions, "resources": resources, "context": context})
+    resources: Vec<Document>,
+    context: &Document,
+) -> Document {
+    let regions = regions.iter().map(|r| Document(regorus::Value::from(r.as_str()))).collect();
+    Document::object(vec![
+        ("account", Document(regorus::Value::from(account))),
+        ("regions", Document::array(regions)),
+        ("resources", Document::array(resources)),
+        ("context", context.clone()),
+    ])
 }
 
 /// The input of a plumb check of resource scope: a batch of documents, and the context
 /// (with the account's context documents under `documents`, when the check asks for them).
-pub fn resource_input(resources: Vec<serde_json::Value>, context: &serde_json::Value) -> serde_json::Value {
-    serde_json::json!({"resources": resources, "context": context})
+pub fn resource_input(resources: Vec<Document>, context: &Document) -> Document {
+    Document::object(vec![("resources", Document::array(resources)), ("context", context.clone())])
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use plumb_policy::{PACKS, PolicySet, Scope};
+use plumb_policy::{Document, PACKS, PolicySet, Scope};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -97,7 +97,9 @@ fn every_case_of_every_check() {
                 base.extend(extra);
             }
             ctx["documents"] = Value::Array(case.documents.into_iter().map(asset).collect());
-            let resources: Vec<Value> = case.resources.into_iter().map(asset).collect();
+            let resources: Vec<Document> =
+                case.resources.into_iter().map(|r| Document::from_json(&asset(r)).unwrap()).collect();
+            let ctx = Document::from_json(&ctx).unwrap();
             let input = match check.scope {
                 Scope::Account => plumb_policy::account_input(
                     "123456789012",

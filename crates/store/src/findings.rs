@@ -65,6 +65,13 @@ impl Store {
     }
 }
 
+/// What a run needs of an open finding to judge a new result against it.
+struct Open {
+    status: FindingStatus,
+    first_seen: Timestamp,
+    digest: Option<String>,
+}
+
 impl WriteTx {
     /// Stores one run's results for the checks in `checks`: failing (and manual, error)
     /// results open or stay open; passing results, and open findings of these checks whose
@@ -78,47 +85,49 @@ impl WriteTx {
         complete: bool,
     ) -> Result<FindingChanges, StoreError> {
         let now = self.now();
-        let open = self.open_findings(checks).await?;
+        let mut open = self.open_findings(checks).await?;
         let mut changes = FindingChanges::default();
-        let mut reported = std::collections::HashSet::new();
         let mut writes = Vec::new();
+        let mut resolving = Vec::new();
         for result in results.iter_mut() {
             let id = (result.check.clone(), result.key.clone());
-            reported.insert(id.clone());
-            let previous = open.get(&id);
-            if let Some(previous) = previous {
+            let previous = open.remove(&id);
+            if let Some(previous) = &previous {
                 result.first_seen = previous.first_seen;
             }
-            match (previous, result.status.is_open()) {
-                (None, false) => {}
-                (None, true) => {
+            match previous {
+                None if !result.status.is_open() => {}
+                None => {
                     changes.opened += 1;
                     changes.opened_findings.push(result.clone());
                     writes.push((result.clone(), Some("opened"), None));
                 }
-                (Some(previous), true) if previous.status == result.status => {
+                Some(previous) if result.status.is_open() && previous.status == result.status => {
                     changes.unchanged += 1;
-                    writes.push((result.clone(), None, None));
+                    // Rewriting a finding that says the same again is most of a nightly run's
+                    // work; when the run is complete, one statement below marks them all seen.
+                    if !(complete && previous.digest.as_deref() == Some(result.digest().as_str())) {
+                        writes.push((result.clone(), None, None));
+                    }
                 }
-                (Some(previous), true) => {
+                Some(previous) if result.status.is_open() => {
                     changes.changed += 1;
                     writes.push((result.clone(), Some("changed"), Some(previous.status)));
                 }
-                (Some(previous), false) => {
-                    changes.resolved += 1;
-                    changes.resolved_findings.push(previous.clone());
-                    self.resolve(previous, now, &format!("{} passed", result.check)).await?;
-                }
+                Some(_) => resolving.push((id, format!("{} passed", result.check))),
             }
         }
         if complete {
-            for (id, previous) in &open {
-                if !reported.contains(id) {
-                    changes.resolved += 1;
-                    changes.resolved_findings.push(previous.clone());
-                    self.resolve(previous, now, "no longer reported").await?;
-                }
-            }
+            resolving.extend(open.into_keys().map(|id| (id, "no longer reported".to_owned())));
+        }
+        resolving.sort();
+        for ((check, key), reason) in resolving {
+            let previous = self.resolve(&check, &key, now, &reason).await?;
+            changes.resolved += 1;
+            changes.resolved_findings.push(previous);
+        }
+        if complete {
+            self.mark_seen(checks, run_id, now).await?;
         }
         for chunk in writes.chunks(BATCH) {
             self.upsert_findings(chunk, run_id, now).await?;
@@ -126,15 +135,32 @@ impl WriteTx {
         Ok(changes)
     }
 
+    /// Marks every open finding of `checks` as reported by this run.
+    async fn mark_seen(&mut self, checks: &[String], run_id: &str, now: Timestamp) -> Result<(), StoreError> {
+        for chunk in checks.chunks(BATCH) {
+            let mut sql = Sql::new("UPDATE findings SET last_seen = ");
+            sql.bind(now.to_string()).push(", run_id = ").bind(run_id.to_owned());
+            sql.push(" WHERE resolved_at IS NULL AND check_id IN ");
+            sql.row(|row| {
+                for check in chunk {
+                    row.value(check.clone());
+                }
+            });
+            sql.query(self.backend).execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
     async fn open_findings(
         &mut self,
         checks: &[String],
-    ) -> Result<HashMap<(String, String), Finding>, StoreError> {
+    ) -> Result<HashMap<(String, String), Open>, StoreError> {
         let mut open = HashMap::new();
         for chunk in checks.chunks(BATCH) {
-            let mut sql = Sql::new(&format!(
-                "SELECT {COLUMNS} FROM findings WHERE resolved_at IS NULL AND check_id IN "
-            ));
+            let mut sql = Sql::new(
+                "SELECT check_id, key, status, first_seen, digest FROM findings \
+                 WHERE resolved_at IS NULL AND check_id IN ",
+            );
             sql.row(|row| {
                 for check in chunk {
                     row.value(check.clone());
@@ -142,8 +168,13 @@ impl WriteTx {
             });
             let rows = sql.query(self.backend).fetch_all(&mut *self.tx).await?;
             for row in &rows {
-                let stored = stored_from_row(row)?;
-                open.insert((stored.finding.check.clone(), stored.finding.key.clone()), stored.finding);
+                let id = (row.try_get("check_id")?, row.try_get("key")?);
+                let found = Open {
+                    status: parse("status", row.try_get::<String, _>("status")?)?,
+                    first_seen: parse("first_seen", row.try_get::<String, _>("first_seen")?)?,
+                    digest: row.try_get("digest")?,
+                };
+                open.insert(id, found);
             }
         }
         Ok(open)
@@ -158,7 +189,7 @@ impl WriteTx {
         if writes.is_empty() {
             return Ok(());
         }
-        let mut sql = Sql::new(&format!("INSERT INTO findings ({COLUMNS}) VALUES "));
+        let mut sql = Sql::new(&format!("INSERT INTO findings ({COLUMNS}, digest) VALUES "));
         for (i, (finding, _, _)) in writes.iter().enumerate() {
             if i > 0 {
                 sql.push(",");
@@ -176,14 +207,16 @@ impl WriteTx {
                     .value(finding.first_seen.to_string())
                     .value(now.to_string())
                     .value(run_id.to_owned())
-                    .text(None);
+                    .text(None)
+                    .value(finding.digest());
             });
         }
         sql.push(
             " ON CONFLICT (check_id, key) DO UPDATE SET status = excluded.status, severity = excluded.severity, \
              title = excluded.title, controls = excluded.controls, message = excluded.message, \
              evidence = excluded.evidence, remediation = excluded.remediation, first_seen = excluded.first_seen, \
-             last_seen = excluded.last_seen, run_id = excluded.run_id, resolved_at = NULL",
+             last_seen = excluded.last_seen, run_id = excluded.run_id, resolved_at = NULL, \
+             digest = excluded.digest",
         );
         sql.query(self.backend).execute(&mut *self.tx).await?;
         for (finding, action, previous) in writes {
@@ -203,16 +236,28 @@ impl WriteTx {
         Ok(())
     }
 
-    async fn resolve(&mut self, finding: &Finding, now: Timestamp, reason: &str) -> Result<(), StoreError> {
+    /// Resolves an open finding; returns it as it was while open.
+    async fn resolve(
+        &mut self,
+        check: &str,
+        key: &str,
+        now: Timestamp,
+        reason: &str,
+    ) -> Result<Finding, StoreError> {
+        let mut select = Sql::new(&format!("SELECT {COLUMNS} FROM findings WHERE check_id = "));
+        select.bind(check.to_owned()).push(" AND key = ").bind(key.to_owned());
+        let row = select.query(self.backend).fetch_one(&mut *self.tx).await?;
+        let finding = stored_from_row(&row)?.finding;
         let mut sql = Sql::new("UPDATE findings SET resolved_at = ");
-        sql.bind(now.to_string()).push(" WHERE check_id = ").bind(finding.check.clone());
-        sql.push(" AND key = ").bind(finding.key.clone());
+        sql.bind(now.to_string()).push(" WHERE check_id = ").bind(check.to_owned());
+        sql.push(" AND key = ").bind(key.to_owned());
         sql.query(self.backend).execute(&mut *self.tx).await?;
         let before = json!({"status": finding.status.as_str()});
         let after = json!({"status": "resolved", "reason": reason});
         let draft =
-            EventDraft::new(Entity::Finding, finding_id(finding), "resolved", Some(&before), Some(&after));
-        self.append(draft).await
+            EventDraft::new(Entity::Finding, finding_id(&finding), "resolved", Some(&before), Some(&after));
+        self.append(draft).await?;
+        Ok(finding)
     }
 }
 

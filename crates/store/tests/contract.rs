@@ -92,6 +92,7 @@ contract!(
     concurrent_writers_serialise,
     migrations_report_and_refuse_newer_schema,
     runs_are_recorded_with_an_event,
+    findings_open_stay_open_and_resolve,
 );
 
 fn asset(key: &str, environment: &str, tags: &[(&str, &str)]) -> Asset {
@@ -326,4 +327,56 @@ async fn runs_are_recorded_with_an_event(f: Fixture) {
     assert_eq!(f.store.runs(Some(RunKind::Gate), 10).await.unwrap(), vec![run.clone()]);
     assert!(f.store.runs(Some(RunKind::Sync), 10).await.unwrap().is_empty());
     assert!(matches!(f.store.verify_events().await.unwrap(), Verification::Intact { events: 1, .. }));
+}
+
+fn finding(key: &str, message: &str) -> plumb_core::model::Finding {
+    use plumb_core::model::{Finding, FindingStatus, Severity};
+    let now = "2026-01-01T00:00:00Z".parse::<Timestamp>().unwrap();
+    Finding {
+        check: "pack/rule".into(),
+        title: "A rule".into(),
+        controls: vec!["INV-01".into()],
+        key: key.into(),
+        status: FindingStatus::Fail,
+        severity: Severity::High,
+        message: message.into(),
+        evidence: json!({"n": 1}),
+        remediation: "Fix it.".into(),
+        first_seen: now,
+        last_seen: now,
+    }
+}
+
+async fn record(
+    f: &Fixture,
+    run: &str,
+    results: &[plumb_core::model::Finding],
+) -> plumb_store::FindingChanges {
+    let mut results = results.to_vec();
+    let mut tx = f.store.begin_write("test@example.com").await.unwrap();
+    let changes = tx.record_findings(&["pack/rule".to_owned()], &mut results, run, true).await.unwrap();
+    tx.commit().await.unwrap();
+    changes
+}
+
+/// A finding reported again with the same content is only marked seen by the run (no event,
+/// first_seen kept); one whose content changed is rewritten; one no longer reported resolves.
+async fn findings_open_stay_open_and_resolve(f: Fixture) {
+    let opened = record(&f, "run-1", &[finding("a", "a fails"), finding("b", "b fails")]).await;
+    assert_eq!(opened.opened, 2);
+    let first_seen = f.store.findings(None, false).await.unwrap()[0].finding.first_seen;
+    let again = record(&f, "run-2", &[finding("a", "a fails"), finding("b", "b fails differently")]).await;
+    assert_eq!((again.opened, again.unchanged, again.resolved), (0, 2, 0));
+    let stored = f.store.findings(None, false).await.unwrap();
+    let runs: Vec<&str> = stored.iter().map(|s| s.run_id.as_str()).collect();
+    assert_eq!(runs, ["run-2", "run-2"]);
+    assert_eq!(stored[0].finding.first_seen, first_seen);
+    assert_eq!(stored[1].finding.message, "b fails differently");
+    let gone = record(&f, "run-3", &[finding("b", "b fails differently")]).await;
+    assert_eq!((gone.resolved, gone.unchanged), (1, 1));
+    let open: Vec<String> =
+        f.store.findings(None, false).await.unwrap().into_iter().map(|s| s.finding.key).collect();
+    assert_eq!(open, ["b"]);
+    assert_eq!(f.store.findings(None, true).await.unwrap()[0].run_id, "run-2");
+    assert!(matches!(f.store.verify_events().await.unwrap(), Verification::Intact { events: 3, .. }));
 }

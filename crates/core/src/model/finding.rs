@@ -67,3 +67,61 @@ pub struct Finding {
     /// When it was last seen.
     pub last_seen: Timestamp,
 }
+
+impl Finding {
+    /// A digest of what the finding says (not when it was seen), so a store can tell a result
+    /// that says the same again from one that changed without reading the stored text back.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let said = (
+            &self.check,
+            &self.key,
+            self.status.as_str(),
+            self.severity.as_str(),
+            &self.title,
+            &self.controls,
+            &self.message,
+            &self.evidence,
+            &self.remediation,
+        );
+        let encoded = serde_json::to_vec(&said).unwrap_or_default();
+        hex::encode(Sha256::digest(&encoded))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding() -> Finding {
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        Finding {
+            check: "pack/rule".into(),
+            title: "Title".into(),
+            controls: vec!["INV-01".into()],
+            key: "k".into(),
+            status: FindingStatus::Fail,
+            severity: Severity::High,
+            message: "m".into(),
+            evidence: serde_json::json!({"a": 1}),
+            remediation: "r".into(),
+            first_seen: now,
+            last_seen: now,
+        }
+    }
+
+    #[test]
+    fn digest_covers_what_is_said_not_when() {
+        let base = finding();
+        let later = Finding { last_seen: "2026-02-01T00:00:00Z".parse().unwrap(), ..finding() };
+        assert_eq!(base.digest(), later.digest());
+        for changed in [
+            Finding { message: "other".into(), ..finding() },
+            Finding { evidence: serde_json::json!({"a": 2}), ..finding() },
+            Finding { severity: Severity::Low, ..finding() },
+            Finding { status: FindingStatus::Error, ..finding() },
+        ] {
+            assert_ne!(base.digest(), changed.digest());
+        }
+    }
+}

@@ -6,14 +6,14 @@
 //! data was not collected completely (a service failed or was never synced) reports `error`
 //! for the account instead of judging missing data as passing.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::ProgressBar;
 use plumb_core::Timestamp;
 use plumb_core::model::{Finding, FindingStatus, Run, RunKind, RunOutcome, Severity};
-use plumb_policy::{Check, PACKS, PolicySet, Scope, Source, Style};
+use plumb_policy::{Check, Document, PACKS, PolicySet, Scope, Source, Style};
 use plumb_store::{AssetFilter, FindingChanges};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -130,17 +130,31 @@ pub async fn check(
     let set = policies(request)?;
     let assets = load_assets(ctx, request).await?;
     let coverage = Coverage::load(ctx, &assets).await?;
-    let context = check_context(ctx, started);
+    let context =
+        Document::from_json(&check_context(ctx, started)).map_err(|err| BadInput(err.to_string()))?;
     let work = plan(set.checks(), &assets, &coverage);
     progress.set_length(work.items.len() as u64);
+    let documents = documents(&assets)?;
     let mut findings = work.errors;
-    findings.extend(evaluate(&set, &work.items, &assets, &context, progress)?);
+    findings.extend(evaluate(
+        &set,
+        &work.items,
+        &Inputs { assets: &assets, documents: &documents, context: &context },
+        progress,
+    )?);
+    findings.sort_by(|a, b| (&a.check, &a.key).cmp(&(&b.check, &b.key)));
     let run_id = ulid::Ulid::generate().to_string();
     let checks: Vec<String> = set.checks().iter().map(|c| c.id.clone()).collect();
     let mut tx = ctx.store.begin_write(&ctx.actor).await?;
-    let mut stored = stored_findings(&findings);
-    let changes = tx.record_findings(&checks, &mut stored, &run_id, request.environment.is_none()).await?;
-    carry_first_seen(&mut findings, &stored);
+    let complete = request.environment.is_none();
+    let changes = if has_duplicates(&findings) {
+        let mut stored = stored_findings(&findings);
+        let changes = tx.record_findings(&checks, &mut stored, &run_id, complete).await?;
+        carry_first_seen(&mut findings, &stored);
+        changes
+    } else {
+        tx.record_findings(&checks, &mut findings, &run_id, complete).await?
+    };
     let summary = summarize(set.checks(), &findings);
     tx.record_run(&run(ctx, &run_id, request, started, &summary, &changes, assets.len())).await?;
     tx.commit().await?;
@@ -293,13 +307,47 @@ struct Plan<'a> {
     errors: Vec<Finding>,
 }
 
+/// The assets' positions by type, and each asset's account, worked out once for all checks.
+struct AssetIndex<'v> {
+    by_type: HashMap<&'v str, Vec<usize>>,
+    accounts: Vec<Option<&'v str>>,
+}
+
+impl<'v> AssetIndex<'v> {
+    fn new(assets: &'v [Value]) -> AssetIndex<'v> {
+        let mut by_type: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, asset) in assets.iter().enumerate() {
+            if let Some(asset_type) = asset["type"].as_str() {
+                by_type.entry(asset_type).or_default().push(i);
+            }
+        }
+        AssetIndex { by_type, accounts: assets.iter().map(account).collect() }
+    }
+
+    /// The positions, in order, of the assets of these types; every asset with a type when
+    /// `types` is empty.
+    fn of_types(&self, types: &[String]) -> Vec<usize> {
+        let mut found: Vec<usize> = if types.is_empty() {
+            self.by_type.values().flatten().copied().collect()
+        } else {
+            types.iter().filter_map(|t| self.by_type.get(t.as_str())).flatten().copied().collect()
+        };
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    fn in_account(&self, positions: &[usize], account: &str) -> Vec<usize> {
+        positions.iter().copied().filter(|&i| self.accounts[i] == Some(account)).collect()
+    }
+}
+
 fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<'a> {
     let now = Timestamp::from_jiff(jiff::Timestamp::now());
+    let index = AssetIndex::new(assets);
     let mut plan = Plan { items: Vec::new(), errors: Vec::new() };
     for check in checks {
-        let matching: Vec<usize> = (0..assets.len())
-            .filter(|&i| assets[i]["type"].as_str().is_some_and(|t| check.reads(t)))
-            .collect();
+        let matching = index.of_types(&check.types);
         if check.style == Style::Conftest {
             plan.items.extend(matching.into_iter().map(|i| Item {
                 check,
@@ -323,22 +371,17 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<
             continue;
         }
         // Checks of AWS data: per account, and only where it was collected.
+        let context_types =
+            if check.context.is_empty() { Vec::new() } else { index.of_types(&check.context) };
         for account in coverage.regions.keys() {
             let missing = coverage.missing(check, account);
             if !missing.is_empty() {
                 plan.errors.push(not_collected(check, account, &missing, now));
                 continue;
             }
-            let documents: Vec<usize> = matching
-                .iter()
-                .copied()
-                .filter(|&i| self::account(&assets[i]) == Some(account.as_str()))
-                .collect();
+            let documents = index.in_account(&matching, account);
             let regions = coverage.regions.get(account).cloned().unwrap_or_default();
-            let context: Vec<usize> = (0..assets.len())
-                .filter(|&i| self::account(&assets[i]) == Some(account.as_str()))
-                .filter(|&i| assets[i]["type"].as_str().is_some_and(|t| check.context.iter().any(|c| c == t)))
-                .collect();
+            let context = index.in_account(&context_types, account);
             match check.scope {
                 Scope::Account => plan.items.push(Item {
                     check,
@@ -385,10 +428,10 @@ fn not_collected(check: &Check, account: &str, missing: &[String], now: Timestam
 fn evaluate(
     set: &PolicySet,
     items: &[Item<'_>],
-    assets: &[Value],
-    context: &Value,
+    inputs: &Inputs<'_>,
     progress: &ProgressBar,
 ) -> anyhow::Result<Vec<Finding>> {
+    let assets = inputs.assets;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len().max(1));
     let next = AtomicUsize::new(0);
     let now = Timestamp::from_jiff(jiff::Timestamp::now());
@@ -402,7 +445,7 @@ fn evaluate(
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(item) = items.get(index) else { break };
-                        let input = input(item, assets, context);
+                        let input = inputs.input(item).map_err(|err| BadInput(err.to_string()))?;
                         let outcomes = evaluator
                             .evaluate(item.check, &input)
                             .map_err(|err| BadInput(err.to_string()))?;
@@ -430,23 +473,56 @@ fn evaluate(
     for result in results {
         findings.extend(result?);
     }
-    findings.sort_by(|a, b| (&a.check, &a.key).cmp(&(&b.check, &b.key)));
     Ok(findings)
 }
 
-fn input(item: &Item<'_>, assets: &[Value], context: &Value) -> Value {
-    let documents: Vec<Value> = item.documents.iter().map(|&i| assets[i].clone()).collect();
-    if item.check.style == Style::Conftest {
-        return documents.into_iter().next().map(|d| d["attributes"].clone()).unwrap_or(Value::Null);
-    }
-    let mut context = context.clone();
-    context["documents"] = Value::Array(item.context.iter().map(|&i| assets[i].clone()).collect());
-    match (item.check.scope, &item.account) {
-        (Scope::Account, Some(account)) => {
-            plumb_policy::account_input(account, &item.regions, documents, &context)
+/// The assets, converted once for the engine, and the context every check reads.
+struct Inputs<'a> {
+    assets: &'a [Value],
+    documents: &'a [Document],
+    context: &'a Document,
+}
+
+impl Inputs<'_> {
+    fn input(&self, item: &Item<'_>) -> Result<Document, plumb_policy::PolicyError> {
+        if item.check.style == Style::Conftest {
+            let attributes = item.documents.first().map_or(&Value::Null, |&i| &self.assets[i]["attributes"]);
+            return Document::from_json(attributes);
         }
-        _ => plumb_policy::resource_input(documents, &context),
+        let pick = |indexes: &[usize]| indexes.iter().map(|&i| self.documents[i].clone()).collect::<Vec<_>>();
+        let context = self.context.with("documents", Document::array(pick(&item.context)));
+        Ok(match (item.check.scope, &item.account) {
+            (Scope::Account, Some(account)) => {
+                plumb_policy::account_input(account, &item.regions, pick(&item.documents), &context)
+            }
+            _ => plumb_policy::resource_input(pick(&item.documents), &context),
+        })
     }
+}
+
+/// The assets converted for the engine, on all cores.
+fn documents(assets: &[Value]) -> anyhow::Result<Vec<Document>> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = assets.len().div_ceil(threads).max(1);
+    let converted: Vec<Result<Vec<Document>, plumb_policy::PolicyError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = assets
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(Document::from_json).collect()))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(plumb_policy::PolicyError::Document("a thread panicked".to_owned()))
+                })
+            })
+            .collect()
+    });
+    let mut documents = Vec::with_capacity(assets.len());
+    for part in converted {
+        documents.extend(part.map_err(|err| BadInput(err.to_string()))?);
+    }
+    Ok(documents)
 }
 
 fn finding(check: &Check, key: String, outcome: plumb_policy::Outcome, now: Timestamp) -> Finding {
@@ -463,6 +539,11 @@ fn finding(check: &Check, key: String, outcome: plumb_policy::Outcome, now: Time
         first_seen: now,
         last_seen: now,
     }
+}
+
+/// Whether a check said several things about one key; `findings` are sorted by (check, key).
+fn has_duplicates(findings: &[Finding]) -> bool {
+    findings.windows(2).any(|pair| pair[0].check == pair[1].check && pair[0].key == pair[1].key)
 }
 
 /// What is stored: one finding per (check, key). A check may say several things about one key

@@ -124,6 +124,14 @@ pub async fn run(settings: &Settings, format: Format, args: CheckArgs) -> anyhow
     Ok(if blocking { Outcome::Blocking } else { Outcome::Clean })
 }
 
+/// `plumb check -o json`, written straight from the report.
+#[derive(serde::Serialize)]
+struct CheckJson<'a> {
+    run_id: &'a str,
+    summary: &'a [app::check::CheckSummary],
+    findings: &'a [&'a Finding],
+}
+
 fn print(format: Format, report: &CheckReport, all: bool, fail_on: Option<Severity>) -> anyhow::Result<()> {
     let shown: Vec<&Finding> =
         report.findings.iter().filter(|f| all || f.status != FindingStatus::Pass).collect();
@@ -131,7 +139,7 @@ fn print(format: Format, report: &CheckReport, all: bool, fail_on: Option<Severi
     match format {
         Format::Json => report::write_json(
             out,
-            &json!({"run_id": report.run_id, "summary": report.summary, "findings": shown}),
+            &CheckJson { run_id: &report.run_id, summary: &report.summary, findings: &shown },
         )?,
         Format::Csv => report::list(out, format, FINDING_VIEW, &shown, None)?,
         Format::Sarif | Format::Junit | Format::Html => {

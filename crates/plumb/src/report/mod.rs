@@ -148,8 +148,11 @@ pub fn one<T: Serialize>(out: &mut dyn Write, format: Format, view: View, item: 
 
 /// Pretty JSON followed by a newline.
 pub fn write_json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    writeln!(out)
+    // Standard output is line-buffered, and pretty JSON is many short lines.
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()
 }
 
 /// A CSV writer that has written the header.
