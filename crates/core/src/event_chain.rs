@@ -75,39 +75,48 @@ pub fn event_hash(event: &Event) -> String {
 /// JSON text with object keys sorted and no insignificant whitespace, independent of how
 /// `serde_json` was built (its `preserve_order` feature changes map order).
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    // Only serde_json's output and ASCII punctuation were written: always UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// Appends the canonical encoding of `value` (see [`canonical_json`]).
+pub(crate) fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
+            out.push(b'{');
             for (i, (key, value)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
+                write_plain(key, out);
+                out.push(b':');
                 write_canonical(value, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => write_plain(scalar, out),
     }
+}
+
+/// Appends serde_json's compact encoding of a value whose encoding is already canonical (a
+/// string, a scalar, a map ordered by key).
+pub(crate) fn write_plain(value: &(impl serde::Serialize + ?Sized), out: &mut Vec<u8>) {
+    // Writing these into memory cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 /// Why verification stopped.

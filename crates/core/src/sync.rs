@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::event_chain::canonical_json;
+use crate::event_chain::{canonical_json, write_canonical, write_plain};
 use crate::model::{Asset, AssetId, Kind, Status, Tags};
 use crate::rules::InventoryRules;
 use crate::time::Timestamp;
@@ -77,20 +77,37 @@ impl Resource {
     /// unchanged resource under unchanged configuration is recognised without comparing
     /// fields.
     pub fn content_hash(&self, mapping_fingerprint: &str) -> String {
-        let document = json!({
-            "type": self.resource_type,
-            "kind": self.kind.as_str(),
-            "scope": self.scope,
-            "name": self.name,
-            "attributes": self.attributes,
-            "tags": self.tags,
-            "fields": self.fields,
-            "account": self.account,
-            "region": self.region,
-            "mapping": mapping_fingerprint,
-        });
-        hex::encode(Sha256::digest(canonical_json(&document).as_bytes()))
+        // The canonical encoding of {account, attributes, fields, kind, mapping, name, region,
+        // scope, tags, type}, written in key order without copying the document first: sync
+        // hashes every resource it receives.
+        let mut out = Vec::with_capacity(1024);
+        field(&mut out, "account", &self.account);
+        name(&mut out, "attributes");
+        write_canonical(&self.attributes, &mut out);
+        field(&mut out, "fields", &self.fields);
+        field(&mut out, "kind", self.kind.as_str());
+        field(&mut out, "mapping", mapping_fingerprint);
+        field(&mut out, "name", &self.name);
+        field(&mut out, "region", &self.region);
+        field(&mut out, "scope", &self.scope);
+        field(&mut out, "tags", &self.tags);
+        field(&mut out, "type", &self.resource_type);
+        out.push(b'}');
+        hex::encode(Sha256::digest(&out))
     }
+}
+
+/// Opens the object or separates members, then writes `"name":`.
+fn name(out: &mut Vec<u8>, name: &str) {
+    out.push(if out.is_empty() { b'{' } else { b',' });
+    write_plain(name, out);
+    out.push(b':');
+}
+
+/// Writes `"name":value` for a value whose plain encoding is canonical.
+fn field(out: &mut Vec<u8>, field: &str, value: &(impl serde::Serialize + ?Sized)) {
+    name(out, field);
+    write_plain(value, out);
 }
 
 /// Which tags fill which inventory fields, and how tag values map onto configured words.
@@ -272,6 +289,23 @@ mod tests {
             .collect(),
             classification_values: BTreeMap::new(),
         }
+    }
+
+    /// The hash is the canonical encoding of the document below, written without building it:
+    /// it must not change, or every stored asset would look changed to the next sync.
+    #[test]
+    fn content_hash_is_the_canonical_documents() {
+        let mut resource = instance(&[("Owner", "ana@example.com"), ("a\"b", "ü")]);
+        resource.fields.insert("location".into(), "rack 4".into());
+        resource.attributes = json!({"z": [1, {"b": null, "a": 2.5}], "A": "x\ny"});
+        let document = json!({
+            "type": resource.resource_type, "kind": resource.kind.as_str(), "scope": resource.scope,
+            "name": resource.name, "attributes": resource.attributes, "tags": resource.tags,
+            "fields": resource.fields, "account": resource.account, "region": resource.region,
+            "mapping": "fp",
+        });
+        let expected = hex::encode(Sha256::digest(canonical_json(&document).as_bytes()));
+        assert_eq!(resource.content_hash("fp"), expected);
     }
 
     fn instance(tags: &[(&str, &str)]) -> Resource {

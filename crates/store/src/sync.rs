@@ -22,8 +22,6 @@ impl Store {
 /// without reading the whole record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncState {
-    /// The asset's id.
-    pub id: AssetId,
     /// Its key.
     pub key: String,
     /// The hash of the resource it was last derived from.
@@ -32,7 +30,7 @@ pub struct SyncState {
     pub absent: bool,
 }
 
-const STATE: &str = "SELECT id, key, content_hash, absent_since FROM assets";
+const STATE: &str = "SELECT key, content_hash, absent_since FROM assets";
 
 impl WriteTx {
     /// The sync state of the assets with these keys.
@@ -53,21 +51,54 @@ impl WriteTx {
         Ok(states)
     }
 
-    /// A page of the assets of a scope, in key order, after `after`.
+    /// A page of the assets of a scope, in key order after `after`, and the cursor of the next
+    /// page (`None` after the last).
+    ///
+    /// The page comes back as one JSON array built by the database: a sync reads every member
+    /// of a scope, and one value per page costs a fraction of one row per member.
     pub async fn scope_members(
         &mut self,
         scope: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<SyncState>, StoreError> {
-        let mut sql = Sql::new(&format!("{STATE} WHERE scope = "));
+    ) -> Result<(Vec<SyncState>, Option<String>), StoreError> {
+        let page = match self.backend {
+            crate::Backend::Sqlite => {
+                "json_group_array(json_array(key, content_hash, absent_since IS NOT NULL))"
+            }
+            crate::Backend::Postgres => {
+                "coalesce(json_agg(json_build_array(key, content_hash, absent_since IS NOT NULL)), '[]')::text"
+            }
+        };
+        let mut sql = Sql::new(&format!(
+            "SELECT {page} AS page, max(key) AS last FROM (SELECT key, content_hash, absent_since FROM assets WHERE scope = "
+        ));
         sql.bind(scope.to_owned());
         if let Some(after) = after {
             sql.push(" AND key > ").bind(after.to_owned());
         }
         sql.push(" ORDER BY key LIMIT ").bind(i64::try_from(limit).unwrap_or(i64::MAX));
-        let rows = sql.query(self.backend).fetch_all(&mut *self.tx).await?;
-        rows.iter().map(state_from_row).collect()
+        sql.push(") members");
+        let row = sql.query(self.backend).fetch_one(&mut *self.tx).await?;
+        let text: String = row.try_get("page")?;
+        let members: Vec<(String, Option<String>, serde_json::Value)> =
+            serde_json::from_str(&text).map_err(|err| StoreError::Corrupt {
+                field: "scope members",
+                reason: err.to_string(),
+                value: text,
+            })?;
+        let full = members.len() >= limit;
+        let states = members
+            .into_iter()
+            .map(|(key, content_hash, absent)| SyncState {
+                key,
+                content_hash,
+                absent: absent == serde_json::Value::Bool(true) || absent == 1,
+            })
+            .collect();
+        // The database's own order (a PostgreSQL collation is not byte order) decides the cursor.
+        let last: Option<String> = row.try_get("last")?;
+        Ok((states, last.filter(|_| full)))
     }
 
     /// Records the hash of the resource an asset was just derived from.
@@ -133,7 +164,6 @@ impl WriteTx {
 
 fn state_from_row(row: &AnyRow) -> Result<SyncState, StoreError> {
     Ok(SyncState {
-        id: parse("id", row.try_get::<String, _>("id")?)?,
         key: row.try_get("key")?,
         content_hash: row.try_get("content_hash")?,
         absent: row.try_get::<Option<String>, _>("absent_since")?.is_some(),

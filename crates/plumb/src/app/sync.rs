@@ -8,21 +8,21 @@
 //! it did not report are marked absent (an event, never a deletion), and the scope's sync time
 //! becomes the last_seen of everything else in it. Every sync is recorded as a run.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use indicatif::ProgressBar;
 use plumb_collect::{CollectError, Collected, Emitter, PartError, Source};
 use plumb_core::model::{RelationKind, Relationship, Run, RunKind, RunOutcome};
 use plumb_core::sync::{Resource, TagMapping, discovered, refreshed};
 use plumb_core::{Asset, AssetId, InventoryRules, NewAsset, Timestamp};
-use plumb_store::PreparedAsset;
+use plumb_store::{PreparedAsset, SyncState, WriteTx};
 use serde_json::json;
 
 use crate::app::Context;
 use crate::error::{BadInput, Environment};
 
 const BATCH: usize = 1_000;
-const MEMBERS_PAGE: usize = 5_000;
+const MEMBERS_PAGE: usize = 20_000;
 
 /// What a sync did.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -70,7 +70,7 @@ pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) ->
             source: source.describe(),
             ..SyncSummary::default()
         },
-        seen: HashMap::new(),
+        unseen: HashMap::new(),
         batch: Vec::with_capacity(BATCH),
         progress: progress.clone(),
     };
@@ -90,6 +90,20 @@ pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) ->
     Ok(writer.summary)
 }
 
+/// The stored members of a scope, by key.
+async fn scope_members(tx: &mut WriteTx, scope: &str) -> anyhow::Result<HashMap<String, SyncState>> {
+    let mut members = HashMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (page, next) = tx.scope_members(scope, after.as_deref(), MEMBERS_PAGE).await?;
+        members.extend(page.into_iter().map(|member| (member.key.clone(), member)));
+        if next.is_none() {
+            return Ok(members);
+        }
+        after = next;
+    }
+}
+
 /// A collector's error with the exit code it deserves: bad input 2, unavailable 3.
 pub fn collect_error(err: CollectError) -> anyhow::Error {
     match err {
@@ -106,8 +120,9 @@ struct Writer<'a> {
     mapping: TagMapping,
     source: &'static str,
     summary: SyncSummary,
-    /// Keys reported per scope, to find what was not reported when the scope completes.
-    seen: HashMap<String, HashSet<String>>,
+    /// Per scope: its stored members not reported yet in this sync, read once when the
+    /// scope's first resource arrives. What is left when the scope completes is gone.
+    unseen: HashMap<String, HashMap<String, SyncState>>,
     batch: Vec<(Resource, String)>,
     progress: ProgressBar,
 }
@@ -119,8 +134,6 @@ impl Writer<'_> {
                 Collected::Resource(resource, hash) => {
                     self.summary.resources += 1;
                     self.progress.inc(1);
-                    let key = resource.key();
-                    self.seen.entry(resource.scope.clone()).or_default().insert(key);
                     self.batch.push((*resource, hash));
                     if self.batch.len() >= BATCH {
                         self.flush().await?;
@@ -151,9 +164,24 @@ impl Writer<'_> {
         }
         let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
         let now = tx.now();
-        let keys: Vec<&str> = latest.keys().map(String::as_str).collect();
-        let states: HashMap<String, _> =
-            tx.sync_states(&keys).await?.into_iter().map(|state| (state.key.clone(), state)).collect();
+        let mut states = HashMap::with_capacity(latest.len());
+        let mut elsewhere = Vec::new();
+        for (key, (resource, _)) in &latest {
+            if !self.unseen.contains_key(&resource.scope) {
+                let members = scope_members(&mut tx, &resource.scope).await?;
+                self.unseen.insert(resource.scope.clone(), members);
+            }
+            match self.unseen.get_mut(&resource.scope).and_then(|members| members.remove(key)) {
+                Some(state) => {
+                    states.insert(key.clone(), state);
+                }
+                None => elsewhere.push(key.as_str()),
+            }
+        }
+        // New keys, and keys stored under another scope.
+        for state in tx.sync_states(&elsewhere).await? {
+            states.insert(state.key.clone(), state);
+        }
         let mut new = Vec::new();
         let mut changed = Vec::new();
         for (key, (resource, hash)) in latest {
@@ -207,20 +235,21 @@ impl Writer<'_> {
 
     /// Marks what a complete scope no longer has as absent, and records the scope's sync time.
     async fn complete(&mut self, scope: &str) -> anyhow::Result<()> {
-        let seen = self.seen.remove(scope).unwrap_or_default();
         let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
         let now = tx.now();
-        let mut gone = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let members = tx.scope_members(scope, after.as_deref(), MEMBERS_PAGE).await?;
-            let Some(last) = members.last() else { break };
-            after = Some(last.key.clone());
-            gone.extend(members.into_iter().filter(|m| !m.absent && !seen.contains(&m.key)).map(|m| m.key));
-        }
+        let unseen = match self.unseen.remove(scope) {
+            Some(unseen) => unseen,
+            None => scope_members(&mut tx, scope).await?,
+        };
+        let mut gone: Vec<String> = unseen.into_values().filter(|m| !m.absent).map(|m| m.key).collect();
+        gone.sort_unstable();
         for keys in gone.chunks(BATCH) {
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             for before in tx.assets_matching(&keys, &[]).await? {
+                // It may have moved to another scope during this sync.
+                if before.scope.as_deref() != Some(scope) || before.absent_since.is_some() {
+                    continue;
+                }
                 let after = Asset { absent_since: Some(now), ..before.clone() };
                 tx.update_asset(&before, &after, "absent", None).await?;
                 self.summary.absent += 1;
