@@ -154,12 +154,13 @@ impl Reader {
         let (records, _) = records::open(path, self.format)
             .map_err(|err| CollectError::Input(format!("cannot read {}: {err}", path.display())))?;
         let mut problems = Vec::new();
+        let mut batch = out.blocking_batch();
         for record in records {
             let resource = record
                 .map_err(|err| (err.line, err.message))
                 .and_then(|record| self.resource(record.fields).map_err(|message| (record.line, message)));
             match resource {
-                Ok(resource) => out.blocking_resource(resource)?,
+                Ok(resource) => batch.push(resource)?,
                 Err((line, message)) => {
                     problems.push(format!("{}:{line}: {message}", path.display()));
                     if problems.len() >= MAX_PROBLEMS {
@@ -168,6 +169,7 @@ impl Reader {
                 }
             }
         }
+        batch.finish()?;
         if problems.is_empty() {
             out.blocking_scope_complete(self.scope.clone())?;
             return Ok(());
@@ -331,7 +333,8 @@ mod tests {
         });
         let (items, result) = collect(text, ".csv", mapping).await;
         result.unwrap();
-        let Collected::Resource(resource, _) = &items[0] else { panic!("{items:?}") };
+        let Collected::Resources(resources) = &items[0] else { panic!("{items:?}") };
+        let (resource, _) = &resources[0];
         assert_eq!(resource.key(), "file:mdm:laptop:C02X");
         assert_eq!(resource.name.as_deref(), Some("Ana's Mac"));
         assert_eq!(resource.kind, Kind::Hardware);
@@ -345,7 +348,8 @@ mod tests {
         let text = r#"{"key": "db-1", "kind": "data", "type": "dataset", "tags": {"team": "data"}, "attributes": {"rows": 5}}"#;
         let (items, result) = collect(text, ".jsonl", serde_json::json!({})).await;
         result.unwrap();
-        let Collected::Resource(resource, _) = &items[0] else { panic!("{items:?}") };
+        let Collected::Resources(resources) = &items[0] else { panic!("{items:?}") };
+        let (resource, _) = &resources[0];
         assert_eq!(resource.tags.get("team").map(String::as_str), Some("data"));
         assert_eq!(resource.attributes, serde_json::json!({"rows": 5}));
     }

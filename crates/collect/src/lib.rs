@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 /// What a source reports, in order.
 #[derive(Debug)]
 pub enum Collected {
-    /// A resource, with its content hash (computed on the source's side of the channel).
-    Resource(Box<Resource>, String),
+    /// Resources, each with its content hash (computed on the source's side of the channel).
+    Resources(Vec<(Resource, String)>),
     /// Everything in this scope was reported: what was not is no longer there.
     ScopeComplete {
         /// The scope.
@@ -50,13 +50,50 @@ pub struct Emitter {
     fingerprint: String,
 }
 
+const BLOCKING_BATCH: usize = 256;
+
+/// Sends resources from a blocking thread (a file or state reader) one batch per message, so
+/// the writer wakes once per batch rather than once per resource. Call [`BlockingBatch::finish`]
+/// before reporting the scope: what is still pending is not sent otherwise.
+#[derive(Debug)]
+pub struct BlockingBatch<'a> {
+    out: &'a Emitter,
+    pending: Vec<(Resource, String)>,
+}
+
+impl BlockingBatch<'_> {
+    /// Adds a resource; sends the batch when it is full.
+    pub fn push(&mut self, resource: Resource) -> Result<(), Stopped> {
+        let hash = resource.content_hash(&self.out.fingerprint);
+        self.pending.push((resource, hash));
+        if self.pending.len() >= BLOCKING_BATCH {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// Sends what is pending.
+    pub fn finish(mut self) -> Result<(), Stopped> {
+        self.send()
+    }
+
+    fn send(&mut self) -> Result<(), Stopped> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BLOCKING_BATCH));
+        self.out.sender.blocking_send(Collected::Resources(batch)).map_err(|_| Stopped)
+    }
+}
+
 /// The receiving side went away: the sync stopped.
 #[derive(Debug, thiserror::Error)]
 #[error("the sync stopped receiving resources")]
 pub struct Stopped;
 
 impl Emitter {
-    /// A channel of `capacity` items; `fingerprint` is the tag mapping's, part of every hash.
+    /// A channel of `capacity` messages (an async send is one resource, a blocking batch up to
+    /// 256); `fingerprint` is the tag mapping's, part of every hash.
     pub fn channel(capacity: usize, fingerprint: String) -> (Emitter, mpsc::Receiver<Collected>) {
         let (sender, receiver) = mpsc::channel(capacity);
         (Emitter { sender, fingerprint }, receiver)
@@ -65,13 +102,12 @@ impl Emitter {
     /// Sends a resource.
     pub async fn resource(&self, resource: Resource) -> Result<(), Stopped> {
         let hash = resource.content_hash(&self.fingerprint);
-        self.sender.send(Collected::Resource(Box::new(resource), hash)).await.map_err(|_| Stopped)
+        self.sender.send(Collected::Resources(vec![(resource, hash)])).await.map_err(|_| Stopped)
     }
 
-    /// Sends a resource from a blocking thread.
-    pub fn blocking_resource(&self, resource: Resource) -> Result<(), Stopped> {
-        let hash = resource.content_hash(&self.fingerprint);
-        self.sender.blocking_send(Collected::Resource(Box::new(resource), hash)).map_err(|_| Stopped)
+    /// A sender of resources from a blocking thread, in batches.
+    pub fn blocking_batch(&self) -> BlockingBatch<'_> {
+        BlockingBatch { out: self, pending: Vec::with_capacity(BLOCKING_BATCH) }
     }
 
     /// Reports a scope as complete.

@@ -112,13 +112,15 @@ async fn open_s3(location: &str) -> Result<Box<dyn Read + Send>, CollectError> {
 
 /// Streams the managed resources of one state to `out`.
 pub fn read_state(name: &str, reader: impl Read, out: &Emitter) -> Result<(), CollectError> {
+    let mut batch = out.blocking_batch();
     let mut emit = |resource: StateResource| -> Result<(), Stopped> {
         for instance in resources(name, resource) {
-            out.blocking_resource(instance)?;
+            batch.push(instance)?;
         }
         Ok(())
     };
-    parse(name, reader, &mut emit)
+    parse(name, reader, &mut emit)?;
+    Ok(batch.finish()?)
 }
 
 /// Parses a state, calling `emit` for each resource as it is read.

@@ -59,7 +59,8 @@ pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) ->
     let clock = std::time::Instant::now();
     let rules = ctx.config.rules();
     let mapping = ctx.config.tag_mapping();
-    let (emitter, received) = Emitter::channel(4 * BATCH, mapping.fingerprint(&rules));
+    // Messages, not resources: a file or state reader sends up to 256 resources per message.
+    let (emitter, received) = Emitter::channel(16, mapping.fingerprint(&rules));
     let mut writer = Writer {
         ctx,
         rules,
@@ -131,10 +132,10 @@ impl Writer<'_> {
     async fn receive(&mut self, mut received: tokio::sync::mpsc::Receiver<Collected>) -> anyhow::Result<()> {
         while let Some(item) = received.recv().await {
             match item {
-                Collected::Resource(resource, hash) => {
-                    self.summary.resources += 1;
-                    self.progress.inc(1);
-                    self.batch.push((*resource, hash));
+                Collected::Resources(resources) => {
+                    self.summary.resources += resources.len() as u64;
+                    self.progress.inc(resources.len() as u64);
+                    self.batch.extend(resources);
                     if self.batch.len() >= BATCH {
                         self.flush().await?;
                     }
