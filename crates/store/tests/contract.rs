@@ -93,6 +93,7 @@ contract!(
     migrations_report_and_refuse_newer_schema,
     runs_are_recorded_with_an_event,
     findings_open_stay_open_and_resolve,
+    scope_members_page_in_the_databases_order,
 );
 
 fn asset(key: &str, environment: &str, tags: &[(&str, &str)]) -> Asset {
@@ -379,4 +380,35 @@ async fn findings_open_stay_open_and_resolve(f: Fixture) {
     assert_eq!(open, ["b"]);
     assert_eq!(f.store.findings(None, true).await.unwrap()[0].run_id, "run-2");
     assert!(matches!(f.store.verify_events().await.unwrap(), Verification::Intact { events: 3, .. }));
+}
+
+/// Every member of a scope, once, across pages, with its absent flag. The keys' byte order
+/// differs from a linguistic collation's, so on a PostgreSQL database created with one (the
+/// test database here is C.UTF-8, byte order) this also checks that paging follows the
+/// database's order.
+async fn scope_members_page_in_the_databases_order(f: Fixture) {
+    let keys = ["a-b", "A", "a:b", "ab", "a b", "b", "B-1", "z"];
+    let mut assets: Vec<Asset> =
+        keys.iter().map(|k| Asset { scope: Some("s".into()), ..asset(k, "staging", &[]) }).collect();
+    assets[2].absent_since = Some("2026-01-03T00:00:00Z".parse().unwrap());
+    create(&f.store, &assets).await;
+    create(&f.store, &[asset("elsewhere", "staging", &[])]).await;
+    let mut tx = f.store.begin_write("test@example.com").await.unwrap();
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (page, next) = tx.scope_members("s", after.as_deref(), 3).await.unwrap();
+        assert!(page.len() <= 3);
+        seen.extend(page.into_iter().map(|m| (m.key, m.absent, m.content_hash)));
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    tx.commit().await.unwrap();
+    seen.sort();
+    let mut want: Vec<(String, bool, Option<String>)> =
+        keys.iter().map(|k| ((*k).to_owned(), *k == "a:b", None)).collect();
+    want.sort();
+    assert_eq!(seen, want);
 }
