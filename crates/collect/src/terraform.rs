@@ -4,7 +4,8 @@
 //! state's attributes under `values`. Drift compares these with the live inventory; sync links
 //! each live asset to the state resource that manages it (`managed_by`, by ARN).
 //!
-//! States are read as a stream, one resource at a time, so a state of any size fits in memory.
+//! A state's bytes are read whole and its resources handed on one at a time, so memory holds the
+//! state's text and one resource, never the parsed state.
 //!
 //! ```toml
 //! [[source]]
@@ -124,25 +125,43 @@ pub fn read_state(name: &str, reader: impl Read, out: &Emitter) -> Result<(), Co
 }
 
 /// Parses a state, calling `emit` for each resource as it is read.
+///
+/// The state's bytes are read whole first: parsing from memory is several times faster than
+/// from a reader, and Terraform itself holds a state in memory. The JSON path of an error is
+/// found by parsing again with the path tracked, which only a malformed state pays for.
 pub fn parse(
     name: &str,
-    reader: impl Read,
+    mut reader: impl Read,
     emit: &mut dyn FnMut(StateResource) -> Result<(), Stopped>,
 ) -> Result<(), CollectError> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|err| CollectError::Input(format!("cannot read {name}: {err}")))?;
     let mut stopped = false;
-    let mut deserializer = serde_json::Deserializer::from_reader(reader);
-    let seed = StateSeed { emit, stopped: &mut stopped };
-    let mut track = serde_path_to_error::Track::new();
-    let result = seed.deserialize(serde_path_to_error::Deserializer::new(&mut deserializer, &mut track));
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let result = StateSeed { emit, stopped: &mut stopped }.deserialize(&mut deserializer);
     if stopped {
         return Err(CollectError::Stopped(Stopped));
     }
-    result.map_err(|err| {
-        let path = track.path().to_string();
-        let at = if path == "." { String::new() } else { format!(" at {path}") };
-        CollectError::Input(format!("{name}: not a Terraform state{at}: {err}"))
-    })?;
-    deserializer.end().map_err(|err| CollectError::Input(format!("{name}: {err}")))
+    match result.and_then(|()| deserializer.end()) {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            Err(CollectError::Input(format!("{name}: not a Terraform state{}: {err}", error_path(&bytes))))
+        }
+    }
+}
+
+/// Where in a malformed state the first error is: ` at resources[0].instances[0].attributes`.
+fn error_path(bytes: &[u8]) -> String {
+    let mut ignore = |_: StateResource| Ok(());
+    let mut stopped = false;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let mut track = serde_path_to_error::Track::new();
+    let seed = StateSeed { emit: &mut ignore, stopped: &mut stopped };
+    let _ = seed.deserialize(serde_path_to_error::Deserializer::new(&mut deserializer, &mut track));
+    let path = track.path().to_string();
+    if path == "." { String::new() } else { format!(" at {path}") }
 }
 
 /// One resource block of a state, with its instances.
@@ -179,51 +198,80 @@ pub struct Instance {
     pub deposed: Option<String>,
 }
 
+/// A managed, current instance of a state resource block, as drift compares it.
+#[derive(Debug)]
+pub struct StateInstance {
+    /// Its key in the inventory: `terraform:STATE:ADDRESS`.
+    pub key: String,
+    /// `module.net.aws_vpc.main[0]`.
+    pub address: String,
+    /// The Terraform type.
+    pub resource_type: String,
+    /// The `count` index or `for_each` key.
+    pub index_key: Option<Value>,
+    /// The state's attributes.
+    pub values: Value,
+}
+
+/// The managed, current instances of one state resource block.
+pub fn instances(state: &str, resource: StateResource) -> impl Iterator<Item = StateInstance> {
+    let managed = resource.mode == "managed";
+    let prefix = resource.module.as_deref().map(|m| format!("{m}.")).unwrap_or_default();
+    let (resource_type, name) = (resource.resource_type, resource.name);
+    resource.instances.into_iter().filter(move |instance| managed && instance.deposed.is_none()).map(
+        move |instance| {
+            let address = format!("{prefix}{resource_type}.{name}{}", index(&instance.index_key));
+            StateInstance {
+                key: format!("terraform:{state}:{address}"),
+                address,
+                resource_type: resource_type.clone(),
+                index_key: instance.index_key,
+                values: Value::Object(instance.attributes.unwrap_or_default()),
+            }
+        },
+    )
+}
+
 /// The resources of one state resource block: its managed, current instances.
 pub fn resources(state: &str, resource: StateResource) -> Vec<Resource> {
-    if resource.mode != "managed" {
-        return Vec::new();
-    }
-    let prefix = resource.module.as_deref().map(|m| format!("{m}.")).unwrap_or_default();
     let provider = provider_name(&resource.provider);
-    resource
-        .instances
-        .into_iter()
-        .filter(|instance| instance.deposed.is_none())
-        .map(|instance| {
-            let address =
-                format!("{prefix}{}.{}{}", resource.resource_type, resource.name, index(&instance.index_key));
-            let values = Value::Object(instance.attributes.unwrap_or_default());
-            let tags = tags(&values);
-            let arn = values.get("arn").and_then(Value::as_str).map(str::to_owned);
-            let attributes = json!({
-                "address": address,
-                "type": resource.resource_type,
-                "provider": provider,
-                "module": resource.module,
-                "index_key": instance.index_key,
-                "state": state,
-                "arn": arn,
-                "values": values,
-            });
-            Resource {
-                source: "terraform".to_owned(),
-                scope: scope(state),
-                provider: "terraform".to_owned(),
-                resource_type: format!("terraform.{}", resource.resource_type),
-                kind: Kind::Cloud,
-                native_id: address.clone(),
-                natural_key: Some(format!("terraform:{state}:{address}")),
-                arn: None,
-                account: None,
-                region: None,
-                name: Some(address),
-                attributes,
-                tags,
-                fields: Default::default(),
-            }
-        })
+    let module = resource.module.clone();
+    instances(state, resource)
+        .map(|instance| resource_of(state, &provider, module.as_deref(), instance))
         .collect()
+}
+
+/// An instance as the inventory keeps it.
+fn resource_of(state: &str, provider: &str, module: Option<&str>, instance: StateInstance) -> Resource {
+    let StateInstance { key, address, resource_type, index_key, values } = instance;
+    let tags = tags(&values);
+    let arn = values.get("arn").and_then(Value::as_str).map(str::to_owned);
+    let attributes = json!({
+        "address": address,
+        "type": resource_type,
+        "provider": provider,
+        "module": module,
+        "index_key": index_key,
+        "state": state,
+        "arn": arn,
+        "values": values,
+    });
+    Resource {
+        source: "terraform".to_owned(),
+        scope: scope(state),
+        provider: "terraform".to_owned(),
+        resource_type: format!("terraform.{resource_type}"),
+        kind: Kind::Cloud,
+        native_id: address.clone(),
+        natural_key: Some(key),
+        arn: None,
+        account: None,
+        region: None,
+        name: Some(address),
+        attributes,
+        tags,
+        fields: Default::default(),
+    }
 }
 
 /// `[0]` for a `count` index, `["key"]` for a `for_each` key, nothing otherwise.

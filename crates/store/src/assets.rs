@@ -6,7 +6,7 @@ use plumb_core::{Asset, AssetId, Kind, Status, Timestamp};
 use sqlx::any::{Any, AnyRow};
 use sqlx::{Executor, Row, Transaction};
 
-use crate::sql::Sql;
+use crate::sql::{Sql, json_page, read_json_page};
 use crate::{Backend, Store, StoreError};
 
 /// The asset columns, in the order of `plumb_core::model::FIELDS`, for inserts and updates.
@@ -347,38 +347,36 @@ pub struct DocumentScan {
 }
 
 impl DocumentScan {
-    const BATCH: i64 = 5_000;
+    const BATCH: usize = 5_000;
 
     /// The next batch, or `None` at the end.
     pub async fn next_batch(&mut self) -> Result<Option<Vec<LiveRecord>>, StoreError> {
         if self.done {
             return Ok(None);
         }
-        let mut sql = Sql::new(
-            "SELECT key, type, environment, location, tags, attributes FROM assets \
-             WHERE absent_since IS NULL AND source = ",
-        );
-        sql.bind(self.source.clone());
-        if let Some(after) = self.after.take() {
-            sql.push(" AND key > ").bind(after);
-        }
-        sql.push(" ORDER BY key LIMIT ").bind(Self::BATCH);
-        let rows = sql.query(self.backend).fetch_all(&mut *self.tx).await?;
-        let documents = rows
-            .iter()
-            .map(|row| {
-                Ok(LiveRecord {
-                    key: row.try_get("key")?,
-                    asset_type: row.try_get("type")?,
-                    environment: row.try_get("environment")?,
-                    location: row.try_get("location")?,
-                    tags: row.try_get("tags")?,
-                    attributes: row.try_get("attributes")?,
-                })
+        let columns = "key, type, environment, location, tags, attributes";
+        let source = self.source.clone();
+        let filter = |sql: &mut Sql| {
+            sql.push("absent_since IS NULL AND source = ").bind(source);
+        };
+        let sql =
+            json_page(self.backend, (columns, columns), "assets", filter, self.after.as_deref(), Self::BATCH);
+        let row = sql.query(self.backend).fetch_one(&mut *self.tx).await?;
+        let (rows, last): (Vec<(String, String, Option<String>, Option<String>, String, String)>, _) =
+            read_json_page(&row, "live documents", Self::BATCH)?;
+        self.done = last.is_none();
+        self.after = last;
+        let documents: Vec<LiveRecord> = rows
+            .into_iter()
+            .map(|(key, asset_type, environment, location, tags, attributes)| LiveRecord {
+                key,
+                asset_type,
+                environment,
+                location,
+                tags,
+                attributes,
             })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        self.done = i64::try_from(documents.len()).unwrap_or(0) < Self::BATCH;
-        self.after = documents.last().map(|d| d.key.clone());
+            .collect();
         Ok((!documents.is_empty()).then_some(documents))
     }
 }

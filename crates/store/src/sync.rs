@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::assets::parse;
-use crate::sql::Sql;
+use crate::sql::{Sql, json_page, read_json_page};
 use crate::{Store, StoreError, WriteTx};
 
 impl Store {
@@ -62,32 +62,14 @@ impl WriteTx {
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<SyncState>, Option<String>), StoreError> {
-        let page = match self.backend {
-            crate::Backend::Sqlite => {
-                "json_group_array(json_array(key, content_hash, absent_since IS NOT NULL))"
-            }
-            crate::Backend::Postgres => {
-                "coalesce(json_agg(json_build_array(key, content_hash, absent_since IS NOT NULL)), '[]')::text"
-            }
+        let columns = ("key, content_hash, absent_since", "key, content_hash, absent_since IS NOT NULL");
+        let filter = |sql: &mut Sql| {
+            sql.push("scope = ").bind(scope.to_owned());
         };
-        let mut sql = Sql::new(&format!(
-            "SELECT {page} AS page, max(key) AS last FROM (SELECT key, content_hash, absent_since FROM assets WHERE scope = "
-        ));
-        sql.bind(scope.to_owned());
-        if let Some(after) = after {
-            sql.push(" AND key > ").bind(after.to_owned());
-        }
-        sql.push(" ORDER BY key LIMIT ").bind(i64::try_from(limit).unwrap_or(i64::MAX));
-        sql.push(") members");
+        let sql = json_page(self.backend, columns, "assets", filter, after, limit);
         let row = sql.query(self.backend).fetch_one(&mut *self.tx).await?;
-        let text: String = row.try_get("page")?;
-        let members: Vec<(String, Option<String>, serde_json::Value)> =
-            serde_json::from_str(&text).map_err(|err| StoreError::Corrupt {
-                field: "scope members",
-                reason: err.to_string(),
-                value: text,
-            })?;
-        let full = members.len() >= limit;
+        let (members, last): (Vec<(String, Option<String>, serde_json::Value)>, _) =
+            read_json_page(&row, "scope members", limit)?;
         let states = members
             .into_iter()
             .map(|(key, content_hash, absent)| SyncState {
@@ -96,9 +78,7 @@ impl WriteTx {
                 absent: absent == serde_json::Value::Bool(true) || absent == 1,
             })
             .collect();
-        // The database's own order (a PostgreSQL collation is not byte order) decides the cursor.
-        let last: Option<String> = row.try_get("last")?;
-        Ok((states, last.filter(|_| full)))
+        Ok((states, last))
     }
 
     /// Records the hash of the resource an asset was just derived from.

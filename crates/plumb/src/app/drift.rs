@@ -11,6 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
+use plumb_collect::terraform::StateResource;
 use plumb_core::drift::{Detector, DriftKind, DriftReport, IgnoreRules, Managed};
 use plumb_core::model::{Finding, Run, RunKind, RunOutcome};
 use plumb_core::sync::{Resource, TagMapping, discovered};
@@ -143,7 +144,8 @@ struct Used {
     started: Timestamp,
 }
 
-/// Feeds the present assets of the live source; returns how many had no mapping.
+/// Feeds the present assets of the live source; returns how many had no mapping. The next
+/// page is read while this one is indexed.
 async fn add_live(
     ctx: &Context,
     source: &str,
@@ -151,8 +153,17 @@ async fn add_live(
     progress: &ProgressBar,
 ) -> anyhow::Result<u64> {
     let mut scan = ctx.store.scan_documents(source).await?;
+    let (sender, mut pages) = tokio::sync::mpsc::channel(2);
+    let reading = tokio::spawn(async move {
+        while let Some(batch) = scan.next_batch().await? {
+            if sender.send(batch).await.is_err() {
+                break;
+            }
+        }
+        Ok::<_, plumb_store::StoreError>(())
+    });
     let mut unknown = 0;
-    while let Some(batch) = scan.next_batch().await? {
+    while let Some(batch) = pages.recv().await {
         progress.inc(batch.len() as u64);
         for record in batch {
             if !detector.add_live(record) {
@@ -160,6 +171,7 @@ async fn add_live(
             }
         }
     }
+    reading.await??;
     Ok(unknown)
 }
 
@@ -202,23 +214,74 @@ async fn add_state_files(
         .map_err(|err| anyhow::anyhow!("reading the states stopped: {err}"))?
 }
 
+/// State resources handed from the parsing thread to the comparing one at a time.
+const MANAGED_BATCH: usize = 256;
+
+/// Parses the states on one thread while this one compares what it parsed: the two halves
+/// take about as long as each other.
 fn read_states(
     readers: Vec<(String, Box<dyn Read + Send>)>,
     mut detector: Detector,
     environment: Option<&(TagMapping, InventoryRules)>,
     progress: &ProgressBar,
 ) -> anyhow::Result<Detector> {
+    let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Managed>>(8);
+    std::thread::scope(|threads| {
+        let parsing = threads.spawn(move || parse_states(readers, environment, &sender));
+        for batch in batches {
+            for managed in &batch {
+                detector.add_managed(managed);
+            }
+            progress.inc(batch.len() as u64);
+        }
+        parsing.join().map_err(|_| anyhow::anyhow!("parsing the states stopped"))?
+    })?;
+    Ok(detector)
+}
+
+fn parse_states(
+    readers: Vec<(String, Box<dyn Read + Send>)>,
+    environment: Option<&(TagMapping, InventoryRules)>,
+    sender: &std::sync::mpsc::SyncSender<Vec<Managed>>,
+) -> anyhow::Result<()> {
     for (name, reader) in readers {
+        let mut batch = Vec::with_capacity(MANAGED_BATCH);
         let mut emit = |block| {
-            for resource in plumb_collect::terraform::resources(&name, block) {
-                detector.add_managed(&managed(resource, environment));
-                progress.inc(1);
+            batch.extend(managed_of(&name, block, environment));
+            if batch.len() >= MANAGED_BATCH {
+                sender.send(std::mem::take(&mut batch)).map_err(|_| plumb_collect::Stopped)?;
             }
             Ok(())
         };
         plumb_collect::terraform::parse(&name, reader, &mut emit).map_err(collect_error)?;
+        sender.send(batch).map_err(|_| anyhow::anyhow!("comparing the states stopped"))?;
     }
-    Ok(detector)
+    Ok(())
+}
+
+/// The managed resources of one state resource block.
+fn managed_of(
+    state: &str,
+    block: StateResource,
+    environment: Option<&(TagMapping, InventoryRules)>,
+) -> Vec<Managed> {
+    if environment.is_some() {
+        // The environment comes from the tags as sync would map them, which needs the resource.
+        return plumb_collect::terraform::resources(state, block)
+            .into_iter()
+            .map(|r| managed(r, environment))
+            .collect();
+    }
+    plumb_collect::terraform::instances(state, block)
+        .map(|instance| Managed {
+            key: instance.key,
+            address: instance.address,
+            state: state.to_owned(),
+            terraform_type: instance.resource_type,
+            values: instance.values,
+            environment: None,
+        })
+        .collect()
 }
 
 fn managed(resource: Resource, environment: Option<&(TagMapping, InventoryRules)>) -> Managed {
