@@ -337,6 +337,9 @@ impl Store {
     }
 }
 
+/// A row of [`DocumentScan`]'s page: key, type, environment, location, tags, attributes.
+type LiveRow = (String, String, Option<String>, Option<String>, String, String);
+
 /// See [`Store::scan_documents`].
 pub struct DocumentScan {
     tx: Transaction<'static, Any>,
@@ -362,8 +365,7 @@ impl DocumentScan {
         let sql =
             json_page(self.backend, (columns, columns), "assets", filter, self.after.as_deref(), Self::BATCH);
         let row = sql.query(self.backend).fetch_one(&mut *self.tx).await?;
-        let (rows, last): (Vec<(String, String, Option<String>, Option<String>, String, String)>, _) =
-            read_json_page(&row, "live documents", Self::BATCH)?;
+        let (rows, last): (Vec<LiveRow>, _) = read_json_page(&row, "live documents", Self::BATCH)?;
         self.done = last.is_none();
         self.after = last;
         let documents: Vec<LiveRecord> = rows
