@@ -394,6 +394,8 @@ async fn scope_members_page_in_the_databases_order(f: Fixture) {
     create(&f.store, &assets).await;
     create(&f.store, &[asset("elsewhere", "staging", &[])]).await;
     let mut tx = f.store.begin_write("test@example.com").await.unwrap();
+    assert_eq!(tx.scope_size("s").await.unwrap(), keys.len() as u64);
+    assert_eq!(tx.scope_size("none").await.unwrap(), 0);
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     loop {

@@ -91,13 +91,25 @@ pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) ->
     Ok(writer.summary)
 }
 
+/// What sync compares a resource with: the hash of the resource the asset was last derived
+/// from, and whether it is absent.
+struct Stored {
+    content_hash: Option<String>,
+    absent: bool,
+}
+
+fn stored(state: SyncState) -> (String, Stored) {
+    (state.key, Stored { content_hash: state.content_hash, absent: state.absent })
+}
+
 /// The stored members of a scope, by key.
-async fn scope_members(tx: &mut WriteTx, scope: &str) -> anyhow::Result<HashMap<String, SyncState>> {
-    let mut members = HashMap::new();
+async fn scope_members(tx: &mut WriteTx, scope: &str) -> anyhow::Result<HashMap<String, Stored>> {
+    let size = tx.scope_size(scope).await?;
+    let mut members = HashMap::with_capacity(usize::try_from(size).unwrap_or(0));
     let mut after: Option<String> = None;
     loop {
         let (page, next) = tx.scope_members(scope, after.as_deref(), MEMBERS_PAGE).await?;
-        members.extend(page.into_iter().map(|member| (member.key.clone(), member)));
+        members.extend(page.into_iter().map(stored));
         if next.is_none() {
             return Ok(members);
         }
@@ -123,7 +135,7 @@ struct Writer<'a> {
     summary: SyncSummary,
     /// Per scope: its stored members not reported yet in this sync, read once when the
     /// scope's first resource arrives. What is left when the scope completes is gone.
-    unseen: HashMap<String, HashMap<String, SyncState>>,
+    unseen: HashMap<String, HashMap<String, Stored>>,
     batch: Vec<(Resource, String)>,
     progress: ProgressBar,
 }
@@ -180,9 +192,7 @@ impl Writer<'_> {
             }
         }
         // New keys, and keys stored under another scope.
-        for state in tx.sync_states(&elsewhere).await? {
-            states.insert(state.key.clone(), state);
-        }
+        states.extend(tx.sync_states(&elsewhere).await?.into_iter().map(stored));
         let mut new = Vec::new();
         let mut changed = Vec::new();
         for (key, (resource, hash)) in latest {
@@ -242,7 +252,8 @@ impl Writer<'_> {
             Some(unseen) => unseen,
             None => scope_members(&mut tx, scope).await?,
         };
-        let mut gone: Vec<String> = unseen.into_values().filter(|m| !m.absent).map(|m| m.key).collect();
+        let mut gone: Vec<String> =
+            unseen.into_iter().filter(|(_, m)| !m.absent).map(|(key, _)| key).collect();
         gone.sort_unstable();
         for keys in gone.chunks(BATCH) {
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
