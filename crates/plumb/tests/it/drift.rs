@@ -71,3 +71,36 @@ fn a_failing_sink_is_recorded_and_the_scan_stands() {
     let missing_secret = env.plumb(&["drift", "--state", arg(&state)]).code(2);
     assert!(missing_secret.stderr.contains("PLUMB_TEST_SLACK"), "{}", missing_secret.stderr);
 }
+
+#[test]
+fn env_keeps_missing_resources_of_other_environments_out() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    // A state resource's environment comes from its tags, mapped as sync maps them.
+    env.write(
+        "plumb.toml",
+        &format!("{CONFIG}\n[tags]\nenvironment = [\"Environment\"]\n[tags.environment_values]\nprod = \"production\"\n"),
+    );
+    let instance = |name: &str, id: &str, environment: &str| {
+        json!({"mode": "managed", "type": "aws_instance", "name": name,
+               "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+               "instances": [{"attributes": {"id": id, "instance_type": "t3.micro",
+                   "arn": format!("arn:aws:ec2:eu-west-1:111122223333:instance/{id}"),
+                   "tags": {"Environment": environment}}}]})
+    };
+    let state = json!({"version": 4, "terraform_version": "1.9.0", "serial": 1, "lineage": "l", "outputs": {},
+        "resources": [instance("web", "i-0prod", "prod"), instance("batch", "i-0stage", "staging")]});
+    env.write("env.tfstate", &state.to_string());
+    let missing = |environment: &str| {
+        let report =
+            env.plumb(&["drift", "--state", "env.tfstate", "--env", environment, "-o", "json"]).ok().json();
+        let ids: Vec<String> = report["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids
+    };
+    assert_eq!(missing("production"), ["i-0prod"]);
+    assert_eq!(missing("staging"), ["i-0stage"]);
+}
