@@ -111,7 +111,9 @@ async fn open_s3(location: &str) -> Result<Box<dyn Read + Send>, CollectError> {
     Err(CollectError::Input(format!("s3://{location}: this plumb was built without AWS support")))
 }
 
-/// Streams the managed resources of one state to `out`.
+/// Streams the managed resources of one state to `out`. What was read before an error in the
+/// state is sent too, as a file source sends its good rows; the scope is not reported
+/// complete, so nothing is marked absent.
 pub fn read_state(name: &str, reader: impl Read, out: &Emitter) -> Result<(), CollectError> {
     let mut batch = out.blocking_batch();
     let mut emit = |resource: StateResource| -> Result<(), Stopped> {
@@ -120,8 +122,9 @@ pub fn read_state(name: &str, reader: impl Read, out: &Emitter) -> Result<(), Co
         }
         Ok(())
     };
-    parse(name, reader, &mut emit)?;
-    Ok(batch.finish()?)
+    let parsed = parse(name, reader, &mut emit);
+    batch.finish()?;
+    parsed
 }
 
 /// Parses a state, calling `emit` for each resource as it is read.

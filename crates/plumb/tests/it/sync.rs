@@ -1,9 +1,14 @@
 //! `plumb sync` with the file source: discovery, unchanged re-syncs, changes, absence and
-//! return, the tag mapping and the production rule, bad rows, and the recorded runs.
+//! return, the tag mapping and the production rule, bad rows, a malformed Terraform state, and
+//! the recorded runs.
 
 use crate::support::{CONFIG, Env, arg, both_backends};
 
-both_backends!(file_sync_follows_the_source, bad_rows_are_named_and_nothing_is_marked_absent);
+both_backends!(
+    file_sync_follows_the_source,
+    bad_rows_are_named_and_nothing_is_marked_absent,
+    a_malformed_state_is_named_by_its_json_path
+);
 
 const MAPPING: &str = r#"
 [tags]
@@ -159,4 +164,28 @@ fn bad_rows_are_named_and_nothing_is_marked_absent(env: &Env) {
     assert_eq!(asset(env, "file:plain.jsonl:dataset:db-1")["kind"], "data");
     let unknown = env.write("x.txt", "");
     env.plumb(&["sync", "file", arg(&unknown)]).code(2);
+}
+
+fn a_malformed_state_is_named_by_its_json_path(env: &Env) {
+    let resource = |name: &str, attributes: &str| {
+        format!(
+            r#"{{"mode": "managed", "type": "aws_vpc", "name": "{name}", "provider": "provider.aws",
+                "instances": [{{"attributes": {attributes}}}]}}"#
+        )
+    };
+    let good = resource("main", r#"{"id": "vpc-1"}"#);
+    let bad = resource("broken", "[]");
+    env.write("bad.tfstate", &format!(r#"{{"version": 4, "resources": [{good}, {bad}]}}"#));
+    let run = env.plumb(&["sync", "terraform", "bad.tfstate"]).code(2);
+    assert!(
+        run.stderr.contains(
+            "bad.tfstate: not a Terraform state at resources[1].instances[0].attributes: invalid type"
+        ),
+        "{}",
+        run.stderr
+    );
+    // As with a file's good rows: what was read before the error is synced, nothing is absent.
+    assert_eq!(asset(env, "terraform:bad.tfstate:aws_vpc.main")["attributes"]["values"]["id"], "vpc-1");
+    let runs = env.plumb(&["run", "list", "-o", "json"]).ok().json();
+    assert_eq!(runs["items"][0]["outcome"], "failed");
 }
