@@ -324,16 +324,16 @@ impl<'v> AssetIndex<'v> {
         AssetIndex { by_type, accounts: assets.iter().map(account).collect() }
     }
 
-    /// The positions, in order, of the assets of these types; every asset with a type when
-    /// `types` is empty.
-    fn of_types(&self, types: &[String]) -> Vec<usize> {
-        let mut found: Vec<usize> = if types.is_empty() {
-            self.by_type.values().flatten().copied().collect()
-        } else {
-            types.iter().filter_map(|t| self.by_type.get(t.as_str())).flatten().copied().collect()
-        };
+    /// The positions, in order, of the assets whose type is `wanted`.
+    fn of_types(&self, wanted: impl Fn(&str) -> bool) -> Vec<usize> {
+        let mut found: Vec<usize> = self
+            .by_type
+            .iter()
+            .filter(|(t, _)| wanted(t))
+            .flat_map(|(_, positions)| positions)
+            .copied()
+            .collect();
         found.sort_unstable();
-        found.dedup();
         found
     }
 
@@ -347,7 +347,7 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<
     let index = AssetIndex::new(assets);
     let mut plan = Plan { items: Vec::new(), errors: Vec::new() };
     for check in checks {
-        let matching = index.of_types(&check.types);
+        let matching = index.of_types(|t| check.reads(t));
         if check.style == Style::Conftest {
             plan.items.extend(matching.into_iter().map(|i| Item {
                 check,
@@ -371,8 +371,7 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<
             continue;
         }
         // Checks of AWS data: per account, and only where it was collected.
-        let context_types =
-            if check.context.is_empty() { Vec::new() } else { index.of_types(&check.context) };
+        let context_types = index.of_types(|t| check.context.iter().any(|c| c == t));
         for account in coverage.regions.keys() {
             let missing = coverage.missing(check, account);
             if !missing.is_empty() {
