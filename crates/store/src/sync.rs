@@ -19,11 +19,9 @@ impl Store {
 }
 
 /// An asset as sync sees it: enough to tell new, unchanged, changed and returning apart
-/// without reading the whole record.
+/// without reading the whole record. The store hands it out with the asset's key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncState {
-    /// Its key.
-    pub key: String,
     /// The hash of the resource it was last derived from.
     pub content_hash: Option<String>,
     /// Whether it is marked absent.
@@ -33,8 +31,8 @@ pub struct SyncState {
 const STATE: &str = "SELECT key, content_hash, absent_since FROM assets";
 
 impl WriteTx {
-    /// The sync state of the assets with these keys.
-    pub async fn sync_states(&mut self, keys: &[&str]) -> Result<Vec<SyncState>, StoreError> {
+    /// The sync state of the assets with these keys, with their keys.
+    pub async fn sync_states(&mut self, keys: &[&str]) -> Result<Vec<(String, SyncState)>, StoreError> {
         let mut states = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(10_000) {
             let mut sql = Sql::new(&format!("{STATE} WHERE key IN "));
@@ -71,7 +69,7 @@ impl WriteTx {
         scope: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<(Vec<SyncState>, Option<String>), StoreError> {
+    ) -> Result<(Vec<(String, SyncState)>, Option<String>), StoreError> {
         let columns = ("key, content_hash, absent_since", "key, content_hash, absent_since IS NOT NULL");
         let filter = |sql: &mut Sql| {
             sql.push("scope = ").bind(scope.to_owned());
@@ -82,10 +80,9 @@ impl WriteTx {
             read_json_page(&row, "scope members", limit)?;
         let states = members
             .into_iter()
-            .map(|(key, content_hash, absent)| SyncState {
-                key,
-                content_hash,
-                absent: absent == serde_json::Value::Bool(true) || absent == 1,
+            .map(|(key, content_hash, absent)| {
+                let absent = absent == serde_json::Value::Bool(true) || absent == 1;
+                (key, SyncState { content_hash, absent })
             })
             .collect();
         Ok((states, last))
@@ -152,10 +149,10 @@ impl WriteTx {
     }
 }
 
-fn state_from_row(row: &AnyRow) -> Result<SyncState, StoreError> {
-    Ok(SyncState {
-        key: row.try_get("key")?,
+fn state_from_row(row: &AnyRow) -> Result<(String, SyncState), StoreError> {
+    let state = SyncState {
         content_hash: row.try_get("content_hash")?,
         absent: row.try_get::<Option<String>, _>("absent_since")?.is_some(),
-    })
+    };
+    Ok((row.try_get("key")?, state))
 }

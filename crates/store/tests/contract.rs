@@ -401,7 +401,7 @@ async fn scope_members_page_in_the_databases_order(f: Fixture) {
     loop {
         let (page, next) = tx.scope_members("s", after.as_deref(), 3).await.unwrap();
         assert!(page.len() <= 3);
-        seen.extend(page.into_iter().map(|m| (m.key, m.absent, m.content_hash)));
+        seen.extend(page.into_iter().map(|(key, m)| (key, m.absent, m.content_hash)));
         match next {
             Some(cursor) => after = Some(cursor),
             None => break,

@@ -91,25 +91,14 @@ pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) ->
     Ok(writer.summary)
 }
 
-/// What sync compares a resource with: the hash of the resource the asset was last derived
-/// from, and whether it is absent.
-struct Stored {
-    content_hash: Option<String>,
-    absent: bool,
-}
-
-fn stored(state: SyncState) -> (String, Stored) {
-    (state.key, Stored { content_hash: state.content_hash, absent: state.absent })
-}
-
 /// The stored members of a scope, by key.
-async fn scope_members(tx: &mut WriteTx, scope: &str) -> anyhow::Result<HashMap<String, Stored>> {
+async fn scope_members(tx: &mut WriteTx, scope: &str) -> anyhow::Result<HashMap<String, SyncState>> {
     let size = tx.scope_size(scope).await?;
     let mut members = HashMap::with_capacity(usize::try_from(size).unwrap_or(0));
     let mut after: Option<String> = None;
     loop {
         let (page, next) = tx.scope_members(scope, after.as_deref(), MEMBERS_PAGE).await?;
-        members.extend(page.into_iter().map(stored));
+        members.extend(page);
         if next.is_none() {
             return Ok(members);
         }
@@ -135,7 +124,7 @@ struct Writer<'a> {
     summary: SyncSummary,
     /// Per scope: its stored members not reported yet in this sync, read once when the
     /// scope's first resource arrives. What is left when the scope completes is gone.
-    unseen: HashMap<String, HashMap<String, Stored>>,
+    unseen: HashMap<String, HashMap<String, SyncState>>,
     batch: Vec<(Resource, String)>,
     progress: ProgressBar,
 }
@@ -192,7 +181,7 @@ impl Writer<'_> {
             }
         }
         // New keys, and keys stored under another scope.
-        states.extend(tx.sync_states(&elsewhere).await?.into_iter().map(stored));
+        states.extend(tx.sync_states(&elsewhere).await?);
         let mut new = Vec::new();
         let mut changed = Vec::new();
         for (key, (resource, hash)) in latest {
