@@ -90,17 +90,11 @@ fn env_keeps_missing_resources_of_other_environments_out() {
     let state = json!({"version": 4, "terraform_version": "1.9.0", "serial": 1, "lineage": "l", "outputs": {},
         "resources": [instance("web", "i-0prod", "prod"), instance("batch", "i-0stage", "staging")]});
     env.write("env.tfstate", &state.to_string());
-    let missing = |environment: &str| {
-        let report =
-            env.plumb(&["drift", "--state", "env.tfstate", "--env", environment, "-o", "json"]).ok().json();
-        let ids: Vec<String> = report["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_str().unwrap().to_owned())
-            .collect();
-        ids
+    let missing = |environment: &str| -> Vec<String> {
+        let args = ["drift", "--state", "env.tfstate", "--env", environment, "-o", "json"];
+        let report = env.plumb(&args).ok().json();
+        report["items"].as_array().unwrap().iter().map(|i| format!("{} {}", i["kind"], i["id"])).collect()
     };
-    assert_eq!(missing("production"), ["i-0prod"]);
-    assert_eq!(missing("staging"), ["i-0stage"]);
+    assert_eq!(missing("production"), [r#""missing" "i-0prod""#]);
+    assert_eq!(missing("staging"), [r#""missing" "i-0stage""#]);
 }
