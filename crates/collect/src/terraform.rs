@@ -23,7 +23,7 @@ use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, V
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 
-use crate::{CollectError, Emitter, Source, SourceType, Stopped};
+use crate::{CollectError, Emitter, PartError, Source, SourceType, Stopped};
 
 /// Registers the source.
 pub const TYPE: SourceType = SourceType { name: "terraform", build };
@@ -73,17 +73,35 @@ impl Source for TerraformSource {
     fn collect(&self, out: Emitter) -> BoxFuture<'_, Result<(), CollectError>> {
         Box::pin(async move {
             for state in &self.states {
-                let reader = open(state).await?;
-                let name = state.clone();
-                let emitter = out.clone();
-                tokio::task::spawn_blocking(move || read_state(&name, reader, &emitter))
-                    .await
-                    .map_err(|err| CollectError::Unavailable(format!("reading {state} stopped: {err}")))??;
-                out.scope_complete(scope(state)).await?;
+                match read_one(state, &out).await {
+                    Ok(()) => out.scope_complete(scope(state)).await?,
+                    Err(CollectError::Stopped(stopped)) => return Err(stopped.into()),
+                    Err(err) => {
+                        // The state's scope is failed, not left as it was: its resources are
+                        // no longer the current managed view.
+                        let failure = PartError {
+                            scope: scope(state),
+                            operation: "terraform:read".to_owned(),
+                            message: err.to_string(),
+                        };
+                        out.failed(failure).await?;
+                        return Err(err);
+                    }
+                }
             }
             Ok(())
         })
     }
+}
+
+/// Reads one state to `out`.
+async fn read_one(state: &str, out: &Emitter) -> Result<(), CollectError> {
+    let reader = open(state).await?;
+    let name = state.to_owned();
+    let emitter = out.clone();
+    tokio::task::spawn_blocking(move || read_state(&name, reader, &emitter))
+        .await
+        .map_err(|err| CollectError::Unavailable(format!("reading {state} stopped: {err}")))?
 }
 
 fn scope(state: &str) -> String {
@@ -210,6 +228,9 @@ pub struct StateInstance {
     pub address: String,
     /// The Terraform type.
     pub resource_type: String,
+    /// The provider configuration, as the state names it
+    /// (`provider["registry.terraform.io/hashicorp/aws"].west`).
+    pub provider: String,
     /// The `count` index or `for_each` key.
     pub index_key: Option<Value>,
     /// The state's attributes.
@@ -220,7 +241,7 @@ pub struct StateInstance {
 pub fn instances(state: &str, resource: StateResource) -> impl Iterator<Item = StateInstance> {
     let managed = resource.mode == "managed";
     let prefix = resource.module.as_deref().map(|m| format!("{m}.")).unwrap_or_default();
-    let (resource_type, name) = (resource.resource_type, resource.name);
+    let (resource_type, name, provider) = (resource.resource_type, resource.name, resource.provider);
     resource.instances.into_iter().filter(move |instance| managed && instance.deposed.is_none()).map(
         move |instance| {
             let address = format!("{prefix}{resource_type}.{name}{}", index(&instance.index_key));
@@ -228,6 +249,7 @@ pub fn instances(state: &str, resource: StateResource) -> impl Iterator<Item = S
                 key: format!("terraform:{state}:{address}"),
                 address,
                 resource_type: resource_type.clone(),
+                provider: provider.clone(),
                 index_key: instance.index_key,
                 values: Value::Object(instance.attributes.unwrap_or_default()),
             }
@@ -237,22 +259,20 @@ pub fn instances(state: &str, resource: StateResource) -> impl Iterator<Item = S
 
 /// The resources of one state resource block: its managed, current instances.
 pub fn resources(state: &str, resource: StateResource) -> Vec<Resource> {
-    let provider = provider_name(&resource.provider);
     let module = resource.module.clone();
-    instances(state, resource)
-        .map(|instance| resource_of(state, &provider, module.as_deref(), instance))
-        .collect()
+    instances(state, resource).map(|instance| resource_of(state, module.as_deref(), instance)).collect()
 }
 
 /// An instance as the inventory keeps it.
-fn resource_of(state: &str, provider: &str, module: Option<&str>, instance: StateInstance) -> Resource {
-    let StateInstance { key, address, resource_type, index_key, values } = instance;
+fn resource_of(state: &str, module: Option<&str>, instance: StateInstance) -> Resource {
+    let StateInstance { key, address, resource_type, provider, index_key, values } = instance;
     let tags = tags(&values);
     let arn = values.get("arn").and_then(Value::as_str).map(str::to_owned);
     let attributes = json!({
         "address": address,
         "type": resource_type,
-        "provider": provider,
+        "provider": provider_name(&provider),
+        "provider_config": provider,
         "module": module,
         "index_key": index_key,
         "state": state,

@@ -5,6 +5,7 @@
 //! and fresh ids in. That keeps every rule testable with plain values and lets the store, the
 //! CLI and the API share one implementation of each rule.
 
+pub mod coverage;
 pub mod drift;
 pub mod enums;
 pub mod event_chain;
@@ -12,6 +13,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod record;
 pub mod rules;
+pub mod scope;
 pub mod sync;
 pub mod time;
 

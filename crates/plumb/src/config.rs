@@ -78,6 +78,9 @@ pub struct Checks {
     pub customer_data_classifications: Vec<String>,
     /// CIS 1.7 gives no threshold for "root used recently"; this many days (Prowler uses 1).
     pub root_recent_use_days: u32,
+    /// Collected data older than this many hours is stale: what rests on it is `error`, never
+    /// pass (a nightly sync may be late, never absent).
+    pub max_data_age_hours: u32,
 }
 
 impl Default for Checks {
@@ -88,6 +91,7 @@ impl Default for Checks {
             endpoint_types: words(&["laptop", "desktop", "mobile", "tablet"]),
             customer_data_classifications: words(&["confidential", "restricted"]),
             root_recent_use_days: 1,
+            max_data_age_hours: 36,
         }
     }
 }

@@ -103,7 +103,8 @@ fn plan(alert: &Alert, state: &SinkState) -> Action {
     let any_open = alert.open_unmanaged > 0 || unmanaged(&alert.opened).next().is_some();
     match (open_incident(state), any_open) {
         (None, true) => Action::Create,
-        (Some(id), false) => Action::Resolve(id),
+        // Only a scan that saw everything may say the unmanaged resources are gone.
+        (Some(id), false) if alert.outcome == Outcome::Completed => Action::Resolve(id),
         _ => Action::Keep,
     }
 }
@@ -279,6 +280,9 @@ mod tests {
             // A failed scan says nothing about what is open.
             (Outcome::Failed, vec![], 0, open.clone(), Keep),
             (Outcome::Failed, vec![item("unmanaged", "a")], 1, None, Keep),
+            // An incomplete scan's finds are real, but its silence proves nothing.
+            (Outcome::Incomplete, vec![item("unmanaged", "a")], 1, None, Create),
+            (Outcome::Incomplete, vec![], 0, open.clone(), Keep),
             // A state not in this sink's shape is no incident.
             (Outcome::Completed, vec![], 1, Some(json!({"other": 1})), Create),
             (Outcome::Completed, vec![], 1, Some(json!({"incident_id": 7})), Create),

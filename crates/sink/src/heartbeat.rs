@@ -9,7 +9,7 @@
 //!
 //! Better Stack's "Cron and heartbeat monitor" page: a GET or POST to the heartbeat URL
 //! reports success, and appending `/fail` reports a failure. This sends `GET {url}` after a
-//! completed scan and `GET {url}/fail` after a failed one, whether or not anything changed.
+//! completed scan and `GET {url}/fail` after a failed or incomplete one, whether or not anything changed.
 
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
@@ -48,7 +48,7 @@ fn target(url: &str, outcome: Outcome) -> Result<reqwest::Url, SinkError> {
     // Parsed at build time already; the message never repeats the secret URL.
     let invalid = || SinkError::Config("the heartbeat URL is not a URL".to_owned());
     let mut url = reqwest::Url::parse(url).map_err(|_| invalid())?;
-    if outcome == Outcome::Failed {
+    if outcome != Outcome::Completed {
         url.path_segments_mut().map_err(|()| invalid())?.pop_if_empty().push("fail");
     }
     Ok(url)
@@ -99,6 +99,8 @@ mod tests {
                 "https://uptime.betterstack.com/api/v1/heartbeat/T1/fail",
             ),
             ("http://127.0.0.1:8/hb?x=1", Outcome::Failed, "http://127.0.0.1:8/hb/fail?x=1"),
+            // A scan that could not compare everything did not do its job either.
+            ("http://127.0.0.1:8/hb", Outcome::Incomplete, "http://127.0.0.1:8/hb/fail"),
         ];
         for (url, outcome, expect) in rows {
             assert_eq!(target(url, outcome).unwrap().as_str(), expect);

@@ -53,6 +53,12 @@ impl Alert {
     pub fn has_changes(&self) -> bool {
         !self.opened.is_empty() || !self.resolved.is_empty()
     }
+
+    /// Whether a person should hear of this scan: it changed something, or it did not see
+    /// everything (an incomplete or failed scan is news until it is fixed).
+    pub fn is_news(&self) -> bool {
+        self.has_changes() || self.outcome != Outcome::Completed
+    }
 }
 
 /// Whether a scan completed; serialized in lower case.
@@ -61,6 +67,10 @@ impl Alert {
 pub enum Outcome {
     /// The scan ran to the end; its counts are complete.
     Completed,
+    /// The scan ran to the end, but could not compare everything (its data was not collected
+    /// completely); see [`Alert::error`]. What it found is real; what it did not find proves
+    /// nothing, so nothing is resolved on its word.
+    Incomplete,
     /// The scan stopped early; see [`Alert::error`].
     Failed,
 }

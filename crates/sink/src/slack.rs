@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::config::{self, Secret};
 use crate::http;
-use crate::{Alert, AlertItem, Sink, SinkError, SinkState, SinkType, UNMANAGED};
+use crate::{Alert, AlertItem, Outcome, Sink, SinkError, SinkState, SinkType, UNMANAGED};
 
 /// The registry entry.
 pub(crate) const TYPE: SinkType = SinkType { name: "slack", build };
@@ -65,7 +65,21 @@ fn headline(alert: &Alert) -> String {
     if !alert.resolved.is_empty() {
         parts.push(format!("{} resolved", alert.resolved.len()));
     }
-    format!("plumb {}: {} ({} unmanaged open)", alert.scan, parts.join(", "), alert.open_unmanaged)
+    if parts.is_empty() {
+        parts.push("nothing new".to_owned());
+    }
+    match (alert.outcome, &alert.error) {
+        (Outcome::Completed, _) | (_, None) => {
+            format!("plumb {}: {} ({} unmanaged open)", alert.scan, parts.join(", "), alert.open_unmanaged)
+        }
+        (outcome, Some(error)) => format!(
+            "plumb {} {}: {error}; {} ({} unmanaged open)",
+            alert.scan,
+            if outcome == Outcome::Failed { "failed" } else { "incomplete" },
+            parts.join(", "),
+            alert.open_unmanaged
+        ),
+    }
 }
 
 /// Slack's mrkdwn treats `&`, `<` and `>` as markup; resource keys and messages are data.
@@ -136,7 +150,7 @@ impl Sink for Slack {
         state: &'a SinkState,
     ) -> BoxFuture<'a, Result<SinkState, SinkError>> {
         Box::pin(async move {
-            if alert.has_changes() {
+            if alert.is_news() {
                 http::send(client.post(self.url.expose()).json(&message(alert))).await?;
             }
             Ok(state.clone())

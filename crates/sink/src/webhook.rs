@@ -74,7 +74,7 @@ impl Sink for Webhook {
         state: &'a SinkState,
     ) -> BoxFuture<'a, Result<SinkState, SinkError>> {
         Box::pin(async move {
-            if !alert.has_changes() {
+            if !alert.is_news() {
                 return Ok(state.clone());
             }
             // The signature is over these exact bytes, so they are sent as they are. Failing

@@ -20,10 +20,10 @@ pub(crate) const SELECT_ASSETS: &str = "SELECT assets.id, assets.key, assets.nam
     assets.type, assets.environment, assets.owner, assets.manager, assets.classification, \
     assets.location, assets.status, assets.source, assets.financial_ref, assets.tags, \
     assets.attributes, assets.first_seen, \
-    CASE WHEN assets.absent_since IS NULL AND sync_scopes.scope_synced_at > assets.last_seen \
-    THEN sync_scopes.scope_synced_at ELSE assets.last_seen END AS last_seen, \
+    CASE WHEN assets.absent_since IS NULL AND scope_status.succeeded_at > assets.last_seen \
+    THEN scope_status.succeeded_at ELSE assets.last_seen END AS last_seen, \
     assets.scope, assets.absent_since \
-    FROM assets LEFT JOIN sync_scopes ON sync_scopes.scope_name = assets.scope";
+    FROM assets LEFT JOIN scope_status ON scope_status.scope_name = assets.scope";
 
 /// Which assets to list. Every set field must match; tags must all be present.
 #[derive(Clone, Debug, Default)]
@@ -337,7 +337,7 @@ impl Store {
     }
 }
 
-/// A row of [`DocumentScan`]'s page: key, type, environment, location, tags, attributes.
+/// A row of [`DocumentScan`]'s page: key, type, environment, scope, tags, attributes.
 type LiveRow = (String, String, Option<String>, Option<String>, String, String);
 
 /// See [`Store::scan_documents`].
@@ -357,7 +357,7 @@ impl DocumentScan {
         if self.done {
             return Ok(None);
         }
-        let columns = "key, type, environment, location, tags, attributes";
+        let columns = "key, type, environment, scope, tags, attributes";
         let source = self.source.clone();
         let filter = |sql: &mut Sql| {
             sql.push("absent_since IS NULL AND source = ").bind(source);
@@ -370,11 +370,11 @@ impl DocumentScan {
         self.after = last;
         let documents: Vec<LiveRecord> = rows
             .into_iter()
-            .map(|(key, asset_type, environment, location, tags, attributes)| LiveRecord {
+            .map(|(key, asset_type, environment, scope, tags, attributes)| LiveRecord {
                 key,
                 asset_type,
                 environment,
-                location,
+                scope,
                 tags,
                 attributes,
             })

@@ -63,6 +63,29 @@ impl Store {
         let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
         rows.iter().map(stored_from_row).collect()
     }
+
+    /// The open findings of these checks: (check, key, status).
+    pub async fn open_finding_keys(
+        &self,
+        checks: &[String],
+    ) -> Result<Vec<(String, String, FindingStatus)>, StoreError> {
+        let mut open = Vec::new();
+        for chunk in checks.chunks(BATCH) {
+            let mut sql = Sql::new(
+                "SELECT check_id, key, status FROM findings WHERE resolved_at IS NULL AND check_id IN ",
+            );
+            sql.row(|row| {
+                for check in chunk {
+                    row.value(check.clone());
+                }
+            });
+            for row in &sql.query(self.backend).fetch_all(&self.pool).await? {
+                let status = parse("status", row.try_get::<String, _>("status")?)?;
+                open.push((row.try_get("check_id")?, row.try_get("key")?, status));
+            }
+        }
+        Ok(open)
+    }
 }
 
 /// What a run needs of an open finding to judge a new result against it.

@@ -1,7 +1,11 @@
 //! What sync needs from the store: the hash each asset was last derived from, the members of
-//! a scope (to find what is no longer seen), and the time each scope was last synced.
+//! a scope (to find what is no longer seen), and each scope's status (when it was last tried,
+//! last collected completely, and why its last attempt failed).
 
-use plumb_core::{AssetId, Timestamp};
+use plumb_core::coverage::ScopeStatus;
+use plumb_core::model::Entity;
+use plumb_core::scope::ScopeId;
+use plumb_core::{AssetId, EventDraft};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -9,12 +13,15 @@ use crate::assets::parse;
 use crate::sql::{Sql, json_page, read_json_page};
 use crate::{Store, StoreError, WriteTx};
 
+const STATUS_COLUMNS: &str = "scope_name, scope_source, origin, attempted_at, attempt_run_id, succeeded_at, \
+    success_run_id, error";
+
 impl Store {
-    /// Every scope that completed a sync, with the run that last completed it.
-    pub async fn synced_scopes(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let sql = Sql::new("SELECT scope_name, scope_run_id FROM sync_scopes ORDER BY scope_name");
+    /// What sync last knew of every scope, by name.
+    pub async fn scope_statuses(&self) -> Result<Vec<ScopeStatus>, StoreError> {
+        let sql = Sql::new(&format!("SELECT {STATUS_COLUMNS} FROM scope_status ORDER BY scope_name"));
         let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
-        rows.iter().map(|row| Ok((row.try_get("scope_name")?, row.try_get("scope_run_id")?))).collect()
+        rows.iter().map(status_from_row).collect()
     }
 }
 
@@ -96,29 +103,63 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Records that a sync of `scope` saw everything in it at `at` (part of run `run_id`).
-    pub async fn mark_scope_synced(
+    /// What sync last knew of these scopes, as this transaction sees it.
+    pub async fn scope_status(&mut self, scopes: &[&str]) -> Result<Vec<ScopeStatus>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in scopes.chunks(1_000) {
+            let mut sql =
+                Sql::new(&format!("SELECT {STATUS_COLUMNS} FROM scope_status WHERE scope_name IN "));
+            sql.row(|row| {
+                for scope in chunk {
+                    row.value((*scope).to_owned());
+                }
+            });
+            for row in &sql.query(self.backend).fetch_all(&mut *self.tx).await? {
+                found.push(status_from_row(row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The scopes a configured collection covered, as this transaction sees them.
+    pub async fn scopes_of_origin(&mut self, origin: &str) -> Result<Vec<ScopeStatus>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {STATUS_COLUMNS} FROM scope_status WHERE origin = "));
+        sql.bind(origin.to_owned()).push(" ORDER BY scope_name");
+        let rows = sql.query(self.backend).fetch_all(&mut *self.tx).await?;
+        rows.iter().map(status_from_row).collect()
+    }
+
+    /// Stores a scope's new status, with an event (`collected` or `failed`) holding the status
+    /// before and after: the record that a collection ran, and whether it was complete.
+    pub async fn record_scope(
         &mut self,
-        scope: &str,
-        source: &str,
-        at: Timestamp,
-        run_id: &str,
+        status: &ScopeStatus,
+        before: Option<&ScopeStatus>,
     ) -> Result<(), StoreError> {
-        let mut sql = Sql::new(
-            "INSERT INTO sync_scopes (scope_name, scope_source, scope_synced_at, scope_run_id) VALUES ",
-        );
+        let mut sql = Sql::new(&format!("INSERT INTO scope_status ({STATUS_COLUMNS}) VALUES "));
         sql.row(|row| {
-            row.value(scope.to_owned())
-                .value(source.to_owned())
-                .value(at.to_string())
-                .value(run_id.to_owned());
+            row.value(status.scope.to_string())
+                .value(status.scope.source.clone())
+                .value(status.origin.clone())
+                .value(status.attempted_at.to_string())
+                .value(status.attempt_run.clone())
+                .text(status.succeeded_at.map(|t| t.to_string()))
+                .text(status.success_run.clone())
+                .text(status.error.clone());
         });
         sql.push(
-            " ON CONFLICT (scope_name) DO UPDATE SET scope_synced_at = excluded.scope_synced_at, \
-             scope_run_id = excluded.scope_run_id",
+            " ON CONFLICT (scope_name) DO UPDATE SET origin = excluded.origin, \
+             attempted_at = excluded.attempted_at, attempt_run_id = excluded.attempt_run_id, \
+             succeeded_at = excluded.succeeded_at, success_run_id = excluded.success_run_id, \
+             error = excluded.error",
         );
         sql.query(self.backend).execute(&mut *self.tx).await?;
-        Ok(())
+        let action = if status.error.is_some() { "failed" } else { "collected" };
+        let before = before.map(ScopeStatus::record);
+        let after = status.record();
+        let draft =
+            EventDraft::new(Entity::Scope, status.scope.to_string(), action, before.as_ref(), Some(&after));
+        self.append(draft).await
     }
 }
 
@@ -147,6 +188,21 @@ impl WriteTx {
             })
             .collect()
     }
+}
+
+fn status_from_row(row: &AnyRow) -> Result<ScopeStatus, StoreError> {
+    let time = |column: &'static str| -> Result<Option<plumb_core::Timestamp>, StoreError> {
+        row.try_get::<Option<String>, _>(column)?.map(|t| parse(column, t)).transpose()
+    };
+    Ok(ScopeStatus {
+        scope: ScopeId::parse(&row.try_get::<String, _>("scope_name")?),
+        origin: row.try_get("origin")?,
+        attempted_at: parse("attempted_at", row.try_get::<String, _>("attempted_at")?)?,
+        attempt_run: row.try_get("attempt_run_id")?,
+        succeeded_at: time("succeeded_at")?,
+        success_run: row.try_get("success_run_id")?,
+        error: row.try_get("error")?,
+    })
 }
 
 fn state_from_row(row: &AnyRow) -> Result<(String, SyncState), StoreError> {

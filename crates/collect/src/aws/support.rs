@@ -55,10 +55,28 @@ pub(crate) fn describe<E: ProvideErrorMetadata + std::error::Error, R: std::fmt:
                 _ => inner.to_string(),
             }
         }
-        SdkError::DispatchFailure(failure) => format!("cannot reach the endpoint: {failure:?}"),
+        SdkError::DispatchFailure(failure) => match failure.as_connector_error() {
+            Some(connector) => format!("cannot reach the endpoint: {}", causes(connector)),
+            None => "cannot reach the endpoint".to_owned(),
+        },
         SdkError::TimeoutError(_) => "timed out".to_owned(),
         other => format!("{other}"),
     }
+}
+
+/// An error and its causes, as one line without repeats: `tcp connect error: Connection
+/// refused (os error 111)`.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = cause {
+        let text = current.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = current.source();
+    }
+    parts.join(": ")
 }
 
 /// Wraps an SDK error as the failure of `operation`.

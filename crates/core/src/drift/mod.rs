@@ -15,13 +15,15 @@ pub mod compare;
 pub mod ignore;
 pub mod types;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::coverage::{Coverage, Gap};
 use crate::enums::word_enum;
 use crate::model::{Asset, Finding, FindingStatus, Severity};
+use crate::scope::ScopeId;
 use crate::time::Timestamp;
 pub use compare::Change;
 pub use ignore::{IgnoreError, IgnoreRules};
@@ -88,8 +90,9 @@ pub struct LiveRecord {
     pub asset_type: String,
     /// The environment.
     pub environment: Option<String>,
-    /// The location (`aws:ACCOUNT:REGION` for collected resources).
-    pub location: Option<String>,
+    /// The scope it was collected in (`aws:ACCOUNT:REGION:SERVICE`); `None` for documents
+    /// people imported, which are compared as they are.
+    pub scope: Option<String>,
     /// Tags, as JSON text.
     pub tags: String,
     /// The collected document, as JSON text.
@@ -102,7 +105,7 @@ impl From<&Asset> for LiveRecord {
             key: asset.key.clone(),
             asset_type: asset.asset_type.clone(),
             environment: asset.environment.clone(),
-            location: asset.location.clone(),
+            scope: asset.scope.clone(),
             tags: serde_json::to_string(&asset.tags).unwrap_or_default(),
             attributes: asset.attributes.to_string(),
         }
@@ -116,13 +119,15 @@ struct Live {
     live_type: &'static TypeMap,
     id: String,
     environment: Option<String>,
-    account: String,
+    place: Place,
     /// JSON text, parsed again only when a state resource is compared with it.
     attributes: Box<str>,
     tags: Box<str>,
     /// Comes with the account (default VPC, service-linked role, …).
     default: bool,
     in_scope: bool,
+    /// Why its scope cannot be relied on, if it cannot: it is then never compared.
+    gap: Option<usize>,
 }
 
 impl Live {
@@ -136,9 +141,59 @@ impl Live {
             addresses: Vec::new(),
             states: Vec::new(),
             environment: self.environment.clone(),
-            account: Some(self.account.clone()),
+            account: self.place.account.clone(),
             changes: Vec::new(),
         }
+    }
+}
+
+/// Where a resource is: its account and region, as far as known.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Place {
+    account: Option<String>,
+    /// The region; [`crate::scope::GLOBAL`] for account-wide resources and settings.
+    region: Option<String>,
+}
+
+impl Place {
+    /// From an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:…`): IAM and S3 ARNs leave parts
+    /// empty.
+    fn of_arn(arn: &str) -> Place {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let part = |i: usize| parts.get(i).filter(|p| !p.is_empty()).map(|p| (*p).to_owned());
+        if parts.first() != Some(&"arn") {
+            return Place::default();
+        }
+        Place { account: part(4), region: part(3) }
+    }
+
+    /// What a state resource says of itself: its ARN, its `account_id`, its `region`.
+    fn of_values(values: &Value) -> Place {
+        let text = |name: &str| values.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
+        let mut place = text("arn").map(Place::of_arn).unwrap_or_default();
+        place.account = place.account.or_else(|| text("account_id").map(str::to_owned));
+        place.region = place.region.or_else(|| text("region").map(str::to_owned));
+        place
+    }
+
+    /// Fills what is unknown from `other`.
+    fn or(mut self, other: Option<&Place>) -> Place {
+        if let Some(other) = other {
+            self.account = self.account.or_else(|| other.account.clone());
+            self.region = self.region.or_else(|| other.region.clone());
+        }
+        self
+    }
+
+    /// Whether a live resource at `live` may be the one at `self` (unknown parts match all;
+    /// account-wide live resources match any region).
+    fn admits(&self, live: &Place) -> bool {
+        let same = |wanted: &Option<String>, found: &Option<String>| match (wanted, found) {
+            (Some(wanted), Some(found)) => wanted == found,
+            _ => true,
+        };
+        same(&self.account, &live.account)
+            && (live.region.as_deref() == Some(crate::scope::GLOBAL) || same(&self.region, &live.region))
     }
 }
 
@@ -151,12 +206,18 @@ pub struct Managed {
     pub address: String,
     /// The state it is in.
     pub state: String,
+    /// The provider configuration that manages it, as the state names it
+    /// (`provider["registry.terraform.io/hashicorp/aws"].west`): one account and region.
+    pub provider: String,
     /// The Terraform type.
     pub terraform_type: String,
     /// The state's attributes.
     pub values: Value,
     /// Its environment (from its tags).
     pub environment: Option<String>,
+    /// The scope its state was synced in, for synced states (`terraform:STATE`); `None` for a
+    /// state read just now.
+    pub scope: Option<String>,
 }
 
 impl Managed {
@@ -168,9 +229,11 @@ impl Managed {
             key: asset.key.clone(),
             address: text("address")?,
             state: text("state").unwrap_or_default(),
+            provider: text("provider_config").or_else(|| text("provider")).unwrap_or_default(),
             terraform_type: text("type")?,
             values: attributes.get("values").cloned().unwrap_or(Value::Null),
             environment: asset.environment.clone(),
+            scope: asset.scope.clone(),
         })
     }
 }
@@ -254,6 +317,36 @@ impl DriftItem {
     }
 }
 
+impl DriftKind {
+    /// The `error` result for an open finding of this kind about `key` that this scan could
+    /// not judge: it stays open, and the message says why.
+    pub fn not_judged(
+        self,
+        key: &str,
+        reasons: &[String],
+        previous: FindingStatus,
+        now: Timestamp,
+    ) -> Finding {
+        Finding {
+            check: self.check(),
+            title: self.title().to_owned(),
+            controls: vec!["CFG-02".to_owned()],
+            key: key.to_owned(),
+            status: FindingStatus::Error,
+            severity: self.severity(),
+            message: format!(
+                "not compared: {} (the last result was {previous}; it stays open)",
+                reasons.join("; ")
+            ),
+            evidence: json!({"not_comparable": reasons, "previous_status": previous.as_str()}),
+            remediation: "Fix the collection (see `plumb run list --kind sync`), then sync and scan again."
+                .to_owned(),
+            first_seen: now,
+            last_seen: now,
+        }
+    }
+}
+
 fn short(value: &Value) -> String {
     let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
     if text.chars().count() > 80 { format!("{}…", text.chars().take(80).collect::<String>()) } else { text }
@@ -272,6 +365,17 @@ pub struct CoverageRow {
     pub managed: u64,
     /// Live resources (defaults and settings left out).
     pub live: u64,
+}
+
+/// Resources a scan could not compare, grouped by why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NotComparable {
+    /// The scope (or pattern) that was not collected completely, or `ambiguous`.
+    pub scope: String,
+    /// Why, in a sentence (the scope's gap, or which resources matched).
+    pub reason: String,
+    /// How many resources it left uncompared.
+    pub resources: u64,
 }
 
 /// The figures of a scan.
@@ -295,6 +399,8 @@ pub struct Totals {
     pub defaults: u64,
     /// State resources of types drift has no mapping for (not compared).
     pub unsupported: u64,
+    /// Resources that could not be compared (see [`DriftReport::not_comparable`]).
+    pub not_comparable: u64,
 }
 
 /// What a scan found.
@@ -308,28 +414,110 @@ pub struct DriftReport {
     pub totals: Totals,
     /// Terraform types met that drift does not know, with how many resources.
     pub unsupported_types: BTreeMap<String, u64>,
+    /// What could not be compared, and why: the scan is incomplete when this is not empty.
+    pub not_comparable: Vec<NotComparable>,
+    /// Keys (live or state resources) whose drift this scan could not judge, each with why:
+    /// open findings about them stay open, as errors.
+    #[serde(skip)]
+    pub unjudged: BTreeMap<String, Vec<String>>,
+}
+
+impl DriftReport {
+    /// Whether every resource was compared.
+    pub fn complete(&self) -> bool {
+        self.not_comparable.is_empty()
+    }
 }
 
 /// Compares state resources with live assets.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Detector {
     ignore: IgnoreRules,
     environment: Option<String>,
+    coverage: Coverage,
+    /// The live side's source (`aws`): the scopes a missing resource would be collected in.
+    source: String,
     live: Vec<Live>,
     by_key: HashMap<String, usize>,
-    by_id: HashMap<(&'static str, String), usize>,
+    by_id: HashMap<(&'static str, String), Vec<usize>>,
     by_type: HashMap<&'static str, Vec<usize>>,
     matched: Vec<bool>,
+    /// Live resources one of several state resources may manage: neither managed nor
+    /// unmanaged.
+    ambiguous: HashSet<usize>,
     changed: BTreeMap<usize, DriftItem>,
     missing: Vec<DriftItem>,
     totals: Totals,
     unsupported_types: BTreeMap<String, u64>,
+    /// Every gap met (live scopes and synced states), by scope.
+    gaps: Vec<Gap>,
+    gap_positions: HashMap<String, usize>,
+    /// (state, provider configuration) → where its resources are, learned from their ARNs.
+    providers: HashMap<(String, String), Place>,
+    /// State resources found by id or as the only settings document: matched once every
+    /// resource of their state has told where its provider is.
+    deferred: Vec<(Managed, &'static TypeMap)>,
+    not_comparable: BTreeMap<(String, String), u64>,
+    unjudged: BTreeMap<String, Vec<String>>,
 }
 
 impl Detector {
-    /// A detector applying `ignore`, reporting only `environment` when given.
-    pub fn new(ignore: IgnoreRules, environment: Option<String>) -> Detector {
-        Detector { ignore, environment, ..Detector::default() }
+    /// A detector applying `ignore`, reporting only `environment` when given, relying only on
+    /// what `coverage` says was collected completely; the live side is `source`'s.
+    pub fn new(
+        ignore: IgnoreRules,
+        environment: Option<String>,
+        coverage: Coverage,
+        source: &str,
+    ) -> Detector {
+        Detector {
+            ignore,
+            environment,
+            coverage,
+            source: source.to_owned(),
+            live: Vec::new(),
+            by_key: HashMap::new(),
+            by_id: HashMap::new(),
+            by_type: HashMap::new(),
+            matched: Vec::new(),
+            ambiguous: HashSet::new(),
+            changed: BTreeMap::new(),
+            missing: Vec::new(),
+            totals: Totals::default(),
+            unsupported_types: BTreeMap::new(),
+            gaps: Vec::new(),
+            gap_positions: HashMap::new(),
+            providers: HashMap::new(),
+            deferred: Vec::new(),
+            not_comparable: BTreeMap::new(),
+            unjudged: BTreeMap::new(),
+        }
+    }
+
+    /// The position of a scope's gap, if it has one.
+    fn gap_of(&mut self, scope: Option<&str>) -> Option<usize> {
+        let scope = scope?;
+        if let Some(&position) = self.gap_positions.get(scope) {
+            return Some(position);
+        }
+        let gap = self.coverage.gap(scope)?;
+        self.gaps.push(gap);
+        self.gap_positions.insert(scope.to_owned(), self.gaps.len() - 1);
+        Some(self.gaps.len() - 1)
+    }
+
+    /// Records a resource left uncompared, and the keys whose open findings stay open.
+    fn not_compared(&mut self, scope: &str, reason: String, keys: &[&str]) {
+        for key in keys {
+            self.unjudged.entry((*key).to_owned()).or_default().push(reason.clone());
+        }
+        *self.not_comparable.entry((scope.to_owned(), reason)).or_default() += 1;
+        self.totals.not_comparable += 1;
+    }
+
+    fn gap_not_compared(&mut self, gap: usize, keys: &[&str]) {
+        let gap = self.gaps[gap].clone();
+        self.not_compared(&gap.scope, gap.to_string(), keys);
     }
 
     /// Adds a live resource. All live resources come before the first state resource.
@@ -340,13 +528,14 @@ impl Detector {
         let index = self.live.len();
         let id = entry.live_id.iter().map(|field| text(attributes.get(*field))).collect::<Vec<_>>().join(":");
         let in_scope = self.environment.is_none() || record.environment == self.environment;
+        let gap = self.gap_of(record.scope.as_deref());
         self.by_key.insert(record.key.clone(), index);
-        self.by_id.insert((entry.live, id.clone()), index);
+        self.by_id.entry((entry.live, id.clone())).or_default().push(index);
         if entry.settings {
             self.by_type.entry(entry.live).or_default().push(index);
         }
         self.live.push(Live {
-            account: account(&record.key, record.location.as_deref()),
+            place: live_place(&record),
             key: record.key,
             live_type: entry,
             id,
@@ -355,6 +544,7 @@ impl Detector {
             tags: record.tags.into_boxed_str(),
             default: types::normally_unmanaged(entry.live, &attributes).is_some(),
             in_scope,
+            gap,
         });
         self.matched.push(false);
         true
@@ -363,43 +553,135 @@ impl Detector {
     /// Compares one state resource with what is live.
     pub fn add_managed(&mut self, managed: &Managed) {
         self.totals.state_resources += 1;
+        // One provider configuration is one account and region: what one of its resources
+        // says of itself (an ARN, an account id) holds for the others, compared or not.
+        let own = Place::of_values(&managed.values);
+        let known = self.providers.entry((managed.state.clone(), managed.provider.clone())).or_default();
+        *known = std::mem::take(known).or(Some(&own));
         let Some(entry) = types::by_terraform(&managed.terraform_type) else {
             self.totals.unsupported += 1;
             *self.unsupported_types.entry(managed.terraform_type.clone()).or_default() += 1;
             return;
         };
-        let id = managed_id(managed);
-        match self.find(entry, &managed.values) {
-            Some(index) => self.compare(index, entry, managed, &id),
-            None if entry.settings => {}
-            None => self.report_missing(entry, managed, id),
+        match entry.identity {
+            Identity::Arn | Identity::Key(_) => {
+                let found = self.find_by_key(entry, &managed.values);
+                self.settle(entry, managed, found);
+            }
+            // Found by id or as a settings document, which only its account and region tell
+            // apart: wait until the state's other resources have said where its provider is.
+            Identity::Id(_) | Identity::Only => self.deferred.push((managed.clone(), entry)),
         }
     }
 
-    fn find(&self, entry: &TypeMap, values: &Value) -> Option<usize> {
+    fn find_by_key(&self, entry: &TypeMap, values: &Value) -> Found {
         let found = match entry.identity {
-            Identity::Arn => {
-                values.get("arn").and_then(Value::as_str).and_then(|arn| self.by_key.get(arn)).copied()
-            }
-            Identity::Key(template) => fill(template, values).and_then(|key| self.by_key.get(&key)).copied(),
-            Identity::Id(fields) => {
-                let id = fields.iter().map(|f| text(values.get(*f))).collect::<Vec<_>>().join(":");
-                self.by_id.get(&(entry.live, id)).copied()
-            }
-            Identity::Only => match self.by_type.get(entry.live).map(Vec::as_slice) {
-                Some([only]) => Some(*only),
-                _ => None,
-            },
+            Identity::Arn => values.get("arn").and_then(Value::as_str).and_then(|arn| self.by_key.get(arn)),
+            Identity::Key(template) => fill(template, values).and_then(|key| self.by_key.get(&key)),
+            Identity::Id(_) | Identity::Only => None,
         };
-        found.filter(|index| self.live[*index].live_type.live == entry.live)
+        match found.copied().filter(|index| self.live[*index].live_type.live == entry.live) {
+            Some(index) => Found::One(index),
+            None => Found::None,
+        }
+    }
+
+    /// Finds a deferred state resource among the live ones of its account and region.
+    fn find_by_place(&self, entry: &TypeMap, managed: &Managed, place: &Place) -> Found {
+        let candidates = match entry.identity {
+            Identity::Id(fields) => {
+                let id = fields.iter().map(|f| text(managed.values.get(*f))).collect::<Vec<_>>().join(":");
+                self.by_id.get(&(entry.live, id))
+            }
+            _ => self.by_type.get(entry.live),
+        };
+        let fitting: Vec<usize> = candidates
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| self.live[i].live_type.live == entry.live && place.admits(&self.live[i].place))
+            .collect();
+        match fitting.as_slice() {
+            [] => Found::None,
+            [one] => Found::One(*one),
+            _ => Found::Several(fitting),
+        }
+    }
+
+    /// What to do with a state resource once its live counterpart was looked for.
+    fn settle(&mut self, entry: &TypeMap, managed: &Managed, found: Found) {
+        let id = managed_id(managed);
+        let stale_state = self.gap_of(managed.scope.as_deref());
+        match found {
+            Found::One(index) => {
+                self.matched[index] = true;
+                if !self.live[index].in_scope {
+                    return;
+                }
+                let live_gap = self.live[index].gap;
+                let live_key = self.live[index].key.clone();
+                match live_gap.or(stale_state) {
+                    // Neither side may be judged: the match keeps the live resource from
+                    // being called unmanaged, and its open findings stay open.
+                    Some(gap) => self.gap_not_compared(gap, &[&live_key, &managed.key]),
+                    None => self.compare(index, entry, managed, &id),
+                }
+            }
+            Found::Several(candidates) => {
+                let reason = format!(
+                    "{} live {} match {} {id}, and its state does not say which account or region it is in",
+                    candidates.len(),
+                    entry.live,
+                    managed.address
+                );
+                // Any of them may be the managed one: none is called unmanaged either.
+                let mut keys = vec![managed.key.clone()];
+                for index in candidates {
+                    self.ambiguous.insert(index);
+                    keys.push(self.live[index].key.clone());
+                }
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                self.not_compared("ambiguous", reason, &keys);
+            }
+            Found::None => {
+                if self.environment.is_some() && managed.environment != self.environment {
+                    return;
+                }
+                if let Some(gap) = stale_state {
+                    self.gap_not_compared(gap, &[&managed.key]);
+                    return;
+                }
+                let place = self.place_of(managed);
+                let service = entry.live.split('.').nth(1).unwrap_or_default();
+                let gaps = self.coverage.locate(
+                    &self.source,
+                    place.account.as_deref(),
+                    place.region.as_deref(),
+                    service,
+                );
+                // Not live, or only not seen: "missing" needs every scope it could be in.
+                match gaps.first() {
+                    Some(gap) => {
+                        let reasons: Vec<String> = gaps.iter().map(ToString::to_string).collect();
+                        let scope = gap.scope.clone();
+                        self.not_compared(&scope, reasons.join("; "), &[&managed.key]);
+                    }
+                    // A settings document is always there once its scope is collected.
+                    None if entry.settings => {}
+                    None => self.report_missing(entry, managed, id),
+                }
+            }
+        }
+    }
+
+    /// Where a state resource is: from itself, else from its provider configuration.
+    fn place_of(&self, managed: &Managed) -> Place {
+        let provider = self.providers.get(&(managed.state.clone(), managed.provider.clone()));
+        Place::of_values(&managed.values).or(provider)
     }
 
     fn compare(&mut self, index: usize, entry: &TypeMap, managed: &Managed, id: &str) {
-        self.matched[index] = true;
         let live = &self.live[index];
-        if !live.in_scope {
-            return;
-        }
         let attributes: Value = serde_json::from_str(&live.attributes).unwrap_or(Value::Null);
         let tags: Value = serde_json::from_str(&live.tags).unwrap_or(Value::Null);
         let mut changes = Vec::new();
@@ -424,13 +706,11 @@ impl Detector {
     }
 
     fn report_missing(&mut self, entry: &TypeMap, managed: &Managed, id: String) {
-        if self.environment.is_some() && managed.environment != self.environment {
-            return;
-        }
         if self.ignore.ignores_resource(entry.terraform, &id) {
             self.totals.ignored += 1;
             return;
         }
+        let account = self.place_of(managed).account;
         self.missing.push(DriftItem {
             kind: DriftKind::Missing,
             key: managed.key.clone(),
@@ -439,15 +719,21 @@ impl Detector {
             addresses: vec![managed.address.clone()],
             states: vec![managed.state.clone()],
             environment: managed.environment.clone(),
-            account: managed.values.get("arn").and_then(Value::as_str).and_then(arn_account),
+            account,
             changes: Vec::new(),
         });
     }
 
     /// The report: unmanaged resources are the live ones no state resource matched.
     pub fn finish(mut self) -> DriftReport {
+        for (managed, entry) in std::mem::take(&mut self.deferred) {
+            let place = self.place_of(&managed);
+            let found = self.find_by_place(entry, &managed, &place);
+            self.settle(entry, &managed, found);
+        }
         let mut coverage: BTreeMap<(String, String, &'static str), CoverageRow> = BTreeMap::new();
         let mut unmanaged = Vec::new();
+        let mut uncompared = Vec::new();
         for (index, live) in self.live.iter().enumerate() {
             if !live.in_scope || live.live_type.settings {
                 continue;
@@ -458,11 +744,12 @@ impl Detector {
                 continue;
             }
             let environment = live.environment.clone().unwrap_or_else(|| "-".to_owned());
+            let account = live.place.account.clone().unwrap_or_else(|| "-".to_owned());
             let row = coverage
-                .entry((environment.clone(), live.account.clone(), live.live_type.live))
+                .entry((environment.clone(), account.clone(), live.live_type.live))
                 .or_insert_with(|| CoverageRow {
                     environment,
-                    account: live.account.clone(),
+                    account,
                     resource_type: live.live_type.live.to_owned(),
                     ..CoverageRow::default()
                 });
@@ -471,11 +758,19 @@ impl Detector {
             if matched {
                 row.managed += 1;
                 self.totals.managed += 1;
+            } else if self.ambiguous.contains(&index) {
+                // Already counted as not comparable, with the state resource.
+            } else if let Some(gap) = live.gap {
+                // A document of a failed or stale scope may be gone, or managed now.
+                uncompared.push((gap, live.key.clone()));
             } else if self.ignore.ignores_resource(live.live_type.terraform, &live.id) {
                 self.totals.ignored += 1;
             } else {
                 unmanaged.push(live.item(DriftKind::Unmanaged));
             }
+        }
+        for (gap, key) in uncompared {
+            self.gap_not_compared(gap, &[&key]);
         }
         unmanaged.sort_by(|a, b| a.key.cmp(&b.key));
         self.missing.sort_by(|a, b| a.key.cmp(&b.key));
@@ -487,13 +782,40 @@ impl Detector {
         let mut items = unmanaged;
         items.append(&mut self.missing);
         items.append(&mut changed);
+        let not_comparable = self
+            .not_comparable
+            .into_iter()
+            .map(|((scope, reason), resources)| NotComparable { scope, reason, resources })
+            .collect();
         DriftReport {
             items,
             coverage: coverage.into_values().collect(),
             totals: self.totals,
             unsupported_types: self.unsupported_types,
+            not_comparable,
+            unjudged: self.unjudged,
         }
     }
+}
+
+/// What looking for a state resource's live counterpart found.
+enum Found {
+    None,
+    One(usize),
+    Several(Vec<usize>),
+}
+
+/// Where a live resource is: its scope's account and place, else its ARN's.
+fn live_place(record: &LiveRecord) -> Place {
+    if let Some(scope) = record.scope.as_deref().map(ScopeId::parse).filter(|s| s.place.is_some()) {
+        return Place { account: Some(scope.tenant), region: scope.place };
+    }
+    let from_key = Place::of_arn(&record.key);
+    if from_key.account.is_some() {
+        return from_key;
+    }
+    let scope = ScopeId::parse(&record.key);
+    Place { account: scope.place.is_some().then_some(scope.tenant), region: scope.place }
 }
 
 /// A state resource's id: Terraform's `id`, else its address.
@@ -521,21 +843,6 @@ fn fill(template: &str, values: &Value) -> Option<String> {
     }
     out.push_str(rest);
     Some(out)
-}
-
-/// The account of an ARN (`arn:aws:ec2:REGION:ACCOUNT:…`), when it names one.
-fn arn_account(arn: &str) -> Option<String> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty()).map(str::to_owned)
-}
-
-/// The account of a collected resource: from its ARN, else from its key or location
-/// (`aws:ACCOUNT:REGION…`).
-fn account(key: &str, location: Option<&str>) -> String {
-    if let Some(account) = key.starts_with("arn:").then(|| arn_account(key)).flatten() {
-        return account;
-    }
-    let from = |text: &str| text.strip_prefix("aws:").and_then(|r| r.split(':').next()).map(str::to_owned);
-    from(key).or_else(|| location.and_then(from)).unwrap_or_else(|| "-".to_owned())
 }
 
 #[cfg(test)]

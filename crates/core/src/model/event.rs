@@ -15,6 +15,7 @@ word_enum! {
         Run = "run",
         Finding = "finding",
         Sink = "sink",
+        Scope = "scope",
     }
 }
 

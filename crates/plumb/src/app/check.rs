@@ -6,13 +6,15 @@
 //! data was not collected completely (a service failed or was never synced) reports `error`
 //! for the account instead of judging missing data as passing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::ProgressBar;
 use plumb_core::Timestamp;
+use plumb_core::coverage::{Coverage, Freshness, Gap};
 use plumb_core::model::{Finding, FindingStatus, Run, RunKind, RunOutcome, Severity};
+use plumb_core::scope::{self, ScopeId};
 use plumb_policy::{Check, Document, PACKS, PolicySet, Scope, Source, Style};
 use plumb_store::{AssetFilter, FindingChanges};
 use serde::Serialize;
@@ -22,8 +24,6 @@ use crate::app::Context;
 use crate::error::BadInput;
 
 const BATCH: usize = 500;
-/// Services listed once per account rather than per region.
-const GLOBAL_SERVICES: &[&str] = &["iam", "s3", "account"];
 
 /// What to check.
 #[derive(Clone, Debug, Default)]
@@ -51,6 +51,8 @@ pub struct CheckSummary {
     pub pass: u64,
     /// Results that failed.
     pub fail: u64,
+    /// Results that failed and an unexpired exception covers.
+    pub excepted: u64,
     /// Results that need a person.
     pub manual: u64,
     /// Results that could not be evaluated.
@@ -129,10 +131,13 @@ pub async fn check(
     let started = Timestamp::from_jiff(jiff::Timestamp::now());
     let set = policies(request)?;
     let assets = load_assets(ctx, request).await?;
-    let coverage = Coverage::load(ctx, &assets).await?;
+    let limit = Freshness { max_age_hours: ctx.config.checks.max_data_age_hours };
+    let coverage = Coverage::new(&ctx.store.scope_statuses().await?, started, limit);
+    let checks: Vec<String> = set.checks().iter().map(|c| c.id.clone()).collect();
+    let open = open_findings(ctx, &checks).await?;
     let context =
         Document::from_json(&check_context(ctx, started)).map_err(|err| BadInput(err.to_string()))?;
-    let work = plan(set.checks(), &assets, &coverage);
+    let work = plan(set.checks(), &assets, &coverage, &open);
     progress.set_length(work.items.len() as u64);
     let documents = documents(&assets)?;
     let mut findings = work.errors;
@@ -144,7 +149,6 @@ pub async fn check(
     )?);
     findings.sort_by(|a, b| (&a.check, &a.key).cmp(&(&b.check, &b.key)));
     let run_id = ulid::Ulid::generate().to_string();
-    let checks: Vec<String> = set.checks().iter().map(|c| c.id.clone()).collect();
     let mut tx = ctx.store.begin_write(&ctx.actor).await?;
     let complete = request.environment.is_none();
     let changes = if has_duplicates(&findings) {
@@ -179,94 +183,13 @@ async fn load_assets(ctx: &Context, request: &CheckRequest) -> anyhow::Result<Ve
     Ok(assets)
 }
 
-/// The account an AWS asset belongs to, from its scope (`aws:ACCOUNT:REGION:SERVICE`).
-fn account(asset: &Value) -> Option<&str> {
-    let scope = asset["scope"].as_str()?;
-    let mut parts = scope.split(':');
-    (parts.next() == Some("aws")).then(|| parts.next()).flatten()
-}
-
-/// Which accounts and regions were collected, and which service scopes are missing.
-struct Coverage {
-    /// Account → regions collected.
-    regions: BTreeMap<String, Vec<String>>,
-    /// Scopes that completed a sync.
-    complete: HashSet<String>,
-    /// Scopes the latest AWS sync failed to collect, with why.
-    failed: BTreeMap<String, String>,
-}
-
-impl Coverage {
-    async fn load(ctx: &Context, assets: &[Value]) -> anyhow::Result<Coverage> {
-        let mut regions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for asset in assets {
-            if let Some(account) = account(asset) {
-                let entry = regions.entry(account.to_owned()).or_default();
-                if asset["type"] == "aws.ec2.region"
-                    && let Some(region) = asset["attributes"]["Region"].as_str()
-                {
-                    entry.insert(region.to_owned());
-                }
-            }
-        }
-        let complete: HashSet<String> =
-            ctx.store.synced_scopes().await?.into_iter().map(|(scope, _)| scope).collect();
-        let latest = ctx.store.runs(Some(RunKind::Sync), 50).await?.into_iter().find(|r| r.name == "aws");
-        let mut failed = BTreeMap::new();
-        if let Some(run) = latest {
-            for error in run.details["errors"].as_array().into_iter().flatten() {
-                if let (Some(scope), Some(message)) = (error["scope"].as_str(), error["message"].as_str()) {
-                    let operation = error["operation"].as_str().unwrap_or_default();
-                    failed.insert(scope.to_owned(), format!("{operation}: {message}"));
-                }
-            }
-        }
-        // A region counts when anything was collected (or failed) there, not only when its EC2
-        // settings arrived, so a region whose EC2 collection failed is not silently dropped.
-        for scope in complete.iter().chain(failed.keys()) {
-            let parts: Vec<&str> = scope.split(':').collect();
-            if let ["aws", account, region, _] = parts.as_slice()
-                && *region != "global"
-            {
-                regions.entry((*account).to_owned()).or_default().insert((*region).to_owned());
-            }
-        }
-        Ok(Coverage {
-            regions: regions.into_iter().map(|(a, r)| (a, r.into_iter().collect())).collect(),
-            complete,
-            failed,
-        })
+/// The open findings of these checks, by check.
+async fn open_findings(ctx: &Context, checks: &[String]) -> anyhow::Result<OpenFindings> {
+    let mut open: OpenFindings = HashMap::new();
+    for (check, key, status) in ctx.store.open_finding_keys(checks).await? {
+        open.entry(check).or_default().push((key, status));
     }
-
-    /// Whether plumb ever synced the account (documents imported from elsewhere are judged as
-    /// they are).
-    fn synced(&self, account: &str) -> bool {
-        let prefix = format!("aws:{account}:");
-        self.complete.iter().any(|scope| scope.starts_with(&prefix))
-    }
-
-    /// Why a check cannot be judged for an account: the scopes of its required services that
-    /// were not collected.
-    fn missing(&self, check: &Check, account: &str) -> Vec<String> {
-        let mut missing = Vec::new();
-        let regions = self.regions.get(account).cloned().unwrap_or_default();
-        for service in &check.requires {
-            let places: Vec<String> = if GLOBAL_SERVICES.contains(&service.as_str()) {
-                vec!["global".to_owned()]
-            } else {
-                regions.clone()
-            };
-            for place in places {
-                let scope = format!("aws:{account}:{place}:{service}");
-                if let Some(reason) = self.failed.get(&scope) {
-                    missing.push(format!("{scope} ({reason})"));
-                } else if !self.complete.contains(&scope) && self.synced(account) {
-                    missing.push(format!("{scope} (never synced)"));
-                }
-            }
-        }
-        missing
-    }
+    Ok(open)
 }
 
 /// What the checks read besides the documents.
@@ -307,21 +230,46 @@ struct Plan<'a> {
     errors: Vec<Finding>,
 }
 
-/// The assets' positions by type, and each asset's account, worked out once for all checks.
+/// The assets' positions by type, and each asset's scope with its gap, worked out once for
+/// all checks.
 struct AssetIndex<'v> {
+    assets: &'v [Value],
     by_type: HashMap<&'v str, Vec<usize>>,
-    accounts: Vec<Option<&'v str>>,
+    /// Each asset's position in `scopes`, when it came from a sync.
+    scope_of: Vec<Option<usize>>,
+    /// Every scope assets came from, with its gap (none when it was collected completely
+    /// within the limit).
+    scopes: Vec<(ScopeId, Option<Gap>)>,
+    /// The tenant (account) of each asset key, for open findings keyed by asset.
+    tenant_of_key: HashMap<&'v str, usize>,
 }
 
 impl<'v> AssetIndex<'v> {
-    fn new(assets: &'v [Value]) -> AssetIndex<'v> {
-        let mut by_type: HashMap<&str, Vec<usize>> = HashMap::new();
+    fn new(assets: &'v [Value], coverage: &Coverage) -> AssetIndex<'v> {
+        let mut index = AssetIndex {
+            assets,
+            by_type: HashMap::new(),
+            scope_of: Vec::with_capacity(assets.len()),
+            scopes: Vec::new(),
+            tenant_of_key: HashMap::new(),
+        };
+        let mut positions: HashMap<&str, usize> = HashMap::new();
         for (i, asset) in assets.iter().enumerate() {
             if let Some(asset_type) = asset["type"].as_str() {
-                by_type.entry(asset_type).or_default().push(i);
+                index.by_type.entry(asset_type).or_default().push(i);
             }
+            let scope = asset["scope"].as_str().map(|name| {
+                *positions.entry(name).or_insert_with(|| {
+                    index.scopes.push((ScopeId::parse(name), coverage.gap(name)));
+                    index.scopes.len() - 1
+                })
+            });
+            if let (Some(position), Some(key)) = (scope, asset["key"].as_str()) {
+                index.tenant_of_key.insert(key, position);
+            }
+            index.scope_of.push(scope);
         }
-        AssetIndex { by_type, accounts: assets.iter().map(account).collect() }
+        index
     }
 
     /// The positions, in order, of the assets whose type is `wanted`.
@@ -337,29 +285,83 @@ impl<'v> AssetIndex<'v> {
         found
     }
 
-    fn in_account(&self, positions: &[usize], account: &str) -> Vec<usize> {
-        positions.iter().copied().filter(|&i| self.accounts[i] == Some(account)).collect()
+    fn scope(&self, asset: usize) -> Option<&ScopeId> {
+        self.scope_of[asset].map(|s| &self.scopes[s].0)
+    }
+
+    /// Why an asset's document cannot be judged: its scope was not collected completely
+    /// within the limit. Assets people registered or imported have no scope and are judged as
+    /// they are.
+    fn gap(&self, asset: usize) -> Option<&Gap> {
+        self.scope_of[asset].and_then(|s| self.scopes[s].1.as_ref())
+    }
+
+    /// The account of a synced asset of a structured source.
+    fn tenant(&self, asset: usize, source: &str) -> Option<&str> {
+        self.scope(asset).filter(|s| s.source == source && s.place.is_some()).map(|s| s.tenant.as_str())
+    }
+
+    fn in_tenant(&self, positions: &[usize], source: &str, tenant: &str) -> Vec<usize> {
+        positions.iter().copied().filter(|&i| self.tenant(i, source) == Some(tenant)).collect()
+    }
+
+    /// The tenants of a source that assets came from.
+    fn tenants(&self, source: &str) -> BTreeSet<String> {
+        self.scopes
+            .iter()
+            .filter(|(s, _)| s.source == source && s.place.is_some())
+            .map(|(s, _)| s.tenant.clone())
+            .collect()
+    }
+
+    /// Whether an open finding's key is about this tenant: an asset of it, the tenant itself,
+    /// or a key that names it (`ACCOUNT:REGION`, a settings key, an ARN).
+    fn key_in_tenant(&self, key: &str, tenant: &str) -> bool {
+        if let Some(&scope) = self.tenant_of_key.get(key) {
+            return self.scopes[scope].0.tenant == tenant;
+        }
+        key == tenant
+            || key.strip_prefix(tenant).is_some_and(|rest| rest.starts_with(':'))
+            || scope::tenant_of_key(key) == Some(tenant)
+    }
+
+    fn key(&self, asset: usize) -> &str {
+        self.assets[asset]["key"].as_str().unwrap_or_default()
     }
 }
 
-fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<'a> {
+/// The source whose services a check's `requires` names: the first word of its types
+/// (`aws.iam.user`), AWS when it names none.
+fn check_source(check: &Check) -> &str {
+    check.types.first().and_then(|t| t.split('.').next()).unwrap_or("aws")
+}
+
+/// Open findings by check: (key, status).
+type OpenFindings = HashMap<String, Vec<(String, FindingStatus)>>;
+
+fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage, open: &OpenFindings) -> Plan<'a> {
     let now = Timestamp::from_jiff(jiff::Timestamp::now());
-    let index = AssetIndex::new(assets);
+    let index = AssetIndex::new(assets, coverage);
     let mut plan = Plan { items: Vec::new(), errors: Vec::new() };
+    let no_open = Vec::new();
     for check in checks {
+        let open = open.get(&check.id).unwrap_or(&no_open);
+        let previous = |key: &str| open.iter().find(|(k, _)| k == key).map(|(_, status)| *status);
         let matching = index.of_types(|t| check.reads(t));
-        if check.style == Style::Conftest {
-            plan.items.extend(matching.into_iter().map(|i| Item {
-                check,
-                documents: vec![i],
-                account: None,
-                regions: vec![],
-                context: vec![],
-            }));
-            continue;
-        }
         if check.requires.is_empty() && check.scope == Scope::Resource {
-            for chunk in matching.chunks(BATCH) {
+            // Each document is judged on its own, so each needs only its own scope complete.
+            let mut judged = Vec::with_capacity(matching.len());
+            for i in matching {
+                match index.gap(i) {
+                    Some(gap) => {
+                        let key = index.key(i);
+                        plan.errors.push(not_collected(check, key, &[gap], previous(key), now));
+                    }
+                    None => judged.push(i),
+                }
+            }
+            let size = if check.style == Style::Conftest { 1 } else { BATCH };
+            for chunk in judged.chunks(size) {
                 plan.items.push(Item {
                     check,
                     documents: chunk.to_vec(),
@@ -370,22 +372,38 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<
             }
             continue;
         }
-        // Checks of AWS data: per account, and only where it was collected.
+        // Checks of a whole account, or of collected services: per account, and only where
+        // everything they rest on was collected completely within the limit.
+        let source = check_source(check);
         let context_types = index.of_types(|t| check.context.iter().any(|c| c == t));
-        for account in coverage.regions.keys() {
-            let missing = coverage.missing(check, account);
-            if !missing.is_empty() {
-                plan.errors.push(not_collected(check, account, &missing, now));
+        let mut tenants = index.tenants(source);
+        tenants.extend(coverage.tenants(source));
+        for tenant in &tenants {
+            let documents = index.in_tenant(&matching, source, tenant);
+            let context = index.in_tenant(&context_types, source, tenant);
+            let mut gaps = coverage.required(source, tenant, &check.requires);
+            for &i in documents.iter().chain(&context) {
+                if let Some(gap) = index.gap(i).filter(|g| !gaps.iter().any(|known| known.scope == g.scope)) {
+                    gaps.push(gap.clone());
+                }
+            }
+            if !gaps.is_empty() {
+                let gaps: Vec<&Gap> = gaps.iter().collect();
+                plan.errors.push(not_collected(check, tenant, &gaps, previous(tenant), now));
+                // What was open stays open, as an error: a detected failure resolves nothing.
+                for (key, status) in
+                    open.iter().filter(|(k, _)| k != tenant && index.key_in_tenant(k, tenant))
+                {
+                    plan.errors.push(not_collected(check, key, &gaps, Some(*status), now));
+                }
                 continue;
             }
-            let documents = index.in_account(&matching, account);
-            let regions = coverage.regions.get(account).cloned().unwrap_or_default();
-            let context = index.in_account(&context_types, account);
+            let regions = coverage.places(source, tenant);
             match check.scope {
                 Scope::Account => plan.items.push(Item {
                     check,
                     documents,
-                    account: Some(account.clone()),
+                    account: Some(tenant.clone()),
                     regions,
                     context,
                 }),
@@ -394,7 +412,7 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<
                         plan.items.push(Item {
                             check,
                             documents: chunk.to_vec(),
-                            account: Some(account.clone()),
+                            account: Some(tenant.clone()),
                             regions: regions.clone(),
                             context: context.clone(),
                         });
@@ -406,16 +424,29 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage) -> Plan<
     plan
 }
 
-fn not_collected(check: &Check, account: &str, missing: &[String], now: Timestamp) -> Finding {
+/// The `error` result for a key whose data was not collected completely within the limit.
+fn not_collected(
+    check: &Check,
+    key: &str,
+    gaps: &[&Gap],
+    previous: Option<FindingStatus>,
+    now: Timestamp,
+) -> Finding {
+    let why: Vec<String> = gaps.iter().map(ToString::to_string).collect();
+    let scopes: Vec<&str> = gaps.iter().map(|g| g.scope.as_str()).collect();
+    let mut message = format!("not evaluated: {}", why.join("; "));
+    if let Some(previous) = previous {
+        message.push_str(&format!(" (the last result was {previous}; it stays open)"));
+    }
     Finding {
         check: check.id.clone(),
         title: check.title.clone(),
         controls: check.controls.clone(),
-        key: account.to_owned(),
+        key: key.to_owned(),
         status: FindingStatus::Error,
         severity: check.severity,
-        message: format!("not evaluated: its data was not collected: {}", missing.join(", ")),
-        evidence: json!({"not_collected": missing}),
+        message,
+        evidence: json!({"not_collected": scopes, "reasons": why, "previous_status": previous.map(FindingStatus::as_str)}),
         remediation: "Fix the collection (see `plumb run list --kind sync`), then sync and check again."
             .to_owned(),
         first_seen: now,
@@ -612,7 +643,8 @@ fn summarize(checks: &[Check], findings: &[Finding]) -> Vec<CheckSummary> {
         if let Some(summary) = by_check.get_mut(finding.check.as_str()) {
             match finding.status {
                 FindingStatus::Pass => summary.pass += 1,
-                FindingStatus::Fail | FindingStatus::Excepted => summary.fail += 1,
+                FindingStatus::Fail => summary.fail += 1,
+                FindingStatus::Excepted => summary.excepted += 1,
                 FindingStatus::Manual => summary.manual += 1,
                 FindingStatus::Error => summary.error += 1,
             }
@@ -632,6 +664,16 @@ fn run(
 ) -> Run {
     let total = |f: fn(&CheckSummary) -> u64| summary.iter().map(f).sum::<u64>();
     let failed = total(|s| s.fail);
+    let errors = total(|s| s.error);
+    // A run that could not judge everything is partial whatever else it found: its evidence
+    // must not read as complete.
+    let outcome = if errors > 0 {
+        RunOutcome::Partial
+    } else if failed > 0 {
+        RunOutcome::Blocked
+    } else {
+        RunOutcome::Succeeded
+    };
     Run {
         id: run_id.to_owned(),
         kind: RunKind::Check,
@@ -639,7 +681,7 @@ fn run(
         started_at: started,
         finished_at: Timestamp::from_jiff(jiff::Timestamp::now()),
         actor: ctx.actor.clone(),
-        outcome: if failed > 0 { RunOutcome::Blocked } else { RunOutcome::Succeeded },
+        outcome,
         inputs: json!({
             "packs": request.packs,
             "policy_dirs": request.policy_dirs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
@@ -650,8 +692,9 @@ fn run(
             "checks": summary.len(),
             "pass": total(|s| s.pass),
             "fail": failed,
+            "excepted": total(|s| s.excepted),
             "manual": total(|s| s.manual),
-            "error": total(|s| s.error),
+            "error": errors,
             "opened": changes.opened,
             "resolved": changes.resolved,
         }),
@@ -659,7 +702,24 @@ fn run(
     }
 }
 
-/// Whether a result at this severity or above fails `--fail-on`.
-pub fn blocks(finding: &Finding, threshold: Severity) -> bool {
-    finding.status == FindingStatus::Fail && finding.severity >= threshold
+/// What makes a check run block (`--fail-on`): failures at the threshold or above, and
+/// results that could not be evaluated unless errors are allowed (a verdict that was not
+/// reached is never a pass).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailOn {
+    /// The lowest severity of a failure that blocks.
+    pub threshold: Severity,
+    /// Whether `error` results are let through (`--allow-errors`).
+    pub allow_errors: bool,
+}
+
+impl FailOn {
+    /// Whether this result blocks. Excepted failures never do.
+    pub fn blocks(&self, finding: &Finding) -> bool {
+        match finding.status {
+            FindingStatus::Fail => finding.severity >= self.threshold,
+            FindingStatus::Error => !self.allow_errors,
+            FindingStatus::Pass | FindingStatus::Manual | FindingStatus::Excepted => false,
+        }
+    }
 }

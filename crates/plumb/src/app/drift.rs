@@ -5,6 +5,11 @@
 //!
 //! Alerts go out after the results are committed: a sink that is slow or failing delays the
 //! command, never the evidence, and its failure is noted on the run.
+//!
+//! Only what was collected completely within the freshness limit is compared: a resource of a
+//! failed, stale or never-synced scope (live or state) is "not comparable", never missing,
+//! unmanaged or unchanged; its open findings stay open as errors, the run is partial, and the
+//! sinks hear of an incomplete scan (the heartbeat's `/fail`).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -12,8 +17,9 @@ use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
 use plumb_collect::terraform::StateResource;
+use plumb_core::coverage::{Coverage, Freshness};
 use plumb_core::drift::{Detector, DriftKind, DriftReport, IgnoreRules, Managed};
-use plumb_core::model::{Finding, Run, RunKind, RunOutcome};
+use plumb_core::model::{Finding, FindingStatus, Run, RunKind, RunOutcome};
 use plumb_core::sync::{Resource, TagMapping, discovered};
 use plumb_core::{AssetId, InventoryRules, Timestamp};
 use plumb_sink::{Alert, AlertItem, Delivery, Retry, Sink, SinkState};
@@ -61,6 +67,34 @@ pub struct DriftScan {
 
 const CHECKS: [DriftKind; 3] = [DriftKind::Unmanaged, DriftKind::Missing, DriftKind::Changed];
 
+/// What makes a scan block (`--fail-on`): items of these kinds, and (unless errors are
+/// allowed) anything that could not be compared: a scan that did not see everything is never
+/// a pass.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DriftFailOn {
+    /// The kinds that block.
+    pub kinds: Vec<DriftKind>,
+    /// Whether what could not be compared is let through (`--allow-errors`).
+    pub allow_errors: bool,
+}
+
+impl DriftFailOn {
+    /// Whether a stored result blocks.
+    pub fn blocks(&self, finding: &Finding) -> bool {
+        match finding.status {
+            FindingStatus::Error => !self.kinds.is_empty() && !self.allow_errors,
+            FindingStatus::Fail => self.kinds.iter().any(|k| k.check() == finding.check),
+            _ => false,
+        }
+    }
+
+    /// Whether the scan blocks.
+    pub fn blocks_scan(&self, scan: &DriftScan) -> bool {
+        let incomplete = !scan.report.complete() && !self.kinds.is_empty() && !self.allow_errors;
+        incomplete || scan.findings.iter().any(|f| self.blocks(f))
+    }
+}
+
 /// Runs a scan, stores it, and alerts. When the scan itself fails, the sinks hear of the
 /// failure (the heartbeat's `/fail`) before the error is returned.
 pub async fn drift(
@@ -82,7 +116,7 @@ pub async fn drift(
             return Err(err);
         }
     };
-    let alert = alert_of(&run_id, started, &report, &changes);
+    let alert = alert_of(&run_id, started, &report, &findings, &changes);
     let deliveries = alert_sinks(ctx, sinks, retry, &alert, Some(&run_id)).await?;
     Ok(DriftScan {
         run_id,
@@ -105,7 +139,9 @@ async fn scan(
     run_id: &str,
 ) -> anyhow::Result<Scanned> {
     let (ignore, ignore_file) = ignore_rules(request.ignore.as_deref())?;
-    let mut detector = Detector::new(ignore, request.environment.clone());
+    let limit = Freshness { max_age_hours: ctx.config.checks.max_data_age_hours };
+    let coverage = Coverage::new(&ctx.store.scope_statuses().await?, started, limit);
+    let mut detector = Detector::new(ignore, request.environment.clone(), coverage, &request.source);
     let unknown_live = add_live(ctx, &request.source, &mut detector, progress).await?;
     let detector = if request.states.is_empty() {
         add_synced_states(ctx, detector, progress).await?
@@ -116,12 +152,33 @@ async fn scan(
     let now = Timestamp::from_jiff(jiff::Timestamp::now());
     let mut findings: Vec<Finding> = report.items.iter().map(|item| item.finding(now)).collect();
     let checks: Vec<String> = CHECKS.iter().map(|k| k.check()).collect();
+    findings.extend(not_judged(ctx, &checks, &report, now).await?);
     let mut tx = ctx.store.begin_write(&ctx.actor).await?;
     let changes = tx.record_findings(&checks, &mut findings, run_id, request.environment.is_none()).await?;
     let used = Used { ignore_file, started };
     tx.record_run(&run(ctx, run_id, request, &used, &report, &changes)).await?;
     tx.commit().await?;
     Ok((report, findings, changes, unknown_live))
+}
+
+/// Open findings about what this scan could not judge stay open, as errors: a scan that did
+/// not see a resource resolves nothing about it.
+async fn not_judged(
+    ctx: &Context,
+    checks: &[String],
+    report: &DriftReport,
+    now: Timestamp,
+) -> anyhow::Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    for (check, key, status) in ctx.store.open_finding_keys(checks).await? {
+        let (Some(reasons), Some(kind)) =
+            (report.unjudged.get(&key), CHECKS.iter().find(|k| k.check() == check))
+        else {
+            continue;
+        };
+        findings.push(kind.not_judged(&key, reasons, status, now));
+    }
+    Ok(findings)
 }
 
 /// The ignore rules and the file they came from: the named file (which must exist), else
@@ -277,9 +334,11 @@ fn managed_of(
             key: instance.key,
             address: instance.address,
             state: state.to_owned(),
+            provider: instance.provider,
             terraform_type: instance.resource_type,
             values: instance.values,
             environment: None,
+            scope: None,
         })
         .collect()
 }
@@ -294,9 +353,11 @@ fn managed(resource: Resource, environment: Option<&(TagMapping, InventoryRules)
         key,
         address: native_id,
         state: scope.strip_prefix("terraform:").unwrap_or(&scope).to_owned(),
+        provider: attributes.get("provider_config").and_then(Value::as_str).unwrap_or_default().to_owned(),
         terraform_type: resource_type.strip_prefix("terraform.").unwrap_or(&resource_type).to_owned(),
         values: attributes.get_mut("values").map(Value::take).unwrap_or(Value::Null),
         environment,
+        scope: None,
     }
 }
 
@@ -310,6 +371,14 @@ fn run(
 ) -> Run {
     let totals = &report.totals;
     let found = totals.unmanaged + totals.missing + totals.changed;
+    // A scan that could not compare everything is partial whatever else it found.
+    let outcome = if !report.complete() {
+        RunOutcome::Partial
+    } else if found > 0 {
+        RunOutcome::Blocked
+    } else {
+        RunOutcome::Succeeded
+    };
     let items: Vec<Value> = report
         .items
         .iter()
@@ -322,7 +391,7 @@ fn run(
         started_at: used.started,
         finished_at: Timestamp::from_jiff(jiff::Timestamp::now()),
         actor: ctx.actor.clone(),
-        outcome: if found > 0 { RunOutcome::Blocked } else { RunOutcome::Succeeded },
+        outcome,
         inputs: json!({
             "states": if request.states.is_empty() { json!("synced") } else { json!(request.states) },
             "source": request.source,
@@ -338,6 +407,7 @@ fn run(
             "changed": totals.changed,
             "ignored": totals.ignored,
             "defaults": totals.defaults,
+            "not_comparable": totals.not_comparable,
             "opened": changes.opened,
             "resolved": changes.resolved,
         }),
@@ -345,6 +415,7 @@ fn run(
             "coverage": report.coverage,
             "items": items,
             "unsupported_types": report.unsupported_types,
+            "not_comparable": report.not_comparable,
         }),
     }
 }
@@ -358,17 +429,32 @@ fn alert_item(finding: &Finding) -> AlertItem {
     }
 }
 
-fn alert_of(run_id: &str, at: Timestamp, report: &DriftReport, changes: &FindingChanges) -> Alert {
+fn alert_of(
+    run_id: &str,
+    at: Timestamp,
+    report: &DriftReport,
+    findings: &[Finding],
+    changes: &FindingChanges,
+) -> Alert {
     let totals = &report.totals;
+    // Unmanaged resources this scan could not look at again are still open.
+    let unjudged = findings
+        .iter()
+        .filter(|f| f.status == FindingStatus::Error && f.check == DriftKind::Unmanaged.check())
+        .count() as u64;
     Alert {
         scan: "drift".to_owned(),
         run_id: run_id.to_owned(),
         at: at.to_string(),
-        outcome: plumb_sink::Outcome::Completed,
-        error: None,
+        outcome: if report.complete() {
+            plumb_sink::Outcome::Completed
+        } else {
+            plumb_sink::Outcome::Incomplete
+        },
+        error: (!report.complete()).then(|| incomplete_message(report)),
         opened: changes.opened_findings.iter().map(alert_item).collect(),
         resolved: changes.resolved_findings.iter().map(alert_item).collect(),
-        open_unmanaged: totals.unmanaged,
+        open_unmanaged: totals.unmanaged + unjudged,
         summary: json!({
             "unmanaged": totals.unmanaged,
             "missing": totals.missing,
@@ -378,6 +464,13 @@ fn alert_of(run_id: &str, at: Timestamp, report: &DriftReport, changes: &Finding
         }),
         report_url: None,
     }
+}
+
+/// What an incomplete scan could not compare, in a sentence.
+pub fn incomplete_message(report: &DriftReport) -> String {
+    let parts: Vec<String> =
+        report.not_comparable.iter().map(|n| format!("{} resources: {}", n.resources, n.reason)).collect();
+    format!("{} resources not compared: {}", report.totals.not_comparable, parts.join("; "))
 }
 
 fn failed_alert(run_id: &str, at: Timestamp, err: &anyhow::Error) -> Alert {

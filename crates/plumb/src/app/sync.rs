@@ -6,13 +6,18 @@
 //! content hash: new → a `discovered` asset; changed → the changed fields, as one event;
 //! unchanged → nothing at all. When the source reports a scope complete, assets of that scope
 //! it did not report are marked absent (an event, never a deletion), and the scope's sync time
-//! becomes the last_seen of everything else in it. Every sync is recorded as a run.
+//! becomes the last_seen of everything else in it. Every scope the sync finished or failed gets
+//! its status (with an event); a sync that fails before it reaches its scopes marks every
+//! scope its collection covered before as failed, so nothing judges their old documents as
+//! current. Every sync is recorded as a run.
 
 use std::collections::HashMap;
 
 use indicatif::ProgressBar;
 use plumb_collect::{CollectError, Collected, Emitter, PartError, Source};
+use plumb_core::coverage::{Freshness, ScopeStatus};
 use plumb_core::model::{RelationKind, Relationship, Run, RunKind, RunOutcome};
+use plumb_core::scope::ScopeId;
 use plumb_core::sync::{Resource, TagMapping, discovered, refreshed};
 use plumb_core::{Asset, AssetId, InventoryRules, NewAsset, Timestamp};
 use plumb_store::{PreparedAsset, SyncState, WriteTx};
@@ -49,6 +54,8 @@ pub struct SyncSummary {
     pub errors: Vec<PartError>,
     /// Scopes collected completely.
     pub scopes: Vec<String>,
+    /// Scopes covered before that a collection failing as a whole left failed.
+    pub failed_scopes: u64,
     /// How long it took.
     pub seconds: f64,
 }
@@ -66,6 +73,7 @@ pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) ->
         rules,
         mapping,
         source: source.source(),
+        origin: source.describe(),
         summary: SyncSummary {
             run_id: ulid::Ulid::generate().to_string(),
             source: source.describe(),
@@ -79,16 +87,60 @@ pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) ->
     if written.is_ok() {
         written = writer.link_managed().await;
     }
+    if let Err(err) = &collected {
+        // Even when the writer failed too: the failure must reach the scopes' status.
+        writer.fail_unreported(&err.to_string()).await?;
+    }
     writer.summary.seconds = clock.elapsed().as_secs_f64();
     let outcome = match (&collected, &written) {
         (Ok(()), Ok(())) if writer.summary.errors.is_empty() => RunOutcome::Succeeded,
         (Ok(()), Ok(())) => RunOutcome::Partial,
         _ => RunOutcome::Failed,
     };
-    writer.record(started, outcome).await?;
+    let error = collected.as_ref().err().map(ToString::to_string);
+    writer.record(started, outcome, error.as_deref()).await?;
     written?;
     collected.map_err(collect_error)?;
     Ok(writer.summary)
+}
+
+/// One scope's status, and what it means for verdicts now.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ScopeReport {
+    /// The scope.
+    pub scope: String,
+    /// The configured collection that covers it.
+    pub origin: String,
+    /// `complete` (judged), `failed`, `stale` or `never` (what rests on it is `error`).
+    pub health: &'static str,
+    /// When a sync last tried it.
+    pub attempted_at: Timestamp,
+    /// When a sync last collected it completely.
+    pub succeeded_at: Option<Timestamp>,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+}
+
+/// Every scope's status under the configured freshness limit, worst first.
+pub async fn scope_reports(ctx: &Context) -> anyhow::Result<Vec<ScopeReport>> {
+    let now = Timestamp::from_jiff(jiff::Timestamp::now());
+    let limit = Freshness { max_age_hours: ctx.config.checks.max_data_age_hours };
+    let mut reports: Vec<ScopeReport> = ctx
+        .store
+        .scope_statuses()
+        .await?
+        .into_iter()
+        .map(|status| ScopeReport {
+            scope: status.scope.to_string(),
+            health: status.health(now, limit).word(),
+            origin: status.origin,
+            attempted_at: status.attempted_at,
+            succeeded_at: status.succeeded_at,
+            error: status.error,
+        })
+        .collect();
+    reports.sort_by_key(|r| (r.health == "complete", r.scope.clone()));
+    Ok(reports)
 }
 
 /// The stored members of a scope, by key.
@@ -121,6 +173,8 @@ struct Writer<'a> {
     rules: InventoryRules,
     mapping: TagMapping,
     source: &'static str,
+    /// The configured collection, as its scopes' status names it.
+    origin: String,
     summary: SyncSummary,
     /// Per scope: its stored members not reported yet in this sync, read once when the
     /// scope's first resource arrives. What is left when the scope completes is gone.
@@ -147,6 +201,7 @@ impl Writer<'_> {
                 }
                 Collected::Failed(error) => {
                     tracing::warn!(message = "Part of the collection failed.", scope = %error.scope, operation = %error.operation, error = %error.message);
+                    self.fail_scope(&error).await?;
                     self.summary.errors.push(error);
                 }
             }
@@ -256,9 +311,57 @@ impl Writer<'_> {
                 self.summary.absent += 1;
             }
         }
-        tx.mark_scope_synced(scope, self.source, now, &self.summary.run_id).await?;
+        let before = tx.scope_status(&[scope]).await?.pop();
+        let status = ScopeStatus::complete(ScopeId::parse(scope), &self.origin, now, &self.summary.run_id);
+        tx.record_scope(&status, before.as_ref()).await?;
         tx.commit().await?;
         self.summary.scopes.push(scope.to_owned());
+        Ok(())
+    }
+
+    /// Records that a scope could not be collected: its documents stay as they were, and are
+    /// no longer current.
+    async fn fail_scope(&mut self, error: &PartError) -> anyhow::Result<()> {
+        let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
+        let now = tx.now();
+        let message = format!("{}: {}", error.operation, error.message);
+        let before = tx.scope_status(&[error.scope.as_str()]).await?.pop();
+        let status = match &before {
+            Some(before) => before.failed(now, &self.summary.run_id, &message),
+            None => ScopeStatus::first_failure(
+                ScopeId::parse(&error.scope),
+                &self.origin,
+                now,
+                &self.summary.run_id,
+                &message,
+            ),
+        };
+        tx.record_scope(&status, before.as_ref()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// After a collection failed as a whole: every scope it covered before that this run did
+    /// not finish or fail on its own is failed with the collection's error.
+    async fn fail_unreported(&mut self, error: &str) -> anyhow::Result<()> {
+        let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
+        let now = tx.now();
+        let reported: std::collections::HashSet<&str> = self
+            .summary
+            .scopes
+            .iter()
+            .map(String::as_str)
+            .chain(self.summary.errors.iter().map(|e| e.scope.as_str()))
+            .collect();
+        for before in tx.scopes_of_origin(&self.origin).await? {
+            if reported.contains(before.scope.to_string().as_str()) {
+                continue;
+            }
+            let status = before.failed(now, &self.summary.run_id, error);
+            tx.record_scope(&status, Some(&before)).await?;
+            self.summary.failed_scopes += 1;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -277,7 +380,12 @@ impl Writer<'_> {
         Ok(())
     }
 
-    async fn record(&self, started: Timestamp, outcome: RunOutcome) -> anyhow::Result<()> {
+    async fn record(
+        &self,
+        started: Timestamp,
+        outcome: RunOutcome,
+        error: Option<&str>,
+    ) -> anyhow::Result<()> {
         let summary = &self.summary;
         let run = Run {
             id: summary.run_id.clone(),
@@ -297,9 +405,10 @@ impl Writer<'_> {
                 "returned": summary.returned,
                 "linked": summary.linked,
                 "errors": summary.errors.len(),
+                "failed_scopes": summary.failed_scopes,
                 "seconds": summary.seconds,
             }),
-            details: json!({"errors": summary.errors, "scopes": summary.scopes}),
+            details: json!({"errors": summary.errors, "scopes": summary.scopes, "error": error}),
         };
         let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
         tx.record_run(&run).await?;

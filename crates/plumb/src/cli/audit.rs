@@ -8,7 +8,7 @@ use crate::app::Settings;
 use crate::app::gate as app;
 use crate::cli::gate::{emit, github_token, repo};
 use crate::error::{BadInput, Outcome};
-use crate::report::findings::{Finding, Findings, Level, Location, Rule};
+use crate::report::findings::{Finding, Findings, Kind, Level, Location, Rule};
 use crate::report::{self, Format, View};
 
 /// Audits kept as evidence for the controls.
@@ -76,6 +76,7 @@ pub async fn run(settings: &Settings, format: Format, command: AuditCommand) -> 
                     subject,
                     location: Some(Location { uri: change.url.clone(), line: None }),
                     suppressed: None,
+                    kind: Kind::Fail,
                     properties,
                 });
             }

@@ -10,7 +10,7 @@ use plumb_policy::PACKS;
 use plumb_store::OpenOptions;
 use serde_json::json;
 
-use crate::app::check::{CheckReport, CheckRequest, blocks};
+use crate::app::check::{CheckReport, CheckRequest, FailOn};
 use crate::app::{self, Settings};
 use crate::cli::{stdout, word};
 use crate::error::{BadInput, Outcome};
@@ -26,8 +26,12 @@ use crate::report::{self, Format, View};
 /// (`deny`/`violation`/`warn` over each resource's configuration document), which run
 /// unchanged. A package of yours with the same name as a built-in one replaces it.
 ///
-/// Failing results open findings that stay open until a run passes them. Exit 1 with
-/// --fail-on when a failing result is at least that severe.
+/// Failing results open findings that stay open until a run passes them. A check is judged
+/// only on data collected completely within [checks] max_data_age_hours: what rests on a
+/// failed, partial or stale sync is `error` (open findings stay open), never pass.
+///
+/// Exit 1 with --fail-on when a failing result is at least that severe, or when any result
+/// could not be evaluated (unless --allow-errors).
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// A built-in pack to run; repeat for more (see `plumb policy list`).
@@ -42,6 +46,9 @@ pub struct CheckArgs {
     /// Exit 1 when a result fails at this severity or above: info, low, medium, high, critical.
     #[arg(long, value_parser = word::<Severity>)]
     fail_on: Option<Severity>,
+    /// With --fail-on: do not block on results that could not be evaluated (`error`).
+    #[arg(long, requires = "fail_on")]
+    allow_errors: bool,
     /// Also list passing results (JSON, CSV).
     #[arg(long)]
     all: bool,
@@ -84,8 +91,8 @@ const FINDING_VIEW: View = View {
 };
 
 const SUMMARY_VIEW: View = View {
-    table: &["check", "severity", "pass", "fail", "manual", "error", "title"],
-    all: &["check", "title", "controls", "severity", "pass", "fail", "manual", "error"],
+    table: &["check", "severity", "pass", "fail", "excepted", "manual", "error", "title"],
+    all: &["check", "title", "controls", "severity", "pass", "fail", "excepted", "manual", "error"],
 };
 
 const CHECK_VIEW: View = View {
@@ -105,16 +112,18 @@ pub async fn run(settings: &Settings, format: Format, args: CheckArgs) -> anyhow
     let result = app::check::check(&ctx, &request, &progress).await;
     progress.finish_and_clear();
     let report = result?;
-    let blocking = args.fail_on.is_some_and(|t| report.findings.iter().any(|f| blocks(f, t)));
-    print(format, &report, args.all, args.fail_on)?;
+    let fail_on = args.fail_on.map(|threshold| FailOn { threshold, allow_errors: args.allow_errors });
+    let blocking = fail_on.is_some_and(|f| report.findings.iter().any(|r| f.blocks(r)));
+    print(format, &report, args.all, fail_on)?;
     let totals = |status: FindingStatus| report.findings.iter().filter(|f| f.status == status).count();
     eprintln!(
-        "checked {} resources with {} checks in {:.1}s: {} pass, {} fail, {} manual, {} error; {} findings opened, {} resolved (run {})",
+        "checked {} resources with {} checks in {:.1}s: {} pass, {} fail, {} excepted, {} manual, {} error; {} findings opened, {} resolved (run {})",
         report.resources,
         report.summary.len(),
         report.seconds,
         totals(FindingStatus::Pass),
         totals(FindingStatus::Fail),
+        totals(FindingStatus::Excepted),
         totals(FindingStatus::Manual),
         totals(FindingStatus::Error),
         report.changes.opened,
@@ -132,7 +141,7 @@ struct CheckJson<'a> {
     findings: &'a [&'a Finding],
 }
 
-fn print(format: Format, report: &CheckReport, all: bool, fail_on: Option<Severity>) -> anyhow::Result<()> {
+fn print(format: Format, report: &CheckReport, all: bool, fail_on: Option<FailOn>) -> anyhow::Result<()> {
     let shown: Vec<&Finding> =
         report.findings.iter().filter(|f| all || f.status != FindingStatus::Pass).collect();
     let out = &mut stdout();
@@ -143,7 +152,9 @@ fn print(format: Format, report: &CheckReport, all: bool, fail_on: Option<Severi
         )?,
         Format::Csv => report::list(out, format, FINDING_VIEW, &shown, None)?,
         Format::Sarif | Format::Junit | Format::Html => {
-            let findings = as_findings(report, fail_on.unwrap_or(Severity::High));
+            // Without --fail-on, high failures and every error are what a reader must see first.
+            let fail_on = fail_on.unwrap_or(FailOn { threshold: Severity::High, allow_errors: false });
+            let findings = as_findings(report, fail_on);
             report::write_findings(out, format, &findings, &[])?;
         }
         Format::Table => {
@@ -159,10 +170,12 @@ fn print(format: Format, report: &CheckReport, all: bool, fail_on: Option<Severi
 
 /// The results as a generic findings list, for SARIF, JUnit and HTML; checks without failing,
 /// manual or error results pass.
-fn as_findings(report: &CheckReport, threshold: Severity) -> Findings {
-    let rules =
-        report.summary.iter().map(|s| (Rule::new(&s.check, &s.title), s.fail + s.manual + s.error == 0));
-    Findings::from_results("plumb check", rules, &report.findings, threshold)
+fn as_findings(report: &CheckReport, fail_on: FailOn) -> Findings {
+    let rules = report
+        .summary
+        .iter()
+        .map(|s| (Rule::new(&s.check, &s.title), s.fail + s.excepted + s.manual + s.error == 0));
+    Findings::from_results("plumb check", rules, &report.findings, |f| fail_on.blocks(f))
 }
 
 pub async fn policy(settings: &Settings, format: Format, command: PolicyCommand) -> anyhow::Result<Outcome> {

@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use plumb_core::drift::DriftKind;
-use plumb_core::model::Severity;
 use plumb_sink::Retry;
 use plumb_store::OpenOptions;
 use serde_json::json;
 
-use crate::app::drift::{DriftRequest, DriftScan};
+use crate::app::drift::{DriftFailOn, DriftRequest, DriftScan};
 use crate::app::{self, Settings};
 use crate::cli::{stdout, word};
 use crate::error::Outcome;
@@ -32,7 +31,13 @@ use crate::report::{self, Format, View};
 /// Without --state, compares the states last synced with `plumb sync terraform`. Items are
 /// stored as findings (drift/unmanaged, drift/missing, drift/changed, control CFG-02) that
 /// open once and resolve once; the [[sink]]s of plumb.toml hear of each only then, and the
-/// heartbeat sink after every scan. Exit 1 with --fail-on when an item of those kinds exists.
+/// heartbeat sink after every scan.
+///
+/// Only what was synced completely within [checks] max_data_age_hours is compared: a resource
+/// of a failed, stale or never-synced scope is "not comparable" (never missing or unmanaged),
+/// its open findings stay open, and the heartbeat reports the scan as failed. Exit 1 with
+/// --fail-on when an item of those kinds exists, or when something could not be compared
+/// (unless --allow-errors).
 ///
 /// Ignore file (.plumbignore, driftctl's syntax): `aws_iam_user.*` (a type),
 /// `aws_s3_bucket.logs` (one resource), `aws_iam_role.ci-*` (a wildcard), `aws_instance.i-0abc.tags`
@@ -55,6 +60,9 @@ pub struct DriftArgs {
     /// Exit 1 when an item of these kinds exists: unmanaged, missing, changed (comma-separated).
     #[arg(long, value_delimiter = ',', value_parser = word::<DriftKind>)]
     fail_on: Vec<DriftKind>,
+    /// With --fail-on: do not block on what could not be compared.
+    #[arg(long, requires = "fail_on")]
+    allow_errors: bool,
     /// Instead of scanning, show the drift history of one resource (its key, or a state
     /// resource's `terraform:STATE:ADDRESS`): when each kind of drift opened and resolved.
     #[arg(long, value_name = "KEY", conflicts_with_all = ["states", "ignore", "fail_on"])]
@@ -96,10 +104,10 @@ pub async fn run(settings: &Settings, format: Format, args: DriftArgs) -> anyhow
     let result = app::drift::drift(&ctx, &request, &sinks, &Retry::default(), &progress).await;
     progress.finish_and_clear();
     let scan = result?;
-    print(format, &scan)?;
+    let fail_on = DriftFailOn { kinds: args.fail_on, allow_errors: args.allow_errors };
+    print(format, &scan, &fail_on)?;
     summarize(&scan);
-    let blocking = scan.report.items.iter().any(|item| args.fail_on.contains(&item.kind));
-    Ok(if blocking { Outcome::Blocking } else { Outcome::Clean })
+    Ok(if fail_on.blocks_scan(&scan) { Outcome::Blocking } else { Outcome::Clean })
 }
 
 async fn history(ctx: &app::Context, format: Format, key: &str) -> anyhow::Result<Outcome> {
@@ -141,7 +149,10 @@ fn coverage_rows(scan: &DriftScan) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn print(format: Format, scan: &DriftScan) -> anyhow::Result<()> {
+const NOT_COMPARABLE_VIEW: View =
+    View { table: &["scope", "resources", "reason"], all: &["scope", "resources", "reason"] };
+
+fn print(format: Format, scan: &DriftScan, fail_on: &DriftFailOn) -> anyhow::Result<()> {
     let out = &mut stdout();
     let items: Vec<serde_json::Value> = scan
         .report
@@ -164,6 +175,8 @@ fn print(format: Format, scan: &DriftScan) -> anyhow::Result<()> {
                 "coverage": scan.report.coverage,
                 "items": scan.report.items,
                 "unsupported_types": scan.report.unsupported_types,
+                "not_comparable": scan.report.not_comparable,
+                "complete": scan.report.complete(),
                 "unmapped_live": scan.unknown_live,
                 "alerts": scan.deliveries,
             }),
@@ -175,23 +188,46 @@ fn print(format: Format, scan: &DriftScan) -> anyhow::Result<()> {
                 writeln!(out)?;
                 report::list(out, format, ITEM_VIEW, &items, None)?;
             }
+            if !scan.report.complete() {
+                writeln!(out)?;
+                report::list(out, format, NOT_COMPARABLE_VIEW, &scan.report.not_comparable, None)?;
+            }
         }
         Format::Sarif | Format::Junit | Format::Html => {
-            report::write_findings(out, format, &as_findings(scan), &[coverage_section(scan)])?;
+            let sections = [coverage_section(scan), not_comparable_section(scan)];
+            report::write_findings(out, format, &as_findings(scan, fail_on), &sections)?;
         }
     }
     Ok(())
 }
 
-/// Unmanaged resources are errors (the policy asks for an alert on them), missing and changed
-/// ones warnings.
-fn as_findings(scan: &DriftScan) -> Findings {
+/// Without --fail-on, unmanaged resources are errors (the policy asks for an alert on them),
+/// missing and changed ones warnings; what was not compared is an error either way. A kind
+/// passes only when the scan was complete and found none.
+fn as_findings(scan: &DriftScan, fail_on: &DriftFailOn) -> Findings {
+    let fail_on = if fail_on.kinds.is_empty() {
+        DriftFailOn { kinds: vec![DriftKind::Unmanaged], allow_errors: false }
+    } else {
+        fail_on.clone()
+    };
     let rules = [DriftKind::Unmanaged, DriftKind::Missing, DriftKind::Changed].map(|kind| {
-        let passed = !scan.report.items.iter().any(|i| i.kind == kind);
+        let found = scan.findings.iter().any(|f| f.check == kind.check());
+        let passed = scan.report.complete() && !found;
         let title = scan.findings.iter().find(|f| f.check == kind.check()).map_or("", |f| f.title.as_str());
         (Rule::new(&kind.check(), title), passed)
     });
-    Findings::from_results("plumb drift", rules, &scan.findings, Severity::High)
+    Findings::from_results("plumb drift", rules, &scan.findings, |f| fail_on.blocks(f))
+}
+
+fn not_comparable_section(scan: &DriftScan) -> Section {
+    let rows = scan
+        .report
+        .not_comparable
+        .iter()
+        .map(|n| vec![n.scope.clone(), n.resources.to_string(), n.reason.clone()])
+        .collect();
+    let columns = NOT_COMPARABLE_VIEW.all.iter().map(|c| (*c).to_owned()).collect();
+    Section { title: "Not compared".to_owned(), columns, rows }
 }
 
 fn coverage_section(scan: &DriftScan) -> Section {
@@ -226,6 +262,13 @@ fn summarize(scan: &DriftScan) {
         scan.changes.resolved,
         scan.run_id
     );
+    if !scan.report.complete() {
+        eprintln!(
+            "warning: incomplete scan: {} (nothing was judged missing, unmanaged or unchanged on data not collected \
+             completely within [checks] max_data_age_hours)",
+            app::drift::incomplete_message(&scan.report)
+        );
+    }
     if scan.unknown_live > 0 {
         eprintln!(
             "note: {} live resources are of types drift has no Terraform mapping for",

@@ -17,7 +17,7 @@ use crate::app::Settings;
 use crate::app::gate::{self, ImageRequest, ImageResult, PrResult};
 use crate::cli::stdout;
 use crate::error::{BadInput, Outcome};
-use crate::report::findings::{Finding, Findings, Level, Location, Rule};
+use crate::report::findings::{Finding, Findings, Kind, Level, Location, Rule};
 use crate::report::{self, Format, View};
 
 /// CI gates: scanned images, base images, IaC version pins, pull-request review.
@@ -364,6 +364,7 @@ fn image_findings(request: &ImageRequest, result: &ImageResult) -> Findings {
             subject: format!("{} {} {}", v.id, v.package, v.version),
             location: f.locations.first().map(|uri| Location { uri: uri.clone(), line: Some(1) }),
             suppressed,
+            kind: Kind::Fail,
             properties,
         });
     }
@@ -405,6 +406,7 @@ fn dockerfiles(settings: &Settings, format: Format, args: &DockerfileArgs) -> an
                 subject: format!("{}:{}", v.file.display(), v.line),
                 location: Some(Location { uri: v.file.display().to_string(), line: Some(v.line) }),
                 suppressed: None,
+                kind: Kind::Fail,
                 properties,
             });
         }
@@ -478,6 +480,7 @@ fn iac(settings: &Settings, format: Format, args: &IacArgs) -> anyhow::Result<Ou
             subject: format!("{}:{} {}", f.file.display(), f.line, f.subject),
             location: Some(Location { uri: f.file.display().to_string(), line: Some(f.line) }),
             suppressed: None,
+            kind: Kind::Fail,
             properties,
         });
     }
@@ -615,6 +618,7 @@ fn pr_finding(rule: &str, subject: &str, result: &PrResult, message: String) -> 
         subject: subject.to_owned(),
         location: Some(Location { uri: result.pull.html_url.clone(), line: None }),
         suppressed: None,
+        kind: Kind::Fail,
         properties,
     }
 }

@@ -19,7 +19,13 @@ use crate::report::{self, Format, View};
 /// and classification come from tags through [tags] in plumb.toml (production assets always
 /// get the role holders). A changed resource appends one event with the changed fields; one
 /// no longer seen is marked absent (an event, not a deletion). Every sync is recorded as a
-/// run. Without a subcommand, runs every [[source]] of plumb.toml.
+/// run, and every scope it covers (an AWS service in a region, a state, a file) gets a status:
+/// `plumb check` and `plumb drift` judge only scopes collected completely within
+/// [checks] max_data_age_hours and report the others as errors. Without a subcommand, runs
+/// every [[source]] of plumb.toml.
+///
+/// Exit 1 when parts could not be collected (they are listed); 3 when the source could not
+/// be reached at all (its scopes are then marked failed).
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     #[command(subcommand)]
@@ -51,6 +57,10 @@ enum SyncSource {
         #[arg(required = true)]
         states: Vec<String>,
     },
+    /// Show every scope's status: when a sync last tried it and last collected it completely,
+    /// why its last attempt failed, and whether checks and drift may judge it now (`complete`)
+    /// or report what rests on it as error (`failed`, `stale`, `never`). Worst first.
+    Status,
 }
 
 #[derive(Debug, Args)]
@@ -103,13 +113,24 @@ const VIEW: View = View {
         "returned",
         "errors",
         "scopes",
+        "failed_scopes",
         "seconds",
     ],
+};
+
+const STATUS_VIEW: View = View {
+    table: &["scope", "health", "attempted_at", "succeeded_at", "error"],
+    all: &["scope", "origin", "health", "attempted_at", "succeeded_at", "error"],
 };
 
 pub async fn run(settings: &Settings, format: Format, args: SyncArgs) -> anyhow::Result<Outcome> {
     let ctx = settings.open(&OpenOptions::default()).await?;
     let sources: Vec<Box<dyn Source>> = match args.source {
+        Some(SyncSource::Status) => {
+            let reports = app::sync::scope_reports(&ctx).await?;
+            report::list(&mut stdout(), format, STATUS_VIEW, &reports, None)?;
+            return Ok(Outcome::Clean);
+        }
         Some(SyncSource::File(file)) => {
             vec![plumb_collect::build(file_settings(&ctx, file)?).map_err(input)?]
         }
@@ -176,6 +197,14 @@ pub async fn run(settings: &Settings, format: Format, args: SyncArgs) -> anyhow:
     }
     if format != Format::Table {
         report::list(&mut stdout(), format, VIEW, &summaries, None)?;
+    }
+    let failed: usize = summaries.iter().map(|s| s.errors.len()).sum();
+    if failed > 0 {
+        eprintln!(
+            "sync incomplete: {failed} parts not collected; `plumb check` and `plumb drift` report what rests \
+             on them as error until a sync collects them"
+        );
+        return Ok(Outcome::Blocking);
     }
     Ok(Outcome::Clean)
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use plumb_core::model::{FindingStatus, Severity};
+use plumb_core::model::FindingStatus;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -27,6 +27,30 @@ impl Level {
             Level::Error => "error",
             Level::Warning => "warning",
             Level::Note => "note",
+        }
+    }
+}
+
+/// What a finding says of its subject (SARIF's `kind`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// The rule was judged and not met.
+    #[default]
+    Fail,
+    /// The rule could not be judged (its data was not collected): never a pass.
+    Open,
+    /// A person must judge it.
+    Review,
+}
+
+impl Kind {
+    /// SARIF's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Fail => "fail",
+            Kind::Open => "open",
+            Kind::Review => "review",
         }
     }
 }
@@ -73,6 +97,8 @@ pub struct Finding {
     pub rule_id: String,
     /// How serious.
     pub level: Level,
+    /// Judged and not met, not judged, or for a person to judge.
+    pub kind: Kind,
     /// What is wrong, for people.
     pub message: String,
     /// What it is about, such as `Dockerfile:3` or `openssl 1.1.1c` (a JUnit test name).
@@ -142,15 +168,15 @@ impl Findings {
 }
 
 impl Findings {
-    /// Stored results (checks, drift) as a findings list: failures at `threshold` or above are
-    /// errors, lower failures and results that could not be evaluated warnings, results that
-    /// need a person notes, passing results left out; `rules` pairs each rule with whether it
-    /// passed throughout (a passing test in JUnit).
+    /// Stored results (checks, drift) as a findings list: results that `blocks` are errors,
+    /// other failures and results that could not be evaluated warnings, results that need a
+    /// person notes, passing and excepted results left out (excepted ones as suppressed);
+    /// `rules` pairs each rule with whether it passed throughout (a passing test in JUnit).
     pub fn from_results(
         command: &str,
         rules: impl IntoIterator<Item = (Rule, bool)>,
         results: &[plumb_core::model::Finding],
-        threshold: Severity,
+        blocks: impl Fn(&plumb_core::model::Finding) -> bool,
     ) -> Findings {
         let mut findings = Findings::new(command);
         for (rule, passed) in rules {
@@ -161,9 +187,14 @@ impl Findings {
         }
         for result in results.iter().filter(|f| f.status != FindingStatus::Pass) {
             let level = match result.status {
-                FindingStatus::Fail if result.severity >= threshold => Level::Error,
-                FindingStatus::Fail | FindingStatus::Error => Level::Warning,
-                _ => Level::Note,
+                _ if blocks(result) => Level::Error,
+                FindingStatus::Fail | FindingStatus::Error | FindingStatus::Excepted => Level::Warning,
+                FindingStatus::Manual | FindingStatus::Pass => Level::Note,
+            };
+            let kind = match result.status {
+                FindingStatus::Error => Kind::Open,
+                FindingStatus::Manual => Kind::Review,
+                _ => Kind::Fail,
             };
             let mut properties = Map::new();
             properties.insert("status".to_owned(), json!(result.status.as_str()));
@@ -174,10 +205,12 @@ impl Findings {
             findings.findings.push(Finding {
                 rule_id: result.check.clone(),
                 level,
+                kind,
                 message: result.message.clone(),
                 subject: result.key.clone(),
                 location: Some(Location { uri: result.key.clone(), line: None }),
-                suppressed: None,
+                suppressed: (result.status == FindingStatus::Excepted)
+                    .then(|| "an unexpired exception covers it".to_owned()),
                 properties,
             });
         }

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::report::findings::{Findings, Level};
+use crate::report::findings::{Findings, Kind, Level};
 
 /// A table shown above the findings.
 #[derive(Clone, Debug, Default)]
@@ -56,9 +56,10 @@ pub fn write(out: &mut dyn Write, findings: &Findings, sections: &[Section]) -> 
         .findings
         .iter()
         .map(|f| {
-            let level = match &f.suppressed {
-                Some(reason) => format!("suppressed: {reason}"),
-                None => f.level.as_str().to_owned(),
+            let level = match (&f.suppressed, f.kind) {
+                (Some(reason), _) => format!("suppressed: {reason}"),
+                (None, Kind::Open) => format!("{} (not evaluated)", f.level.as_str()),
+                (None, _) => f.level.as_str().to_owned(),
             };
             vec![level, f.rule_id.clone(), f.subject.clone(), f.message.clone()]
         })
@@ -130,6 +131,7 @@ mod tests {
             subject: "arn:aws:s3:::b".into(),
             location: None,
             suppressed: None,
+            kind: Kind::Fail,
             properties: Default::default(),
         });
         let section = Section {

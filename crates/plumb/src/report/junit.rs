@@ -1,6 +1,7 @@
 //! JUnit XML as CI systems read it (GitLab, Jenkins, Azure DevOps, GitHub test reporters):
-//! `testsuites/testsuite/testcase`, a blocking finding as a `failure`, a suppressed one as
-//! `skipped` with the reason, a warning as a passing test with the message in `system-out`,
+//! `testsuites/testsuite/testcase`, a blocking finding as a `failure`, a result that could not
+//! be evaluated as an `error` (never a passing test), a suppressed one as `skipped` with the
+//! reason, a warning as a passing test with the message in `system-out`,
 //! and every checked item without findings as a passing test. Text is escaped by quick-xml;
 //! characters XML 1.0 cannot hold (control characters in scanner output) are replaced.
 
@@ -9,12 +10,14 @@ use std::io::{self, Write};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
-use crate::report::findings::{Finding, Findings, Level};
+use crate::report::findings::{Finding, Findings, Kind, Level};
 
 /// Writes the findings as a JUnit XML document.
 pub fn write(out: &mut dyn Write, findings: &Findings) -> io::Result<()> {
     let tests = (findings.findings.len() + findings.passed.len()).to_string();
-    let failures = findings.findings.iter().filter(|f| f.blocks()).count().to_string();
+    let failures =
+        findings.findings.iter().filter(|f| f.blocks() && f.kind != Kind::Open).count().to_string();
+    let errors = findings.findings.iter().filter(|f| f.kind == Kind::Open).count().to_string();
     let skipped = findings.findings.iter().filter(|f| f.suppressed.is_some()).count().to_string();
     let suite = clean(&findings.command);
     let mut writer = Writer::new_with_indent(out, b' ', 2);
@@ -22,7 +25,7 @@ pub fn write(out: &mut dyn Write, findings: &Findings) -> io::Result<()> {
     let counts = [
         ("tests", tests.as_str()),
         ("failures", failures.as_str()),
-        ("errors", "0"),
+        ("errors", errors.as_str()),
         ("skipped", skipped.as_str()),
     ];
     writer
@@ -70,6 +73,12 @@ fn testcase<W: Write>(writer: &mut Writer<W>, suite: &str, finding: &Finding) ->
     let details = clean(&details(finding));
     element.write_inner_content(|writer| {
         match (&finding.suppressed, finding.level) {
+            (_, _) if finding.kind == Kind::Open => {
+                writer
+                    .create_element("error")
+                    .with_attributes([("message", message.as_str()), ("type", finding.rule_id.as_str())])
+                    .write_text_content(BytesText::new(&details))?;
+            }
             (Some(reason), _) => {
                 writer
                     .create_element("skipped")
@@ -130,6 +139,7 @@ mod tests {
             subject: "s".to_owned(),
             location: Some(Location { uri: "a b.tf".to_owned(), line: Some(3) }),
             suppressed: None,
+            kind: Kind::Fail,
             properties: serde_json::Map::new(),
         });
         findings.passed.push("other".to_owned());

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value, json};
 
-use crate::report::findings::{Finding, Findings};
+use crate::report::findings::{Finding, Findings, Kind};
 
 /// The schema URI of SARIF 2.1.0 (errata 01).
 pub const SCHEMA: &str =
@@ -62,6 +62,10 @@ fn result(findings: &Findings, finding: &Finding) -> Value {
         value.insert("ruleIndex".into(), json!(index));
     }
     value.insert("level".into(), json!(finding.level.as_str()));
+    if finding.kind != Kind::Fail {
+        // `open`: the rule could not be judged; SARIF's own word for "neither pass nor fail".
+        value.insert("kind".into(), json!(finding.kind.as_str()));
+    }
     value.insert("message".into(), json!({"text": finding.message}));
     if let Some(location) = &finding.location {
         let mut physical = json!({"artifactLocation": {"uri": uri_reference(&location.uri)}});

@@ -19,28 +19,44 @@ fn a_bad_ignore_pattern_is_exit_2_with_its_line() {
     assert!(run.stderr.contains("cannot read the ignore file nowhere"), "{}", run.stderr);
 }
 
+/// No live sync ever ran: a state resource not found live is not "missing" (nothing was looked
+/// at), the scan is incomplete in every format, and --fail-on blocks unless errors are allowed.
 #[test]
-fn state_resources_that_are_not_live_are_missing() {
+fn state_resources_of_a_never_synced_account_are_not_comparable() {
     let env = Env::new(Backend::Sqlite).unwrap();
     let state = env.fixture(STATE, "s3.tfstate");
-    let report = env.plumb(&["drift", "--state", arg(&state), "-o", "json"]).ok().json();
-    let mut missing: Vec<&str> =
-        report["items"].as_array().unwrap().iter().map(|i| i["resource_type"].as_str().unwrap()).collect();
-    missing.dedup();
-    assert_eq!(missing, ["aws_s3_bucket", "aws_s3_bucket_policy"], "{report}");
-    assert_eq!(report["totals"]["missing"], 6);
-    assert!(report["items"].as_array().unwrap().iter().all(|i| i["kind"] == "missing"));
-    assert_eq!(report["totals"]["live"], 0);
+    let run = env.plumb(&["drift", "--state", arg(&state), "-o", "json"]).ok();
+    let report = run.json();
+    assert_eq!(report["items"], json!([]), "{report}");
+    assert_eq!(report["totals"]["missing"], 0);
+    assert_eq!(report["totals"]["not_comparable"], 6);
+    assert_eq!(report["complete"], false);
+    let not_comparable = report["not_comparable"].as_array().unwrap();
+    assert!(
+        not_comparable
+            .iter()
+            .all(|n| n["reason"].as_str().unwrap().contains("was never collected completely")),
+        "{report}"
+    );
+    assert!(run.stderr.contains("warning: incomplete scan: 6 resources not compared"), "{}", run.stderr);
     // Bucket parts drift does not compare are counted, never silently dropped.
     assert!(report["unsupported_types"]["aws_s3_bucket_inventory"].as_u64().unwrap() > 0, "{report}");
+    let runs = env.plumb(&["run", "list", "--kind", "drift", "-o", "json"]).ok().json();
+    assert_eq!(runs["items"][0]["outcome"], "partial");
 
     let sarif = env.plumb(&["drift", "--state", arg(&state), "-o", "sarif"]).ok();
     assert_valid_sarif(&sarif.stdout);
+    let junit = env.plumb(&["drift", "--state", arg(&state), "-o", "junit"]).ok();
+    assert!(
+        !junit.stdout.contains("<testcase classname=\"plumb drift\" name=\"drift/missing\"/>"),
+        "{}",
+        junit.stdout
+    );
     let html = env.plumb(&["drift", "--state", arg(&state), "-o", "html"]).ok();
     assert!(html.stdout.starts_with("<!DOCTYPE html>"), "{}", html.stdout);
-    assert!(html.stdout.contains("drift/missing") && html.stdout.contains("<h2>Coverage</h2>"));
-    env.plumb(&["drift", "--state", arg(&state), "--fail-on", "unmanaged,missing"]).code(1);
-    env.plumb(&["drift", "--state", arg(&state), "--fail-on", "unmanaged"]).ok();
+    assert!(html.stdout.contains("<h2>Not compared</h2>") && html.stdout.contains("<h2>Coverage</h2>"));
+    env.plumb(&["drift", "--state", arg(&state), "--fail-on", "unmanaged"]).code(1);
+    env.plumb(&["drift", "--state", arg(&state), "--fail-on", "unmanaged", "--allow-errors"]).ok();
     let bad = env.plumb(&["drift", "--fail-on", "sideways"]).code(2);
     assert!(bad.stderr.contains("unmanaged, missing, changed"), "{}", bad.stderr);
 }
@@ -73,7 +89,7 @@ fn a_failing_sink_is_recorded_and_the_scan_stands() {
 }
 
 #[test]
-fn env_keeps_missing_resources_of_other_environments_out() {
+fn env_keeps_resources_of_other_environments_out() {
     let env = Env::new(Backend::Sqlite).unwrap();
     // A state resource's environment comes from its tags, mapped as sync maps them.
     env.write(
@@ -90,11 +106,15 @@ fn env_keeps_missing_resources_of_other_environments_out() {
     let state = json!({"version": 4, "terraform_version": "1.9.0", "serial": 1, "lineage": "l", "outputs": {},
         "resources": [instance("web", "i-0prod", "prod"), instance("batch", "i-0stage", "staging")]});
     env.write("env.tfstate", &state.to_string());
-    let missing = |environment: &str| -> Vec<String> {
+    // Nothing live was synced, so neither is judged missing; each is left uncompared in its
+    // own environment only.
+    let uncompared = |environment: &str| -> u64 {
         let args = ["drift", "--state", "env.tfstate", "--env", environment, "-o", "json"];
         let report = env.plumb(&args).ok().json();
-        report["items"].as_array().unwrap().iter().map(|i| format!("{} {}", i["kind"], i["id"])).collect()
+        assert_eq!(report["items"], json!([]), "{report}");
+        report["totals"]["not_comparable"].as_u64().unwrap()
     };
-    assert_eq!(missing("production"), [r#""missing" "i-0prod""#]);
-    assert_eq!(missing("staging"), [r#""missing" "i-0stage""#]);
+    assert_eq!(uncompared("production"), 1);
+    assert_eq!(uncompared("staging"), 1);
+    assert_eq!(uncompared("corporate"), 0);
 }

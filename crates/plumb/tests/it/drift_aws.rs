@@ -121,7 +121,8 @@ impl Account {
     }
 
     fn sync(&self) {
-        self.plumb(&["sync", "aws", "--regions", "us-east-1,eu-west-1"]).ok();
+        // Partial: the test account is denied Access Analyzer, which drift does not need.
+        self.plumb(&["sync", "aws", "--regions", "us-east-1,eu-west-1"]).code(1);
     }
 
     fn drift(&self) -> Value {

@@ -9,6 +9,7 @@ mod support;
 mod assets;
 mod check;
 mod check_aws;
+mod coverage_aws;
 mod drift;
 mod drift_aws;
 mod gate;

@@ -86,11 +86,12 @@ fn file_sync_follows_the_source(env: &Env) {
     assert_eq!(c3["environment"], serde_json::Value::Null);
     assert_eq!(c3["tags"]["Environment"], "sandbox");
 
-    // Nothing changed: no event but the run's own.
+    // Nothing changed: no event but the run's own and the scope's (its status is evidence
+    // that the sync ran and was complete).
     let before = events(env);
     let again = sync(env);
     assert_eq!(again["unchanged"], 3);
-    assert_eq!(events(env), before + 1);
+    assert_eq!(events(env), before + 2);
     assert!(asset(env, "file:mdm:laptop:A1")["last_seen"].as_str() > a1["last_seen"].as_str());
 
     // A person registers A1; then A1 changes, C3 goes, D4 arrives.

@@ -38,9 +38,21 @@ impl Account {
         crate::support::Run::from(command.output().unwrap())
     }
 
+    /// A full sync: the test account is denied Access Analyzer in both regions, so the sync is
+    /// partial (exit 1) with exactly those parts listed.
     fn sync(&self) -> Value {
-        let run = self.plumb(&["sync", "aws", "--regions", "us-east-1,eu-west-1", "-o", "json"]).ok();
-        run.json()["items"][0].clone()
+        let run = self.plumb(&["sync", "aws", "--regions", "us-east-1,eu-west-1", "-o", "json"]).code(1);
+        let summary = run.json()["items"][0].clone();
+        let failed: Vec<&str> =
+            summary["errors"].as_array().unwrap().iter().map(|e| e["scope"].as_str().unwrap()).collect();
+        assert_eq!(
+            failed.iter().copied().collect::<std::collections::BTreeSet<_>>(),
+            ["aws:123456789012:eu-west-1:accessanalyzer", "aws:123456789012:us-east-1:accessanalyzer"].into(),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("sync incomplete: 2 parts not collected"), "{}", run.stderr);
+        summary
     }
 
     fn assets(&self, asset_type: &str) -> Vec<Value> {
@@ -154,7 +166,7 @@ fn collects_the_account_for_the_cis_checks() {
     let open_ssh = open_ssh.iter().find(|g| g["name"] == "ssh-from-anywhere").unwrap();
     assert_eq!(open_ssh["attributes"]["IpPermissions"][0]["IpRanges"][0]["CidrIp"], "0.0.0.0/0");
 
-    // moto has no IAM Access Analyzer: that part is reported, the rest is collected.
+    // The account is denied IAM Access Analyzer: that part is reported, the rest is collected.
     let runs = account.plumb(&["run", "list", "--kind", "sync", "-o", "json"]).ok().json();
     let run = &runs["items"][0];
     assert_eq!(run["outcome"], "partial");
@@ -180,7 +192,13 @@ fn resync_writes_only_what_changed() {
         (Some(0), Some(0), Some(0)),
         "{again}"
     );
-    assert_eq!(events(&account), before + 1, "only the run is recorded");
+    let scopes = again["scopes"].as_array().unwrap().len() + again["errors"].as_array().unwrap().len();
+    assert_eq!(scopes, 27, "{again}");
+    assert_eq!(
+        events(&account) as usize,
+        before as usize + 1 + scopes,
+        "only the run and each scope's status are recorded"
+    );
 
     account.moto.seed("change");
     let third = account.sync();

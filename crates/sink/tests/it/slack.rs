@@ -1,5 +1,6 @@
 //! The Slack incoming-webhook sink.
 
+use plumb_sink::{Alert, Outcome};
 use serde_json::json;
 
 use crate::receiver::Receiver;
@@ -42,13 +43,41 @@ async fn posts_a_summary_of_what_opened_and_resolved() {
 }
 
 #[tokio::test]
-async fn sends_nothing_when_nothing_changed() {
+async fn sends_nothing_when_a_complete_scan_changed_nothing() {
     let hook = Receiver::ok();
-    for scan in [alert(vec![], vec![], 3), failed()] {
-        let delivery = deliver_one(slack(&hook.url), &scan, None).await;
-        assert!(delivery.ok && delivery.attempts == 1, "{delivery:?}");
-    }
+    let delivery = deliver_one(slack(&hook.url), &alert(vec![], vec![], 3), None).await;
+    assert!(delivery.ok && delivery.attempts == 1, "{delivery:?}");
     assert!(hook.requests().is_empty(), "{:?}", hook.requests());
+}
+
+/// A scan that failed, or could not compare everything, is news until it is fixed: nothing
+/// else says that the drift report is not the whole truth.
+#[tokio::test]
+async fn tells_of_failed_and_incomplete_scans() {
+    let hook = Receiver::ok();
+    let incomplete = Alert {
+        outcome: Outcome::Incomplete,
+        error: Some("3 resources not compared".to_owned()),
+        ..alert(vec![], vec![], 1)
+    };
+    for scan in [failed(), incomplete] {
+        let delivery = deliver_one(slack(&hook.url), &scan, None).await;
+        assert!(delivery.ok, "{delivery:?}");
+    }
+    let headlines: Vec<String> = hook
+        .requests()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["text"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        headlines,
+        [
+            "plumb drift failed: AccessDenied; nothing new (0 unmanaged open)",
+            "plumb drift incomplete: 3 resources not compared; nothing new (1 unmanaged open)",
+        ]
+    );
 }
 
 #[tokio::test]

@@ -12,6 +12,11 @@ Corrections to moto 5.2.5, each because a real AWS answer differs:
   reports MFA delete; answer as S3 does (VersioningConfiguration, Status, MfaDelete).
 - CloudWatch: the AWS SDK for Rust speaks Smithy RPC v2 CBOR to CloudWatch, which moto does
   not (it answers 404). DescribeAlarms is answered in CBOR from moto's own alarms.
+- IAM Access Analyzer: moto has no backend (it fails with a traceback). The test account's
+  credentials are denied it, as a role without access-analyzer:ListAnalyzers would be, so a
+  full sync has exactly these failed parts.
+- Credentials: moto accepts any. Requests signed with the access key `plumb-revoked` are
+  refused with InvalidClientTokenId, as AWS refuses a revoked or expired key.
 """
 
 import os
@@ -96,6 +101,44 @@ def describe_alarms(region):
 CBOR_OPERATIONS = {"DescribeAlarms": describe_alarms}
 
 
+SIGNED_SERVICE = re.compile(r"Credential=[^/]+/\d+/[^/]+/([^/]+)/")
+SIGNED_KEY = re.compile(r"Credential=([^/]+)/")
+DENIED_SERVICES = {"access-analyzer"}
+# Requests signed with this access key are refused as AWS refuses revoked or expired keys.
+REVOKED_KEY = "plumb-revoked"
+REVOKED = (
+    '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+    "<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid."
+    "</Message></Error><RequestId>plumb-test</RequestId></ErrorResponse>"
+).encode()
+
+
+def denied_shim(app):
+    """Answers requests to the services the test account may not use, and requests signed with
+    revoked credentials, as AWS does."""
+
+    def wrapped(environ, start_response):
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        key = SIGNED_KEY.search(authorization)
+        if key and key.group(1) == REVOKED_KEY:
+            start_response(
+                "403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(REVOKED)))]
+            )
+            return [REVOKED]
+        service = SIGNED_SERVICE.search(authorization)
+        if not service or service.group(1) not in DENIED_SERVICES:
+            return app(environ, start_response)
+        body = b'{"message":"User is not authorized to perform this action (plumb test account)"}'
+        start_response(
+            "403 Forbidden",
+            [("Content-Type", "application/json"), ("x-amzn-ErrorType", "AccessDeniedException"),
+             ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    return wrapped
+
+
 def cbor_shim(app):
     """Answers the CloudWatch operations plumb uses in Smithy RPC v2 CBOR."""
 
@@ -119,7 +162,7 @@ def main():
     protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    app = cbor_shim(DomainDispatcherApplication(create_backend_app))
+    app = denied_shim(cbor_shim(DomainDispatcherApplication(create_backend_app)))
     server = make_server("127.0.0.1", 0, app, True, request_handler=MotoRequestHandler)
     import threading
 
