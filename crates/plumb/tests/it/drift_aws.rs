@@ -111,10 +111,15 @@ impl Account {
     }
 
     fn plumb(&self, args: &[&str]) -> Run {
+        self.plumb_with(args, &[])
+    }
+
+    fn plumb_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
         let mut command = self.env.command(args);
         for (key, value) in self.moto.env() {
             command.env(key, value);
         }
+        command.envs(vars.iter().copied());
         command.env("PLUMB_TEST_WEBHOOK_SECRET", "s3cret");
         command.env("PLUMB_TEST_HEARTBEAT", format!("{}/beat", self.receiver.url));
         Run::from(command.output().unwrap())
@@ -268,4 +273,83 @@ fn drift_finds_exactly_the_seeded_differences_and_alerts_once() {
     let failed = account.plumb(&["drift", "--state", "missing.tfstate"]).code(2);
     assert!(failed.stderr.contains("missing.tfstate"), "{}", failed.stderr);
     assert_eq!(account.beats().last().map(String::as_str), Some("/beat/fail"));
+}
+
+/// A state with three provider configurations (the first account in us-east-1 and in
+/// eu-west-1, the second account): each is known by the ARN of one of its resources.
+fn multi_state() -> Value {
+    let provider = |alias: &str| {
+        let base = "provider[\"registry.terraform.io/hashicorp/aws\"]";
+        if alias.is_empty() { base.to_owned() } else { format!("{base}.{alias}") }
+    };
+    let resource = |alias: &str, kind: &str, name: &str, attributes: Value| {
+        json!({"mode": "managed", "type": kind, "name": name, "provider": provider(alias),
+               "instances": [{"attributes": attributes}]})
+    };
+    let root_usage = |pattern: &str| json!({"id": "RootUsage", "name": "RootUsage", "log_group_name": "cloudtrail", "pattern": pattern});
+    let us_pattern = r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#;
+    let policy =
+        |length: u64| json!({"id": "iam-account-password-policy", "minimum_password_length": length});
+    json!({"version": 4, "terraform_version": "1.9.0", "serial": 1, "lineage": "l", "outputs": {}, "resources": [
+        resource("", "aws_cloudwatch_log_group", "trail", json!({"id": "cloudtrail",
+            "arn": "arn:aws:logs:us-east-1:123456789012:log-group:cloudtrail"})),
+        resource("", "aws_cloudwatch_log_metric_filter", "root", root_usage(us_pattern)),
+        resource("", "aws_iam_account_password_policy", "this", policy(8)),
+        resource("eu", "aws_cloudwatch_log_group", "trail", json!({"id": "cloudtrail",
+            "arn": "arn:aws:logs:eu-west-1:123456789012:log-group:cloudtrail"})),
+        resource("eu", "aws_cloudwatch_log_metric_filter", "root", root_usage(us_pattern)),
+        resource("second", "aws_iam_user", "eve", json!({"id": "eve", "name": "eve", "path": "/",
+            "arn": "arn:aws:iam::444455556666:user/eve"})),
+        resource("second", "aws_iam_account_password_policy", "this", policy(14)),
+    ]})
+}
+
+/// Two accounts, two regions: each settings document and each resource found by id is
+/// compared with its own, never with the first of its name.
+#[test]
+fn documents_are_compared_within_their_own_account_and_region() {
+    let Some(mut account) = Account::new() else { return };
+    account.moto.seed("second_account");
+    account.sync();
+    let second = account.plumb_with(
+        &["sync", "aws", "--regions", "us-east-1,eu-west-1"],
+        &[("AWS_ACCESS_KEY_ID", "plumb-second")],
+    );
+    assert!(second.stderr.contains("synced aws:"), "{}", second.stderr);
+    account.env.write("multi.tfstate", &multi_state().to_string());
+    let report = account.plumb(&["drift", "--state", "multi.tfstate", "-o", "json"]).ok().json();
+    assert_eq!(report["complete"], true, "{}", report["not_comparable"]);
+    let changed: Vec<(String, String, String)> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "changed")
+        .map(|i| {
+            let attribute = i["changes"][0]["attribute"].as_str().unwrap();
+            (
+                i["resource_type"].as_str().unwrap().to_owned(),
+                i["account"].as_str().unwrap().to_owned(),
+                attribute.to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            ("aws_cloudwatch_log_metric_filter".to_owned(), "123456789012".to_owned(), "pattern".to_owned()),
+            (
+                "aws_iam_account_password_policy".to_owned(),
+                "444455556666".to_owned(),
+                "minimum_password_length".to_owned()
+            ),
+        ]
+    );
+    let eu = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "changed" && i["resource_type"] == "aws_cloudwatch_log_metric_filter")
+        .unwrap();
+    assert!(eu["key"].as_str().unwrap().contains("eu-west-1"), "{eu}");
+    assert_eq!(eu["addresses"], json!(["aws_cloudwatch_log_metric_filter.root"]));
 }

@@ -17,6 +17,8 @@ Corrections to moto 5.2.5, each because a real AWS answer differs:
   full sync has exactly these failed parts.
 - Credentials: moto accepts any. Requests signed with the access key `plumb-revoked` are
   refused with InvalidClientTokenId, as AWS refuses a revoked or expired key.
+- Accounts: requests signed with an access key of `ACCOUNT_KEYS` act in that account (moto's
+  own `x-moto-account-id` header), as a role's credentials in another account would.
 """
 
 import os
@@ -72,10 +74,12 @@ S3Response.get_bucket_versioning = get_bucket_versioning
 CBOR_OPERATION = re.compile(r"^/service/GraniteServiceVersion20100801/operation/(\w+)$")
 SIGNED_REGION = re.compile(r"Credential=[^/]+/\d+/([^/]+)/")
 ACCOUNT = "123456789012"
+# Access keys that act in another account than the default one.
+ACCOUNT_KEYS = {"plumb-second": "444455556666"}
 
 
-def describe_alarms(region):
-    alarms = cloudwatch_backends[ACCOUNT][region].alarms.values()
+def describe_alarms(account, region):
+    alarms = cloudwatch_backends[account][region].alarms.values()
     return {
         "MetricAlarms": [
             {
@@ -113,13 +117,15 @@ REVOKED = (
 ).encode()
 
 
-def denied_shim(app):
+def credentials_shim(app):
     """Answers requests to the services the test account may not use, and requests signed with
     revoked credentials, as AWS does."""
 
     def wrapped(environ, start_response):
         authorization = environ.get("HTTP_AUTHORIZATION", "")
         key = SIGNED_KEY.search(authorization)
+        if key and key.group(1) in ACCOUNT_KEYS:
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = ACCOUNT_KEYS[key.group(1)]
         if key and key.group(1) == REVOKED_KEY:
             start_response(
                 "403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(REVOKED)))]
@@ -147,7 +153,8 @@ def cbor_shim(app):
         if not match or match.group(1) not in CBOR_OPERATIONS:
             return app(environ, start_response)
         region = SIGNED_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
-        body = cbor2.dumps(CBOR_OPERATIONS[match.group(1)](region.group(1) if region else "us-east-1"))
+        account = environ.get("HTTP_X_MOTO_ACCOUNT_ID", ACCOUNT)
+        body = cbor2.dumps(CBOR_OPERATIONS[match.group(1)](account, region.group(1) if region else "us-east-1"))
         start_response(
             "200 OK",
             [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"), ("Content-Length", str(len(body)))],
@@ -162,7 +169,7 @@ def main():
     protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    app = denied_shim(cbor_shim(DomainDispatcherApplication(create_backend_app)))
+    app = credentials_shim(cbor_shim(DomainDispatcherApplication(create_backend_app)))
     server = make_server("127.0.0.1", 0, app, True, request_handler=MotoRequestHandler)
     import threading
 

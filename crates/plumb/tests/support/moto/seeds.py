@@ -18,12 +18,16 @@ REGIONS = ["us-east-1", "eu-west-1"]
 NOW = datetime.now(timezone.utc)
 
 
-def client(endpoint, service, region="us-east-1"):
+SECOND_ACCOUNT = "444455556666"
+
+
+def client(endpoint, service, region="us-east-1", key="testing"):
+    """A boto3 client; `key="plumb-second"` acts in the second account (see launcher.py)."""
     return boto3.client(
         service,
         endpoint_url=endpoint,
         region_name=region,
-        aws_access_key_id="testing",
+        aws_access_key_id=key,
         aws_secret_access_key="testing",
     )
 
@@ -338,6 +342,23 @@ def rds_and_efs(endpoint):
     )
     efs = client(endpoint, "efs", "eu-west-1")
     efs.create_file_system(CreationToken="shared", Encrypted=False, Tags=tags(Name="shared"))
+
+
+def second_account(endpoint):
+    """A second account with its own password policy (12 characters) and a user, and in the
+    first account a metric filter in eu-west-1 named as the one in us-east-1 but with another
+    pattern: documents that only their account and region tell apart."""
+    iam = client(endpoint, "iam", key="plumb-second")
+    iam.update_account_password_policy(MinimumPasswordLength=12, RequireSymbols=True)
+    iam.create_user(UserName="eve")
+    logs = client(endpoint, "logs", "eu-west-1")
+    logs.create_log_group(logGroupName="cloudtrail")
+    logs.put_metric_filter(
+        logGroupName="cloudtrail",
+        filterName="RootUsage",
+        filterPattern='{ $.userIdentity.type = "Root" }',
+        metricTransformations=[{"metricName": "RootUsage", "metricNamespace": "CISBenchmark", "metricValue": "1"}],
+    )
 
 
 def change(endpoint):
