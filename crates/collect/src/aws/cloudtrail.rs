@@ -17,16 +17,33 @@ use crate::Emitter;
 
 const SERVICE: &str = "cloudtrail";
 
+/// Whether a trail is reported by this region's scope: each trail once, in its home region,
+/// or (a multi-region or organization trail whose home region this sync does not collect) in
+/// the first region collected.
+fn reported_here(ctx: &Ctx, home: Option<&str>) -> bool {
+    let region = ctx.region();
+    match home {
+        None => true,
+        Some(home) if home == region => true,
+        Some(home) => !ctx.regions.iter().any(|r| r == home) && ctx.regions.first() == Some(&region),
+    }
+}
+
 pub(crate) async fn collect(ctx: &Ctx, out: &Emitter) -> Result<(), AwsError> {
     let client = Client::new(&ctx.config);
+    // Shadow trails too: an organization trail shows in a member account only as one, and
+    // leaving it out fails the 3.x checks of every member account.
     let trails = client
         .describe_trails()
-        .include_shadow_trails(false)
+        .include_shadow_trails(true)
         .send()
         .await
         .map_err(|e| failed("cloudtrail:DescribeTrails", e))?;
-    for trail in trails.trail_list() {
+    for trail in trails.trail_list().iter().filter(|t| reported_here(ctx, t.home_region())) {
         let Some(arn) = trail.trail_arn() else { continue };
+        // A trail answers for itself in its home region.
+        let home = trail.home_region().map(|home| Client::new(&ctx.config_for(home)));
+        let client = home.as_ref().unwrap_or(&client);
         let status = client
             .get_trail_status()
             .name(arn)

@@ -164,6 +164,7 @@ impl AwsSource {
             .filter(|s| self.settings.services.as_ref().is_none_or(|only| only.iter().any(|n| n == s.name)))
             .collect();
         let limit = Arc::new(Semaphore::new(self.settings.concurrency.unwrap_or(8).max(1)));
+        let collected: Arc<[String]> = regions.clone().into();
         let mut parts = Vec::new();
         for service in services {
             let places: Vec<Option<&String>> = match service.reach {
@@ -171,7 +172,7 @@ impl AwsSource {
                 Reach::Regional => regions.iter().map(Some).collect(),
             };
             for region in places {
-                let ctx = Ctx::new(&config, &account, region.map(String::as_str));
+                let ctx = Ctx::new(&config, &account, region.map(String::as_str), collected.clone());
                 parts.push(part(service, ctx, out.clone(), limit.clone()));
             }
         }

@@ -29,16 +29,23 @@ fn client(config: &aws_config::SdkConfig) -> Client {
 pub(crate) async fn collect(ctx: &Ctx, out: &Emitter) -> Result<(), AwsError> {
     account_block(ctx, out).await?;
     let listing = client(&ctx.config);
-    let buckets = listing.list_buckets().send().await.map_err(|e| failed("s3:ListBuckets", e))?;
+    // Every page: an account with more buckets than one answer holds is listed to the end.
+    let buckets: Vec<aws_sdk_s3::types::Bucket> = listing
+        .list_buckets()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| failed("s3:ListBuckets", e))?;
     let mut clients: HashMap<String, Client> = HashMap::new();
-    for bucket in buckets.buckets() {
+    for bucket in &buckets {
         let Some(name) = bucket.name() else { continue };
-        let location = listing
-            .get_bucket_location()
-            .bucket(name)
-            .send()
-            .await
-            .map_err(|e| failed("s3:GetBucketLocation", e))?;
+        let location = listing.get_bucket_location().bucket(name).send().await;
+        // Deleted since it was listed: gone, which the next sync records.
+        let Some(location) = absent_on("s3:GetBucketLocation", location, &["NoSuchBucket"])? else {
+            continue;
+        };
         let region = match location.location_constraint().map(|c| c.as_str()) {
             None | Some("") => "us-east-1".to_owned(),
             Some("EU") => "eu-west-1".to_owned(),

@@ -87,6 +87,11 @@ pub(crate) fn failed<E: ProvideErrorMetadata + std::error::Error, R: std::fmt::D
     AwsError::Call { operation: operation.to_owned(), message: describe(&err) }
 }
 
+/// A call that answered without what it must hold: a failure, never a default.
+pub(crate) fn incomplete(operation: &str, what: &str) -> AwsError {
+    AwsError::Call { operation: operation.to_owned(), message: what.to_owned() }
+}
+
 /// `Ok(None)` for the error codes that mean "not configured", the error otherwise.
 pub(crate) fn absent_on<T, E, R>(
     operation: &str,
@@ -104,21 +109,28 @@ where
     }
 }
 
-/// The context of one scope: configuration for its region, the account, and the region.
+/// The context of one scope: configuration for its region, the account, the region, and
+/// every region this sync collects.
 #[derive(Debug)]
 pub(crate) struct Ctx {
     pub config: SdkConfig,
     pub account: String,
     pub region: Option<String>,
+    pub regions: std::sync::Arc<[String]>,
 }
 
 impl Ctx {
-    pub fn new(config: &SdkConfig, account: &str, region: Option<&str>) -> Self {
+    pub fn new(
+        config: &SdkConfig,
+        account: &str,
+        region: Option<&str>,
+        regions: std::sync::Arc<[String]>,
+    ) -> Self {
         let config = match region {
             Some(region) => config.to_builder().region(Region::new(region.to_owned())).build(),
             None => config.clone(),
         };
-        Ctx { config, account: account.to_owned(), region: region.map(str::to_owned) }
+        Ctx { config, account: account.to_owned(), region: region.map(str::to_owned), regions }
     }
 
     /// The region calls are signed for.

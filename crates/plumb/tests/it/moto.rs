@@ -45,11 +45,20 @@ impl Moto {
 
     /// Runs a seed function of `seeds.py`.
     pub fn seed(&mut self, name: &str) {
-        writeln!(self.stdin, "seed {name}").unwrap();
+        self.command(&format!("seed {name}"));
+    }
+
+    /// Makes moto answer as AWS does in a rare case (`FAULTS` in `launcher.py`).
+    pub fn fault(&mut self, name: &str) {
+        self.command(&format!("fault {name}"));
+    }
+
+    fn command(&mut self, command: &str) {
+        writeln!(self.stdin, "{command}").unwrap();
         self.stdin.flush().unwrap();
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "ok", "seed {name} failed");
+        assert_eq!(line.trim(), "ok", "{command} failed");
     }
 
     /// The environment that points plumb (and the AWS SDK) at this server and nothing else.

@@ -264,3 +264,52 @@ fn terraform_state_from_s3_links_live_assets() {
     let missing = account.plumb(&["sync", "terraform", "s3://plumb-tf-state/nope.tfstate"]).code(2);
     assert!(missing.stderr.contains("no such object"), "{}", missing.stderr);
 }
+
+/// A multi-region (or organization) trail whose home region this sync does not collect is
+/// still collected, once, in the first region collected; a single-region trail of another
+/// region is not there to see.
+#[test]
+fn trails_homed_in_regions_not_collected_are_still_seen() {
+    let Some(account) = account() else { return };
+    account.plumb(&["sync", "aws", "--regions", "eu-west-1", "--services", "cloudtrail"]).ok();
+    let names: Vec<String> = account
+        .assets("aws.cloudtrail.trail")
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["org-trail"]);
+    let org = &account.assets("aws.cloudtrail.trail")[0];
+    assert_eq!(org["scope"], "aws:123456789012:eu-west-1:cloudtrail");
+    assert_eq!(org["attributes"]["HomeRegion"], "us-east-1");
+}
+
+/// A user deleted between ListUsers and the calls that read it is gone, not a failure of the
+/// whole IAM scope; an account summary AWS answers without is a failure, never `{}` (which
+/// CIS 1.4 would read as "no root keys").
+#[test]
+fn a_vanished_user_is_skipped_and_an_empty_summary_fails_the_scope() {
+    let Some(mut account) = account() else { return };
+    account.moto.seed("ghost");
+    account.moto.fault("ghost-user");
+    account.sync();
+    let users: Vec<String> =
+        account.assets("aws.iam.user").iter().map(|u| u["name"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(users, ["alice", "bob", "ci"]);
+
+    account.moto.fault("empty-summary");
+    let run = account.plumb(&["sync", "aws", "--regions", "us-east-1", "--services", "iam"]).code(1);
+    assert!(
+        run.stderr.contains("iam:GetAccountSummary: the answer holds no account summary"),
+        "{}",
+        run.stderr
+    );
+    let report = account.plumb(&["check", "--pack", "cis-aws-1.5", "-o", "json"]).ok().json();
+    let root_keys = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "cis-aws-1.5/1.4")
+        .unwrap_or_else(|| panic!("1.4 reported nothing: {}", report["summary"]))
+        .clone();
+    assert_eq!(root_keys["status"], "error", "{root_keys}");
+}

@@ -5,12 +5,14 @@
 #   RestrictPublicBuckets must be true at bucket level or at account level (CIS and
 #   Steampipe; Prowler asks only for the last two). A missing configuration counts as all
 #   false. When the bucket alone does not settle it and the account-level block was not
-#   collected, the result is an error.
+#   collected, the result is an error. The benchmark audits the account level too: the
+#   account's own settings document gets a verdict of its own (all four on), with or without
+#   buckets.
 # custom:
 #   id: "2.1.5"
 #   severity: high
 #   controls: ["CIS 2.1.5", "CFG-01"]
-#   types: [aws.s3.bucket]
+#   types: [aws.s3.bucket, aws.s3.account]
 #   context: [aws.s3.account]
 #   requires: [s3]
 #   remediation: >-
@@ -71,4 +73,23 @@ result(bucket, missing, bucket_missing, block) := {
 } if {
 	count(missing) > 0
 	not account_collected
+}
+
+# The account level, judged on its own.
+findings contains finding if {
+	some settings in lib.docs("aws.s3.account")
+	block := lib.get(settings.attributes, "PublicAccessBlock", {})
+	off := [f | some f in flags; lib.get(block, f, false) != true]
+	finding := {
+		"key": settings.key,
+		"status": lib.status(count(off) > 0),
+		"message": account_message(off),
+		"evidence": {"AccountPublicAccessBlock": block},
+	}
+}
+
+account_message([]) := "the account-level public access block has all four settings on"
+
+account_message(off) := sprintf("the account-level public access block has %s off", [concat(", ", off)]) if {
+	count(off) > 0
 }

@@ -5,6 +5,7 @@ Prints "ready PORT" once listening on 127.0.0.1 (a free port). Then reads comman
 one per line, and answers "ok" (or "error MESSAGE"):
 
     seed NAME    run seeds.NAME(endpoint): create an account's resources
+    fault NAME   answer from now on as AWS does in a rare case (see FAULTS)
     quit         stop
 
 Corrections to moto 5.2.5, each because a real AWS answer differs:
@@ -35,7 +36,9 @@ import logging  # noqa: E402
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
+import io  # noqa: E402
 import re  # noqa: E402
+import urllib.parse  # noqa: E402
 
 import cbor2  # noqa: E402
 from moto.cloudwatch.models import cloudwatch_backends  # noqa: E402
@@ -145,6 +148,59 @@ def credentials_shim(app):
     return wrapped
 
 
+# Rare answers AWS gives, switched on by the `fault` command:
+# - ghost-user: the user `ghost` was deleted after ListUsers listed it (NoSuchEntity on the
+#   calls that read it);
+# - empty-summary: GetAccountSummary answers without its summary map.
+FAULTS = set()
+KNOWN_FAULTS = {"ghost-user", "empty-summary"}
+IAM = "https://iam.amazonaws.com/doc/2010-05-08/"
+
+
+def query_params(environ):
+    """The form parameters of a query-protocol request, leaving the body readable for moto."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return urllib.parse.parse_qs(body.decode())
+
+
+def xml_answer(start_response, status, body):
+    data = body.encode()
+    start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def fault_shim(app):
+    """Answers as AWS does in the rare cases of FAULTS."""
+
+    def wrapped(environ, start_response):
+        service = SIGNED_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if not FAULTS or not service or service.group(1) != "iam":
+            return app(environ, start_response)
+        params = query_params(environ)
+        action = params.get("Action", [""])[0]
+        if "ghost-user" in FAULTS and params.get("UserName") == ["ghost"] and action != "GetLoginProfile":
+            return xml_answer(
+                start_response,
+                "404 Not Found",
+                f'<ErrorResponse xmlns="{IAM}"><Error><Type>Sender</Type><Code>NoSuchEntity</Code>'
+                "<Message>The user with name ghost cannot be found.</Message></Error>"
+                "<RequestId>plumb-test</RequestId></ErrorResponse>",
+            )
+        if "empty-summary" in FAULTS and action == "GetAccountSummary":
+            return xml_answer(
+                start_response,
+                "200 OK",
+                f'<GetAccountSummaryResponse xmlns="{IAM}"><GetAccountSummaryResult><SummaryMap/>'
+                "</GetAccountSummaryResult><ResponseMetadata><RequestId>plumb-test</RequestId>"
+                "</ResponseMetadata></GetAccountSummaryResponse>",
+            )
+        return app(environ, start_response)
+
+    return wrapped
+
+
 def cbor_shim(app):
     """Answers the CloudWatch operations plumb uses in Smithy RPC v2 CBOR."""
 
@@ -169,7 +225,7 @@ def main():
     protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    app = credentials_shim(cbor_shim(DomainDispatcherApplication(create_backend_app)))
+    app = credentials_shim(fault_shim(cbor_shim(DomainDispatcherApplication(create_backend_app))))
     server = make_server("127.0.0.1", 0, app, True, request_handler=MotoRequestHandler)
     import threading
 
@@ -186,6 +242,10 @@ def main():
         try:
             if command[0] == "seed":
                 getattr(seeds, command[1])(endpoint)
+            elif command[0] == "fault":
+                if command[1] not in KNOWN_FAULTS:
+                    raise ValueError(f"unknown fault {command[1]}")
+                FAULTS.add(command[1])
             elif command[0] == "quit":
                 break
             else:

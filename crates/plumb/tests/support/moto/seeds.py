@@ -361,6 +361,11 @@ def second_account(endpoint):
     )
 
 
+def ghost(endpoint):
+    """A user for the `ghost-user` fault: listed, then gone when read."""
+    client(endpoint, "iam").create_user(UserName="ghost")
+
+
 def change(endpoint):
     """One resource changes, one goes away, one arrives."""
     c = client(endpoint, "ec2", "us-east-1")
