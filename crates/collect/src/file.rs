@@ -315,7 +315,8 @@ mod tests {
         let mut file = tempfile::Builder::new().suffix(extension).tempfile().unwrap();
         file.write_all(text.as_bytes()).unwrap();
         let source = build(settings(file.path(), extra)).unwrap();
-        let (emitter, mut receiver) = Emitter::channel(16, "m".into());
+        let (emitter, mut receiver) =
+            Emitter::channel(16, "m".into(), plumb_core::secrets::Sealer::new(b"k"));
         let result = source.collect(emitter).await;
         let mut items = Vec::new();
         while let Some(item) = receiver.recv().await {

@@ -14,6 +14,7 @@ pub mod records;
 pub mod terraform;
 
 use futures_util::future::BoxFuture;
+use plumb_core::secrets::Sealer;
 pub use plumb_core::sync::Resource;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -43,11 +44,14 @@ pub struct PartError {
     pub message: String,
 }
 
-/// Where a source sends what it finds.
+/// Where a source sends what it finds, with what the configuration gives every source: the
+/// tag mapping's fingerprint (part of every hash) and the sealer secrets are sealed with
+/// before they leave the source.
 #[derive(Clone, Debug)]
 pub struct Emitter {
     sender: mpsc::Sender<Collected>,
     fingerprint: String,
+    sealer: Sealer,
 }
 
 const BLOCKING_BATCH: usize = 256;
@@ -94,9 +98,18 @@ pub struct Stopped;
 impl Emitter {
     /// A channel of `capacity` messages (an async send is one resource, a blocking batch up to
     /// 256); `fingerprint` is the tag mapping's, part of every hash.
-    pub fn channel(capacity: usize, fingerprint: String) -> (Emitter, mpsc::Receiver<Collected>) {
+    pub fn channel(
+        capacity: usize,
+        fingerprint: String,
+        sealer: Sealer,
+    ) -> (Emitter, mpsc::Receiver<Collected>) {
         let (sender, receiver) = mpsc::channel(capacity);
-        (Emitter { sender, fingerprint }, receiver)
+        (Emitter { sender, fingerprint, sealer }, receiver)
+    }
+
+    /// What secrets are sealed with.
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
     }
 
     /// Sends a resource.

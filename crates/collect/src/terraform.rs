@@ -7,6 +7,10 @@
 //! A state's bytes are read whole and its resources handed on one at a time, so memory holds the
 //! state's text and one resource, never the parsed state.
 //!
+//! Secrets never leave this file in clear: what `sensitive_attributes` names, attributes known
+//! to be secret and string attributes whose name says so are sealed
+//! ([`plumb_core::secrets::Sealer`]) as each instance is read.
+//!
 //! ```toml
 //! [[source]]
 //! type = "terraform"
@@ -18,6 +22,7 @@ use std::io::Read;
 
 use futures_util::future::BoxFuture;
 use plumb_core::Kind;
+use plumb_core::secrets::Sealer;
 use plumb_core::sync::Resource;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -134,8 +139,9 @@ async fn open_s3(location: &str) -> Result<Box<dyn Read + Send>, CollectError> {
 /// complete, so nothing is marked absent.
 pub fn read_state(name: &str, reader: impl Read, out: &Emitter) -> Result<(), CollectError> {
     let mut batch = out.blocking_batch();
+    let sealer = out.sealer().clone();
     let mut emit = |resource: StateResource| -> Result<(), Stopped> {
-        for instance in resources(name, resource) {
+        for instance in resources(name, resource, &sealer) {
             batch.push(instance)?;
         }
         Ok(())
@@ -217,6 +223,9 @@ pub struct Instance {
     /// Set for an instance replaced but not yet destroyed.
     #[serde(default)]
     pub deposed: Option<String>,
+    /// The paths of the attributes Terraform marks sensitive.
+    #[serde(default)]
+    pub sensitive_attributes: Option<Value>,
 }
 
 /// A managed, current instance of a state resource block, as drift compares it.
@@ -237,30 +246,38 @@ pub struct StateInstance {
     pub values: Value,
 }
 
-/// The managed, current instances of one state resource block.
-pub fn instances(state: &str, resource: StateResource) -> impl Iterator<Item = StateInstance> {
+/// The managed, current instances of one state resource block, their secrets sealed.
+pub fn instances(
+    state: &str,
+    resource: StateResource,
+    sealer: &Sealer,
+) -> impl Iterator<Item = StateInstance> {
     let managed = resource.mode == "managed";
     let prefix = resource.module.as_deref().map(|m| format!("{m}.")).unwrap_or_default();
     let (resource_type, name, provider) = (resource.resource_type, resource.name, resource.provider);
     resource.instances.into_iter().filter(move |instance| managed && instance.deposed.is_none()).map(
         move |instance| {
             let address = format!("{prefix}{resource_type}.{name}{}", index(&instance.index_key));
+            let mut values = Value::Object(instance.attributes.unwrap_or_default());
+            sealer.seal_state(&resource_type, &mut values, instance.sensitive_attributes.as_ref());
             StateInstance {
                 key: format!("terraform:{state}:{address}"),
                 address,
                 resource_type: resource_type.clone(),
                 provider: provider.clone(),
                 index_key: instance.index_key,
-                values: Value::Object(instance.attributes.unwrap_or_default()),
+                values,
             }
         },
     )
 }
 
 /// The resources of one state resource block: its managed, current instances.
-pub fn resources(state: &str, resource: StateResource) -> Vec<Resource> {
+pub fn resources(state: &str, resource: StateResource, sealer: &Sealer) -> Vec<Resource> {
     let module = resource.module.clone();
-    instances(state, resource).map(|instance| resource_of(state, module.as_deref(), instance)).collect()
+    instances(state, resource, sealer)
+        .map(|instance| resource_of(state, module.as_deref(), instance))
+        .collect()
 }
 
 /// An instance as the inventory keeps it.
@@ -407,7 +424,7 @@ mod tests {
     fn read(text: &str) -> Result<Vec<Resource>, String> {
         let mut found = Vec::new();
         let mut emit = |resource: StateResource| {
-            found.extend(resources("prod.tfstate", resource));
+            found.extend(resources("prod.tfstate", resource, &Sealer::new(b"test")));
             Ok(())
         };
         parse("prod.tfstate", text.as_bytes(), &mut emit).map_err(|err| err.to_string())?;

@@ -14,6 +14,7 @@ pub mod model;
 pub mod record;
 pub mod rules;
 pub mod scope;
+pub mod secrets;
 pub mod sync;
 pub mod time;
 

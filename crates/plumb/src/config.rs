@@ -49,6 +49,9 @@ pub struct Config {
     /// Settings of the policy checks.
     #[serde(default)]
     pub checks: Checks,
+    /// Where the key secrets are sealed with is kept.
+    #[serde(default)]
+    pub secrets: Secrets,
     /// The folder the file is in; relative paths in the file are resolved against it.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -64,6 +67,21 @@ pub struct Roles {
     pub sre_lead: Option<String>,
     /// Approves hardening standards and exceptions.
     pub infosec_manager: Option<String>,
+}
+
+/// The seal key: secrets found in Terraform states are stored only as keyed hashes under it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Secrets {
+    /// The key file, relative to this file; created (readable by its owner only) when missing.
+    /// `PLUMB_SEAL_KEY` overrides it; every machine writing to one database needs the same key.
+    pub key_file: PathBuf,
+}
+
+impl Default for Secrets {
+    fn default() -> Self {
+        Secrets { key_file: PathBuf::from("plumb.key") }
+    }
 }
 
 /// Settings the built-in checks read.

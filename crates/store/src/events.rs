@@ -10,7 +10,8 @@ use crate::assets::parse;
 use crate::sql::Sql;
 use crate::{Store, StoreError};
 
-const COLUMNS: &str = "seq, id, at, actor, entity, entity_id, action, before, after, prev_hash, hash";
+pub(crate) const COLUMNS: &str =
+    "seq, id, at, actor, entity, entity_id, action, before, after, prev_hash, hash";
 const VERIFY_BATCH: i64 = 5_000;
 
 /// The outcome of verifying the chain.
@@ -87,7 +88,7 @@ impl Store {
     }
 }
 
-fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
+pub(crate) fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
     Ok(Event {
         seq: row.try_get("seq")?,
         id: row.try_get("id")?,

@@ -10,6 +10,7 @@ mod assets;
 mod error;
 mod events;
 mod findings;
+mod maintenance;
 mod migrate;
 mod runs;
 mod sinks;
@@ -26,6 +27,7 @@ pub use assets::{AssetFilter, AssetPage, DocumentScan, Page, TagFilter, decode_c
 pub use error::StoreError;
 pub use events::Verification;
 pub use findings::{FindingChanges, StoredFinding};
+pub use maintenance::{Reseal, Rewrite};
 pub use migrate::MigrationState;
 pub use sync::SyncState;
 pub use write::{PreparedAsset, WriteTx};

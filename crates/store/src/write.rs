@@ -31,7 +31,7 @@ pub(crate) const SECONDARY_INDEXES: &[(&str, &str)] =
 pub struct WriteTx {
     pub(crate) tx: Transaction<'static, Any>,
     pub(crate) backend: Backend,
-    head: ChainHead,
+    pub(crate) head: ChainHead,
     actor: String,
     now: Timestamp,
     pending: Vec<Event>,

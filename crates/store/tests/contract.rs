@@ -94,6 +94,7 @@ contract!(
     runs_are_recorded_with_an_event,
     findings_open_stay_open_and_resolve,
     scope_members_page_in_the_databases_order,
+    resealing_removes_values_and_keeps_a_verifiable_chain,
 );
 
 fn asset(key: &str, environment: &str, tags: &[(&str, &str)]) -> Asset {
@@ -264,6 +265,11 @@ async fn tampering_is_detected(f: Fixture) {
         panic!("edit should break the chain");
     };
     assert_eq!(broken.seq(), 3);
+    // Re-sealing never launders an edit: it refuses a broken chain.
+    let rewrite = |_: &mut serde_json::Map<String, serde_json::Value>| true;
+    let err = f.store.reseal("x", "task", "manual", "test", &rewrite).await.unwrap_err();
+    assert!(err.to_string().contains("broken at event 3"), "{err}");
+    assert!(matches!(f.store.verify_events().await.unwrap(), Verification::Broken(_)));
 }
 
 async fn concurrent_writers_serialise(f: Fixture) {
@@ -413,4 +419,62 @@ async fn scope_members_page_in_the_databases_order(f: Fixture) {
         keys.iter().map(|k| ((*k).to_owned(), *k == "a:b", None)).collect();
     want.sort();
     assert_eq!(seen, want);
+}
+
+/// A value that must go (a secret an older version stored) is rewritten in the asset row and
+/// in every event that held it; the chain is re-sealed from the first rewritten event and
+/// verifies, a `resealed` event records the previous head and the old hashes, and the task
+/// runs once. On SQLite the bytes are gone from the database files too.
+async fn resealing_removes_values_and_keeps_a_verifiable_chain(f: Fixture) {
+    const SECRET: &str = "hunter2-correct-horse";
+    let mut db = asset("terraform:prod.tfstate:aws_db_instance.main", "production", &[]);
+    db.source = "terraform".into();
+    db.attributes =
+        json!({"type": "aws_db_instance", "values": {"identifier": "orders", "password": SECRET}});
+    let other = asset("arn:aws:s3:::logs", "production", &[]);
+    create(&f.store, &[db.clone(), other]).await;
+    let mut changed = db.clone();
+    changed.attributes["values"]["password"] = json!(format!("{SECRET}-2"));
+    let mut tx = f.store.begin_write("test@example.com").await.unwrap();
+    tx.update_asset(&db, &changed, "synced", None).await.unwrap();
+    tx.commit().await.unwrap();
+    let Verification::Intact { events: before, head } = f.store.verify_events().await.unwrap() else {
+        panic!()
+    };
+
+    let rewrite = |document: &mut serde_json::Map<String, serde_json::Value>| {
+        let Some(password) = document.get_mut("attributes").and_then(|a| a.pointer_mut("/values/password"))
+        else {
+            return false;
+        };
+        *password = json!("sealed");
+        true
+    };
+    let report =
+        f.store.reseal("maintainer", "test-task", "terraform", "test", &rewrite).await.unwrap().unwrap();
+    assert_eq!(report.assets, 1);
+    assert_eq!(report.events.len(), 2, "the asset's creation and its change");
+    assert_eq!(report.previous_head.hash, head);
+    let Verification::Intact { events: after, head: new_head } = f.store.verify_events().await.unwrap()
+    else {
+        panic!("the re-sealed chain does not verify")
+    };
+    assert_eq!(after, before + 1);
+    assert_ne!(new_head, head);
+    assert_eq!(f.store.asset(&db.key).await.unwrap().attributes["values"]["password"], "sealed");
+    let history = f.store.asset_history(db.id).await.unwrap();
+    assert!(history.iter().all(|e| !format!("{e:?}").contains(SECRET)), "{history:?}");
+    assert!(
+        f.store.reseal("maintainer", "test-task", "terraform", "test", &rewrite).await.unwrap().is_none()
+    );
+    assert!(f.store.maintenance_done("test-task").await.unwrap());
+
+    if let Some(dir) = &f._dir {
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let found = bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes());
+            assert!(!found, "{} still holds the removed value", path.display());
+        }
+    }
 }

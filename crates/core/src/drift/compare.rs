@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::types::{Attribute, Compare};
+use crate::secrets::{Sealer, is_sealed};
 
 /// One attribute that differs: what the state says and what is live.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -21,12 +22,27 @@ pub struct Change {
 
 /// The changes of one attribute, or none. A state attribute that is null or absent is not
 /// managed and never differs.
-pub fn compare(attribute: &Attribute, state: &Value, live: &Value, live_tags: &Value) -> Vec<Change> {
+pub fn compare(
+    attribute: &Attribute,
+    state: &Value,
+    live: &Value,
+    live_tags: &Value,
+    sealer: &Sealer,
+) -> Vec<Change> {
     let Some(wanted) = state.pointer(attribute.state).filter(|v| !v.is_null()) else { return Vec::new() };
     if attribute.live == "/tags" {
-        return tags(wanted, live_tags);
+        return tags(wanted, live_tags, sealer);
     }
     let found = read(live, attribute.live);
+    if is_sealed(wanted) {
+        // A value the state marks sensitive is known only sealed: the live one is sealed the
+        // same way and the two compared so, and neither is ever shown in clear.
+        let found = sealer.seal(&found);
+        if *wanted == found {
+            return Vec::new();
+        }
+        return vec![Change { attribute: attribute.name.to_owned(), state: wanted.clone(), live: found }];
+    }
     let (wanted, found) = match attribute.compare {
         Compare::Value => (number_or_self(wanted), number_or_self(&found)),
         Compare::Document => (document(wanted), document(&found)),
@@ -53,7 +69,7 @@ fn read(document: &Value, pointer: &str) -> Value {
 }
 
 /// Tags key by key, so a change names the tag: `tags.Owner`.
-fn tags(wanted: &Value, live_tags: &Value) -> Vec<Change> {
+fn tags(wanted: &Value, live_tags: &Value, sealer: &Sealer) -> Vec<Change> {
     let as_map = |value: &Value| -> BTreeMap<String, Value> {
         value.as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
     };
@@ -61,11 +77,15 @@ fn tags(wanted: &Value, live_tags: &Value) -> Vec<Change> {
     let keys: BTreeSet<&String> = wanted.keys().chain(live.keys()).collect();
     keys.into_iter()
         .filter_map(|key| {
-            let (state, found) = (wanted.get(key), live.get(key));
-            (state != found).then(|| Change {
+            let state = wanted.get(key);
+            let found = match (state, live.get(key)) {
+                (Some(state), Some(found)) if is_sealed(state) => Some(sealer.seal(found)),
+                (_, found) => found.cloned(),
+            };
+            (state != found.as_ref()).then(|| Change {
                 attribute: format!("tags.{key}"),
                 state: state.cloned().unwrap_or(Value::Null),
-                live: found.cloned().unwrap_or(Value::Null),
+                live: found.unwrap_or(Value::Null),
             })
         })
         .collect()
@@ -217,6 +237,28 @@ mod tests {
 
     fn attribute(compare: Compare, state: &'static str, live: &'static str) -> Attribute {
         Attribute { name: "x", state, live, compare }
+    }
+
+    fn sealer() -> Sealer {
+        Sealer::new(b"drift test key")
+    }
+
+    /// The comparison under the test key.
+    fn compare(attribute: &Attribute, state: &Value, live: &Value, live_tags: &Value) -> Vec<Change> {
+        super::compare(attribute, state, live, live_tags, &sealer())
+    }
+
+    #[test]
+    fn sealed_state_values_are_compared_sealed() {
+        let a = attribute(Compare::Value, "/instance_type", "/InstanceType");
+        let sealed = json!({"instance_type": sealer().seal(&json!("t3.micro")), "tags": {"Owner": sealer().seal(&json!("ana"))}});
+        assert!(compare(&a, &sealed, &json!({"InstanceType": "t3.micro"}), &json!({})).is_empty());
+        let changes = compare(&a, &sealed, &json!({"InstanceType": "t3.large"}), &json!({}));
+        assert_eq!(changes.len(), 1);
+        assert!(!changes[0].live.to_string().contains("t3.large"), "the live value is shown sealed too");
+        let tags = super::super::types::TYPES[0].attributes[6];
+        assert!(compare(&tags, &sealed, &json!({}), &json!({"Owner": "ana"})).is_empty());
+        assert_eq!(compare(&tags, &sealed, &json!({}), &json!({"Owner": "bo"}))[0].attribute, "tags.Owner");
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::coverage::{Coverage, Gap};
 use crate::enums::word_enum;
 use crate::model::{Asset, Finding, FindingStatus, Severity};
 use crate::scope::ScopeId;
+use crate::secrets::Sealer;
 use crate::time::Timestamp;
 pub use compare::Change;
 pub use ignore::{IgnoreError, IgnoreRules};
@@ -437,6 +438,8 @@ pub struct Detector {
     coverage: Coverage,
     /// The live side's source (`aws`): the scopes a missing resource would be collected in.
     source: String,
+    /// Seals live values the state holds sealed, so the two compare.
+    sealer: Sealer,
     live: Vec<Live>,
     by_key: HashMap<String, usize>,
     by_id: HashMap<(&'static str, String), Vec<usize>>,
@@ -463,18 +466,21 @@ pub struct Detector {
 
 impl Detector {
     /// A detector applying `ignore`, reporting only `environment` when given, relying only on
-    /// what `coverage` says was collected completely; the live side is `source`'s.
+    /// what `coverage` says was collected completely; the live side is `source`'s, and
+    /// `sealer` is the one the states' secrets were sealed with.
     pub fn new(
         ignore: IgnoreRules,
         environment: Option<String>,
         coverage: Coverage,
         source: &str,
+        sealer: Sealer,
     ) -> Detector {
         Detector {
             ignore,
             environment,
             coverage,
             source: source.to_owned(),
+            sealer,
             live: Vec::new(),
             by_key: HashMap::new(),
             by_id: HashMap::new(),
@@ -686,7 +692,7 @@ impl Detector {
         let tags: Value = serde_json::from_str(&live.tags).unwrap_or(Value::Null);
         let mut changes = Vec::new();
         for attribute in entry.attributes {
-            for change in compare::compare(attribute, &managed.values, &attributes, &tags) {
+            for change in compare::compare(attribute, &managed.values, &attributes, &tags, &self.sealer) {
                 if self.ignore.ignores_attribute(entry.terraform, id, &change.attribute) {
                     self.totals.ignored += 1;
                 } else {

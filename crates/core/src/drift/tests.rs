@@ -3,6 +3,7 @@ use serde_json::json;
 use super::*;
 use crate::coverage::{Freshness, ScopeStatus};
 use crate::model::{AssetId, Kind, Status};
+use crate::secrets::Sealer;
 
 const ACCOUNT: &str = "111122223333";
 const NOW: &str = "2026-12-02T12:00:00Z";
@@ -95,7 +96,8 @@ fn scan(ignore: &str, live_assets: &[Asset], state: &[Managed]) -> DriftReport {
 }
 
 fn scan_with(coverage: Coverage, ignore: &str, live_assets: &[Asset], state: &[Managed]) -> DriftReport {
-    let mut detector = Detector::new(IgnoreRules::parse(ignore).unwrap(), None, coverage, "aws");
+    let mut detector =
+        Detector::new(IgnoreRules::parse(ignore).unwrap(), None, coverage, "aws", Sealer::new(b"k"));
     for asset in live_assets {
         assert!(detector.add_live(asset.into()), "{}", asset.asset_type);
     }
@@ -245,7 +247,13 @@ fn metric_filters_are_found_by_log_group_and_name() {
 fn environment_filter_keeps_other_environments_out() {
     let mut staging = instance("i-s", "t3.micro", &[]);
     staging.environment = Some("staging".to_owned());
-    let mut detector = Detector::new(IgnoreRules::default(), Some("production".to_owned()), synced(), "aws");
+    let mut detector = Detector::new(
+        IgnoreRules::default(),
+        Some("production".to_owned()),
+        synced(),
+        "aws",
+        Sealer::new(b"k"),
+    );
     detector.add_live((&staging).into());
     detector.add_live((&instance("i-p", "t3.micro", &[])).into());
     let mut other = tf_instance("i-s", "t3.large", json!({}));

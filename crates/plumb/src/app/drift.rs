@@ -20,6 +20,7 @@ use plumb_collect::terraform::StateResource;
 use plumb_core::coverage::{Coverage, Freshness};
 use plumb_core::drift::{Detector, DriftKind, DriftReport, IgnoreRules, Managed};
 use plumb_core::model::{Finding, FindingStatus, Run, RunKind, RunOutcome};
+use plumb_core::secrets::Sealer;
 use plumb_core::sync::{Resource, TagMapping, discovered};
 use plumb_core::{AssetId, InventoryRules, Timestamp};
 use plumb_sink::{Alert, AlertItem, Delivery, Retry, Sink, SinkState};
@@ -141,12 +142,14 @@ async fn scan(
     let (ignore, ignore_file) = ignore_rules(request.ignore.as_deref())?;
     let limit = Freshness { max_age_hours: ctx.config.checks.max_data_age_hours };
     let coverage = Coverage::new(&ctx.store.scope_statuses().await?, started, limit);
-    let mut detector = Detector::new(ignore, request.environment.clone(), coverage, &request.source);
+    let sealer = crate::app::seal::sealer(&ctx.config)?;
+    let mut detector =
+        Detector::new(ignore, request.environment.clone(), coverage, &request.source, sealer.clone());
     let unknown_live = add_live(ctx, &request.source, &mut detector, progress).await?;
     let detector = if request.states.is_empty() {
         add_synced_states(ctx, detector, progress).await?
     } else {
-        add_state_files(ctx, request, detector, progress).await?
+        add_state_files(ctx, request, detector, &sealer, progress).await?
     };
     let report = detector.finish();
     let now = Timestamp::from_jiff(jiff::Timestamp::now());
@@ -256,6 +259,7 @@ async fn add_state_files(
     ctx: &Context,
     request: &DriftRequest,
     detector: Detector,
+    sealer: &Sealer,
     progress: &ProgressBar,
 ) -> anyhow::Result<Detector> {
     let mut readers = Vec::new();
@@ -266,9 +270,12 @@ async fn add_state_files(
     // only needed to filter missing resources by environment.
     let environment = request.environment.is_some().then(|| (ctx.config.tag_mapping(), ctx.config.rules()));
     let progress = progress.clone();
-    tokio::task::spawn_blocking(move || read_states(readers, detector, environment.as_ref(), &progress))
-        .await
-        .map_err(|err| anyhow::anyhow!("reading the states stopped: {err}"))?
+    let sealer = sealer.clone();
+    tokio::task::spawn_blocking(move || {
+        read_states(readers, detector, environment.as_ref(), &sealer, &progress)
+    })
+    .await
+    .map_err(|err| anyhow::anyhow!("reading the states stopped: {err}"))?
 }
 
 /// State resources handed from the parsing thread to the comparing one at a time.
@@ -280,11 +287,12 @@ fn read_states(
     readers: Vec<(String, Box<dyn Read + Send>)>,
     mut detector: Detector,
     environment: Option<&(TagMapping, InventoryRules)>,
+    sealer: &Sealer,
     progress: &ProgressBar,
 ) -> anyhow::Result<Detector> {
     let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Managed>>(8);
     std::thread::scope(|threads| {
-        let parsing = threads.spawn(move || parse_states(readers, environment, &sender));
+        let parsing = threads.spawn(move || parse_states(readers, environment, sealer, &sender));
         for batch in batches {
             for managed in &batch {
                 detector.add_managed(managed);
@@ -299,12 +307,13 @@ fn read_states(
 fn parse_states(
     readers: Vec<(String, Box<dyn Read + Send>)>,
     environment: Option<&(TagMapping, InventoryRules)>,
+    sealer: &Sealer,
     sender: &std::sync::mpsc::SyncSender<Vec<Managed>>,
 ) -> anyhow::Result<()> {
     for (name, reader) in readers {
         let mut batch = Vec::with_capacity(MANAGED_BATCH);
         let mut emit = |block| {
-            batch.extend(managed_of(&name, block, environment));
+            batch.extend(managed_of(&name, block, environment, sealer));
             if batch.len() >= MANAGED_BATCH {
                 sender.send(std::mem::take(&mut batch)).map_err(|_| plumb_collect::Stopped)?;
             }
@@ -321,15 +330,16 @@ fn managed_of(
     state: &str,
     block: StateResource,
     environment: Option<&(TagMapping, InventoryRules)>,
+    sealer: &Sealer,
 ) -> Vec<Managed> {
     if environment.is_some() {
         // The environment comes from the tags as sync would map them, which needs the resource.
-        return plumb_collect::terraform::resources(state, block)
+        return plumb_collect::terraform::resources(state, block, sealer)
             .into_iter()
             .map(|r| managed(r, environment))
             .collect();
     }
-    plumb_collect::terraform::instances(state, block)
+    plumb_collect::terraform::instances(state, block, sealer)
         .map(|instance| Managed {
             key: instance.key,
             address: instance.address,

@@ -8,6 +8,7 @@ pub mod drift;
 pub mod export;
 pub mod gate;
 pub mod import;
+pub mod seal;
 pub mod sync;
 
 use std::path::{Path, PathBuf};
@@ -71,7 +72,11 @@ impl Settings {
         let config = self.config()?;
         let url = self.database_url(&config);
         let store = Store::open(&url, options).await?;
-        Ok(Context { config, store, actor: self.actor() })
+        let actor = self.actor();
+        if options.migrate {
+            seal::seal_stored_secrets(&store, &config, &actor).await?;
+        }
+        Ok(Context { config, store, actor })
     }
 
     /// Who is acting: `--actor` / `PLUMB_ACTOR`, else the OS user.

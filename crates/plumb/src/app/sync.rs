@@ -67,7 +67,8 @@ pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) ->
     let rules = ctx.config.rules();
     let mapping = ctx.config.tag_mapping();
     // Messages, not resources: a file or state reader sends up to 256 resources per message.
-    let (emitter, received) = Emitter::channel(16, mapping.fingerprint(&rules));
+    let (emitter, received) =
+        Emitter::channel(16, mapping.fingerprint(&rules), crate::app::seal::sealer(&ctx.config)?);
     let mut writer = Writer {
         ctx,
         rules,

@@ -16,5 +16,6 @@ mod gate;
 mod import;
 mod log;
 mod moto;
+mod secrets;
 mod sync;
 mod sync_aws;
