@@ -99,6 +99,10 @@ pub struct Checks {
     /// Collected data older than this many hours is stale: what rests on it is `error`, never
     /// pass (a nightly sync may be late, never absent).
     pub max_data_age_hours: u32,
+    /// One evaluation (a check over a batch or an account) is stopped after this long.
+    pub eval_timeout_seconds: u32,
+    /// Evaluations are stopped when they hold this much memory on top of what plumb held.
+    pub eval_memory_mib: u32,
 }
 
 impl Default for Checks {
@@ -110,6 +114,8 @@ impl Default for Checks {
             customer_data_classifications: words(&["confidential", "restricted"]),
             root_recent_use_days: 1,
             max_data_age_hours: 36,
+            eval_timeout_seconds: 60,
+            eval_memory_mib: 2048,
         }
     }
 }

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use plumb::{cli, error};
 
-/// mimalloc instead of the system allocator: imports and syncs allocate many short-lived
-/// strings and JSON values, and glibc malloc took 40% of an import's time (measured with perf).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The process allocator is mimalloc, declared by regorus (its `allocator-memory-limits`
+// feature): imports and syncs allocate many short-lived strings and JSON values, glibc malloc
+// took 40% of an import's time (measured with perf), and regorus's build of it counts live
+// bytes, which is how a policy's memory is limited (plumb_policy::Limits).
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -1,8 +1,11 @@
 //! Loading policies into one compiled engine, and evaluating checks with it.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::time::Duration;
 
 use plumb_core::model::{FindingStatus, Severity};
+use regorus::utils::limits::ExecutionTimerConfig;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -15,6 +18,38 @@ const CONFTEST_RULES: &[&str] = &["deny", "violation", "warn"];
 /// The files of one package: the index of the group that defines it, and (group, file) pairs.
 type PackageFiles<'a> = (usize, Vec<(&'a str, &'a Source)>);
 
+/// How far one evaluation (one check over one batch or account) may go before it is stopped:
+/// a policy that loops or allocates without bound must not hang a nightly run or exhaust the
+/// machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time per evaluation.
+    pub time: Duration,
+    /// Bytes evaluations may hold on top of what the process held when they began (the
+    /// allocator counts every live byte).
+    pub memory: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { time: Duration::from_secs(60), memory: 2 << 30 }
+    }
+}
+
+/// What loading may do besides compiling.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Packages a later group may replace (`--override`); replacing any other is refused.
+    pub overrides: Vec<String>,
+    /// The evaluation limits.
+    pub limits: Limits,
+}
+
+/// Bytes the process holds now, as the allocator counts them.
+pub fn memory_in_use() -> u64 {
+    regorus_mimalloc::global_allocation_stats_snapshot().allocated
+}
+
 /// Policies compiled once; cheap evaluators are cloned from it (one per thread).
 #[derive(Clone)]
 pub struct PolicySet {
@@ -22,6 +57,9 @@ pub struct PolicySet {
     engine: regorus::Engine,
     /// For conftest checks: the rules each package defines.
     conftest_rules: BTreeMap<String, Vec<&'static str>>,
+    /// Packages a later group replaced, as `--override` allowed: (package, replacing file).
+    replaced: Vec<(String, String)>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for PolicySet {
@@ -31,25 +69,42 @@ impl std::fmt::Debug for PolicySet {
 }
 
 impl PolicySet {
-    /// Compiles groups of policy files (a pack's, or a folder's), in order. A later group that
-    /// declares a package an earlier one declared replaces it: that is how a user overrides a
-    /// built-in check. Files named `*_test.rego` (OPA tests) are left out.
-    pub fn load(groups: &[(String, Vec<Source>)]) -> Result<PolicySet, PolicyError> {
+    /// Compiles groups of policy files (a pack's, or a folder's), in order. A later group may
+    /// replace a package an earlier one declared only when `options.overrides` names it (that
+    /// is how a user overrides a built-in check, on purpose and on the record); otherwise the
+    /// load is refused. Files named `*_test.rego` (OPA tests) are left out.
+    pub fn load(groups: &[(String, Vec<Source>)], options: &LoadOptions) -> Result<PolicySet, PolicyError> {
         let mut by_package: BTreeMap<String, PackageFiles<'_>> = BTreeMap::new();
+        let mut replaced = Vec::new();
         for (index, (group, sources)) in groups.iter().enumerate() {
             for source in sources.iter().filter(|s| !s.path.ends_with("_test.rego")) {
                 let Some(name) = package(&source.text) else {
                     return Err(PolicyError::Syntax(format!("{}: no package declaration", source.path)));
                 };
-                let entry = by_package.entry(name).or_insert((index, Vec::new()));
+                let entry = by_package.entry(name.clone()).or_insert((index, Vec::new()));
                 if entry.0 != index {
+                    let first = groups[entry.0].0.clone();
+                    if !options.overrides.contains(&name) {
+                        return Err(PolicyError::Shadowed {
+                            package: name,
+                            path: source.path.clone(),
+                            group: first,
+                        });
+                    }
+                    replaced.push((name, source.path.clone()));
                     *entry = (index, Vec::new());
                 }
                 entry.1.push((group.as_str(), source));
             }
         }
         let mut engine = regorus::Engine::new();
-        engine.set_strict_builtin_errors(false);
+        // A built-in that errs is an error, never "undefined": undefined would make a deny rule
+        // silent and so pass.
+        engine.set_strict_builtin_errors(true);
+        engine.set_execution_timer_config(ExecutionTimerConfig {
+            limit: options.limits.time,
+            check_interval: NonZeroU32::new(64).unwrap_or(NonZeroU32::MIN),
+        });
         for (_, files) in by_package.values() {
             for (_, source) in files {
                 engine
@@ -57,7 +112,13 @@ impl PolicySet {
                     .map_err(|err| PolicyError::Syntax(syntax(&err.to_string())))?;
             }
         }
-        let mut set = PolicySet { checks: Vec::new(), engine, conftest_rules: BTreeMap::new() };
+        let mut set = PolicySet {
+            checks: Vec::new(),
+            engine,
+            conftest_rules: BTreeMap::new(),
+            replaced,
+            limits: options.limits,
+        };
         for (name, (_, files)) in &by_package {
             set.describe(name, files)?;
         }
@@ -117,6 +178,27 @@ impl PolicySet {
     /// Every check, sorted by id.
     pub fn checks(&self) -> &[Check] {
         &self.checks
+    }
+
+    /// The packages replaced as `--override` allowed: (package, the file that replaced it).
+    pub fn replaced(&self) -> &[(String, String)] {
+        &self.replaced
+    }
+
+    /// Runs `evaluate` with the memory limit in force: what the process holds now plus the
+    /// configured budget. The limit is the allocator's, for the whole process, so it is set
+    /// around all evaluations at once and lifted after.
+    pub fn within_memory_limit<T>(&self, evaluate: impl FnOnce() -> T) -> T {
+        let limit = memory_in_use().saturating_add(self.limits.memory);
+        regorus::set_global_memory_limit(Some(limit));
+        let result = evaluate();
+        regorus::set_global_memory_limit(None);
+        result
+    }
+
+    /// The limits evaluations run under.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// An evaluator with its own copy of the compiled policies.
@@ -217,10 +299,16 @@ impl Evaluator {
 
     /// The members of a set (or array) rule; nothing when the rule is undefined.
     fn eval(&mut self, check: &Check, rule: &str) -> Result<Vec<Value>, PolicyError> {
-        let value = self
-            .engine
-            .eval_rule(format!("data.{}.{rule}", check.package))
-            .map_err(|err| PolicyError::Evaluation { check: check.id.clone(), message: err.to_string() })?;
+        let value = self.engine.eval_rule(format!("data.{}.{rule}", check.package)).map_err(|err| {
+            match err.downcast_ref::<regorus::LimitError>() {
+                Some(limit) => PolicyError::Limit {
+                    check: check.id.clone(),
+                    path: check.path.clone(),
+                    limit: limit.to_string(),
+                },
+                None => PolicyError::Evaluation { check: check.id.clone(), message: err.to_string() },
+            }
+        })?;
         let json = serde_json::to_value(&value)
             .map_err(|err| PolicyError::Result { check: check.id.clone(), message: err.to_string() })?;
         Ok(match json {

@@ -16,7 +16,7 @@ mod metadata;
 mod packs;
 
 pub use check::{Check, Outcome, Scope, Style};
-pub use engine::{Evaluator, PolicySet};
+pub use engine::{Evaluator, Limits, LoadOptions, PolicySet, memory_in_use};
 pub use packs::{PACKS, Pack};
 
 /// A policy file's path and text.
@@ -49,6 +49,30 @@ pub enum PolicyError {
         check: String,
         /// The engine's message.
         message: String,
+    },
+    /// An evaluation went past its time or memory limit and was stopped.
+    #[error("{check} ({path}) was stopped: {limit}")]
+    Limit {
+        /// The check.
+        check: String,
+        /// Its file.
+        path: String,
+        /// Which limit, and how far it went.
+        limit: String,
+    },
+    /// A policy declares a package an earlier group (a built-in pack) declares, which would
+    /// replace it silently.
+    #[error(
+        "{path} declares package {package}, which {group} already declares: it would replace it (and every check \
+         that imports it); pass --override {package} to replace it on purpose, or rename the package"
+    )]
+    Shadowed {
+        /// The package.
+        package: String,
+        /// The file that declares it again.
+        path: String,
+        /// The group (pack or folder) that declared it first.
+        group: String,
     },
     /// A document the engine cannot represent.
     #[error("a document the policy engine cannot read: {0}")]

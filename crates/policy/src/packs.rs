@@ -128,7 +128,8 @@ mod tests {
     #[test]
     fn every_pack_compiles_and_declares_its_checks() {
         for pack in PACKS {
-            let set = PolicySet::load(&[(pack.name.to_owned(), pack.sources())]).unwrap();
+            let set =
+                PolicySet::load(&[(pack.name.to_owned(), pack.sources())], &Default::default()).unwrap();
             assert!(!set.checks().is_empty(), "{}", pack.name);
             for check in set.checks() {
                 assert!(check.id.starts_with(&format!("{}/", pack.name)), "{}", check.id);

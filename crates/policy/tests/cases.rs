@@ -75,7 +75,7 @@ fn asset(mut value: Value) -> Value {
 #[test]
 fn every_case_of_every_check() {
     let groups: Vec<_> = PACKS.iter().map(|p| (p.name.to_owned(), p.sources())).collect();
-    let set = PolicySet::load(&groups).unwrap();
+    let set = PolicySet::load(&groups, &Default::default()).unwrap();
     let mut evaluator = set.evaluator();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases");
     let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();

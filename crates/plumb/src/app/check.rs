@@ -8,17 +8,20 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use indicatif::ProgressBar;
 use plumb_core::Timestamp;
 use plumb_core::coverage::{Coverage, Freshness, Gap};
 use plumb_core::model::{Finding, FindingStatus, Run, RunKind, RunOutcome, Severity};
 use plumb_core::scope::{self, ScopeId};
-use plumb_policy::{Check, Document, PACKS, PolicySet, Scope, Source, Style};
+use plumb_policy::{
+    Check, Document, Limits, LoadOptions, PACKS, PolicyError, PolicySet, Scope, Source, Style,
+};
 use plumb_store::{AssetFilter, FindingChanges};
 use serde::Serialize;
 use serde_json::{Value, json};
+use sha2::Digest;
 
 use crate::app::Context;
 use crate::error::BadInput;
@@ -34,6 +37,8 @@ pub struct CheckRequest {
     pub policy_dirs: Vec<PathBuf>,
     /// Only assets of this environment.
     pub environment: Option<String>,
+    /// Packages the policy folders may replace (`--override`).
+    pub overrides: Vec<String>,
 }
 
 /// One check's results in a run: the per-control summary.
@@ -76,8 +81,17 @@ pub struct CheckReport {
     pub seconds: f64,
 }
 
-/// The policies a request selects, compiled.
-pub fn policies(request: &CheckRequest) -> anyhow::Result<PolicySet> {
+/// The policies a request selected, compiled, and what a run records of them.
+#[derive(Debug)]
+pub struct Selected {
+    /// The compiled policies.
+    pub set: PolicySet,
+    /// Every user policy file with the SHA-256 of its text: what exactly was judged with.
+    pub files: Vec<Value>,
+}
+
+/// The policies a request selects, compiled, with the evaluation limits.
+pub fn policies(request: &CheckRequest, limits: Limits) -> anyhow::Result<Selected> {
     let mut groups = Vec::new();
     let all = request.packs.is_empty() && request.policy_dirs.is_empty();
     for pack in PACKS.iter().filter(|p| all || request.packs.iter().any(|name| name == p.name)) {
@@ -91,12 +105,34 @@ pub fn policies(request: &CheckRequest) -> anyhow::Result<PolicySet> {
             );
         }
     }
+    let mut files = Vec::new();
     for dir in &request.policy_dirs {
         let name =
             dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
-        groups.push((name, read_policies(dir)?));
+        let sources = read_policies(dir)?;
+        for source in &sources {
+            let digest = hex::encode(sha2::Sha256::digest(source.text.as_bytes()));
+            files.push(json!({"path": source.path, "sha256": digest}));
+        }
+        groups.push((name, sources));
     }
-    PolicySet::load(&groups).map_err(|err| BadInput(err.to_string()).into())
+    let options = LoadOptions { overrides: request.overrides.clone(), limits };
+    let set = PolicySet::load(&groups, &options).map_err(|err| BadInput(err.to_string()))?;
+    if let Some(unused) = request.overrides.iter().find(|o| !set.replaced().iter().any(|(p, _)| p == *o)) {
+        return Err(BadInput(format!(
+            "--override {unused}: no policy of yours replaces a package of that name"
+        ))
+        .into());
+    }
+    Ok(Selected { set, files })
+}
+
+/// The evaluation limits of `[checks]`.
+pub fn limits(config: &crate::config::Config) -> Limits {
+    Limits {
+        time: std::time::Duration::from_secs(u64::from(config.checks.eval_timeout_seconds.max(1))),
+        memory: u64::from(config.checks.eval_memory_mib.max(1)) << 20,
+    }
 }
 
 /// Every `.rego` file under a folder, in a stable order.
@@ -129,7 +165,7 @@ pub async fn check(
 ) -> anyhow::Result<CheckReport> {
     let clock = std::time::Instant::now();
     let started = Timestamp::from_jiff(jiff::Timestamp::now());
-    let set = policies(request)?;
+    let Selected { set, files } = policies(request, limits(&ctx.config))?;
     let assets = load_assets(ctx, request).await?;
     let limit = Freshness { max_age_hours: ctx.config.checks.max_data_age_hours };
     let coverage = Coverage::new(&ctx.store.scope_statuses().await?, started, limit);
@@ -160,7 +196,8 @@ pub async fn check(
         tx.record_findings(&checks, &mut findings, &run_id, complete).await?
     };
     let summary = summarize(set.checks(), &findings);
-    tx.record_run(&run(ctx, &run_id, request, started, &summary, &changes, assets.len())).await?;
+    let judged = Judged { set: &set, files: &files, resources: assets.len() };
+    tx.record_run(&run(ctx, &run_id, request, started, &summary, &changes, &judged)).await?;
     tx.commit().await?;
     Ok(CheckReport {
         run_id,
@@ -455,55 +492,120 @@ fn not_collected(
 }
 
 /// Evaluates every item on all cores; each thread has its own copy of the compiled policies.
+/// A check that fails on an input is `error` for the keys of that input (the run goes on);
+/// one that goes past a limit stops the run, naming every check that was stopped.
 fn evaluate(
     set: &PolicySet,
     items: &[Item<'_>],
     inputs: &Inputs<'_>,
     progress: &ProgressBar,
 ) -> anyhow::Result<Vec<Finding>> {
-    let assets = inputs.assets;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len().max(1));
     let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
     let now = Timestamp::from_jiff(jiff::Timestamp::now());
-    let results: Vec<Result<Vec<Finding>, BadInput>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let mut evaluator = set.evaluator();
-                let next = &next;
-                scope.spawn(move || {
-                    let mut found = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(index) else { break };
-                        let input = inputs.input(item).map_err(|err| BadInput(err.to_string()))?;
-                        let outcomes = evaluator
-                            .evaluate(item.check, &input)
-                            .map_err(|err| BadInput(err.to_string()))?;
-                        for outcome in outcomes {
-                            let key = outcome.key.clone().or_else(|| {
-                                item.documents
-                                    .first()
-                                    .and_then(|&i| assets[i]["key"].as_str())
-                                    .map(str::to_owned)
-                            });
-                            found.push(finding(item.check, key.unwrap_or_default(), outcome, now));
+    let results: Vec<Result<Vec<Finding>, PolicyError>> = set.within_memory_limit(|| {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    let mut evaluator = set.evaluator();
+                    let (next, stop) = (&next, &stop);
+                    scope.spawn(move || {
+                        let mut found = Vec::new();
+                        while !stop.load(Ordering::Relaxed) {
+                            let index = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(item) = items.get(index) else { break };
+                            match evaluate_item(&mut evaluator, item, inputs, now) {
+                                Ok(results) => found.extend(results),
+                                Err(err) => {
+                                    stop.store(true, Ordering::Relaxed);
+                                    return Err(err);
+                                }
+                            }
+                            progress.inc(1);
                         }
-                        progress.inc(1);
-                    }
-                    Ok(found)
+                        Ok(found)
+                    })
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|_| Err(BadInput("a check thread panicked".to_owned()))))
-            .collect()
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| Err(PolicyError::Document("a check thread panicked".to_owned())))
+                })
+                .collect()
+        })
     });
     let mut findings = Vec::new();
+    let mut stopped = Vec::new();
     for result in results {
-        findings.extend(result?);
+        match result {
+            Ok(found) => findings.extend(found),
+            Err(err @ PolicyError::Limit { .. }) => stopped.push(err.to_string()),
+            Err(err) => return Err(BadInput(err.to_string()).into()),
+        }
+    }
+    if !stopped.is_empty() {
+        let limits = set.limits();
+        return Err(BadInput(format!(
+            "{} (limits: {} s and {} MiB per evaluation, [checks] eval_timeout_seconds and eval_memory_mib)",
+            stopped.join("; "),
+            limits.time.as_secs(),
+            limits.memory >> 20
+        ))
+        .into());
     }
     Ok(findings)
+}
+
+/// One item's results; a check that fails on this input is `error` for its keys, a limit
+/// (or an input that cannot be built) is returned.
+fn evaluate_item(
+    evaluator: &mut plumb_policy::Evaluator,
+    item: &Item<'_>,
+    inputs: &Inputs<'_>,
+    now: Timestamp,
+) -> Result<Vec<Finding>, PolicyError> {
+    let input = inputs.input(item)?;
+    let outcomes = match evaluator.evaluate(item.check, &input) {
+        Ok(outcomes) => outcomes,
+        Err(err @ (PolicyError::Evaluation { .. } | PolicyError::Result { .. })) => {
+            return Ok(inputs
+                .keys(item)
+                .into_iter()
+                .map(|key| failed_on(item.check, key, &err, now))
+                .collect());
+        }
+        Err(err) => return Err(err),
+    };
+    let assets = inputs.assets;
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| {
+            let key = outcome.key.clone().or_else(|| {
+                item.documents.first().and_then(|&i| assets[i]["key"].as_str()).map(str::to_owned)
+            });
+            finding(item.check, key.unwrap_or_default(), outcome, now)
+        })
+        .collect())
+}
+
+/// The `error` result for a key whose check failed on its input.
+fn failed_on(check: &Check, key: String, err: &PolicyError, now: Timestamp) -> Finding {
+    Finding {
+        check: check.id.clone(),
+        title: check.title.clone(),
+        controls: check.controls.clone(),
+        key,
+        status: FindingStatus::Error,
+        severity: check.severity,
+        message: format!("not evaluated: the check failed on this input: {err}"),
+        evidence: json!({"evaluation_error": err.to_string(), "policy": check.path}),
+        remediation: "Fix the policy (or report the built-in check's failure), then check again.".to_owned(),
+        first_seen: now,
+        last_seen: now,
+    }
 }
 
 /// The assets, converted once for the engine, and the context every check reads.
@@ -514,6 +616,18 @@ struct Inputs<'a> {
 }
 
 impl Inputs<'_> {
+    /// The keys an item judges: its account, or its documents.
+    fn keys(&self, item: &Item<'_>) -> Vec<String> {
+        match (item.check.scope, &item.account) {
+            (Scope::Account, Some(account)) => vec![account.clone()],
+            _ => item
+                .documents
+                .iter()
+                .filter_map(|&i| self.assets[i]["key"].as_str().map(str::to_owned))
+                .collect(),
+        }
+    }
+
     fn input(&self, item: &Item<'_>) -> Result<Document, plumb_policy::PolicyError> {
         if item.check.style == Style::Conftest {
             let attributes = item.documents.first().map_or(&Value::Null, |&i| &self.assets[i]["attributes"]);
@@ -653,6 +767,13 @@ fn summarize(checks: &[Check], findings: &[Finding]) -> Vec<CheckSummary> {
     by_check.into_values().collect()
 }
 
+/// What a run judged with, for its record.
+struct Judged<'a> {
+    set: &'a PolicySet,
+    files: &'a [Value],
+    resources: usize,
+}
+
 fn run(
     ctx: &Context,
     run_id: &str,
@@ -660,7 +781,7 @@ fn run(
     started: Timestamp,
     summary: &[CheckSummary],
     changes: &FindingChanges,
-    resources: usize,
+    judged: &Judged<'_>,
 ) -> Run {
     let total = |f: fn(&CheckSummary) -> u64| summary.iter().map(f).sum::<u64>();
     let failed = total(|s| s.fail);
@@ -686,7 +807,12 @@ fn run(
             "packs": request.packs,
             "policy_dirs": request.policy_dirs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "environment": request.environment,
-            "resources": resources,
+            "resources": judged.resources,
+            "plumb": env!("CARGO_PKG_VERSION"),
+            "policy_files": judged.files,
+            "overrides": judged.set.replaced().iter().map(|(package, path)| json!({"package": package, "by": path})).collect::<Vec<_>>(),
+            "limits": {"seconds": judged.set.limits().time.as_secs(), "memory_mib": judged.set.limits().memory >> 20},
+            "max_data_age_hours": ctx.config.checks.max_data_age_hours,
         }),
         counts: json!({
             "checks": summary.len(),

@@ -24,7 +24,9 @@ use crate::report::{self, Format, View};
 /// with --policy only the named packs (if any) run beside your own policies. Your folder may
 /// hold plumb checks (METADATA with custom.id and a `findings` rule) or conftest policies
 /// (`deny`/`violation`/`warn` over each resource's configuration document), which run
-/// unchanged. A package of yours with the same name as a built-in one replaces it.
+/// unchanged. A package of yours with the same name as a built-in one replaces it only with
+/// --override naming it. Each evaluation is stopped past [checks] eval_timeout_seconds or
+/// eval_memory_mib (exit 2, naming the policy); a check that fails on an input is `error`.
 ///
 /// Failing results open findings that stay open until a run passes them. A check is judged
 /// only on data collected completely within [checks] max_data_age_hours: what rests on a
@@ -49,6 +51,10 @@ pub struct CheckArgs {
     /// With --fail-on: do not block on results that could not be evaluated (`error`).
     #[arg(long, requires = "fail_on")]
     allow_errors: bool,
+    /// Let your policies replace this built-in package (such as plumb.cis_aws_1_5.lib); repeat
+    /// for more. Replacing one without it is refused; the run records what was replaced.
+    #[arg(long = "override", value_name = "PACKAGE")]
+    overrides: Vec<String>,
     /// Also list passing results (JSON, CSV).
     #[arg(long)]
     all: bool,
@@ -65,6 +71,9 @@ pub enum PolicyCommand {
         /// Also these folders.
         #[arg(long = "policy", value_name = "DIR")]
         policies: Vec<PathBuf>,
+        /// Let those folders replace this built-in package; repeat for more.
+        #[arg(long = "override", value_name = "PACKAGE")]
+        overrides: Vec<String>,
     },
     /// Print a built-in pack's Rego, file by file (to read it, or to start your own from it).
     Show {
@@ -102,8 +111,12 @@ const CHECK_VIEW: View = View {
 
 pub async fn run(settings: &Settings, format: Format, args: CheckArgs) -> anyhow::Result<Outcome> {
     let ctx = settings.open(&OpenOptions::default()).await?;
-    let request =
-        CheckRequest { packs: args.packs, policy_dirs: args.policies, environment: args.environment };
+    let request = CheckRequest {
+        packs: args.packs,
+        policy_dirs: args.policies,
+        environment: args.environment,
+        overrides: args.overrides,
+    };
     let progress = ProgressBar::new(0);
     progress.set_style(
         ProgressStyle::with_template("{spinner} checking {pos}/{len} batches ({per_sec}) {elapsed}")
@@ -181,9 +194,9 @@ fn as_findings(report: &CheckReport, fail_on: FailOn) -> Findings {
 pub async fn policy(settings: &Settings, format: Format, command: PolicyCommand) -> anyhow::Result<Outcome> {
     let _ = settings;
     match command {
-        PolicyCommand::List { packs, policies } => {
-            let request = CheckRequest { packs, policy_dirs: policies, environment: None };
-            let set = app::check::policies(&request)?;
+        PolicyCommand::List { packs, policies, overrides } => {
+            let request = CheckRequest { packs, policy_dirs: policies, environment: None, overrides };
+            let set = app::check::policies(&request, plumb_policy::Limits::default())?.set;
             let rows: Vec<_> = set
                 .checks()
                 .iter()

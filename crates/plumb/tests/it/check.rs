@@ -232,3 +232,88 @@ fn policies_are_listed_and_shown() {
     let shown = env.plumb(&["policy", "show", "inventory"]).ok().stdout;
     assert!(shown.contains("package plumb.inventory.production_ownership"), "{shown}");
 }
+
+/// A user policy cannot hang a run or exhaust the machine: past the time or memory limit it is
+/// stopped with exit 2 naming it. A built-in that errs is an error for the keys it was judging,
+/// never "undefined" (which would make a deny rule silent, a pass).
+#[test]
+fn runaway_and_failing_policies_never_pass() {
+    let env = Env::new(crate::support::Backend::Sqlite).unwrap();
+    env.write(
+        "plumb.toml",
+        &format!("{}\n[checks]\neval_timeout_seconds = 2\neval_memory_mib = 64\n", crate::support::CONFIG),
+    );
+    add(&env, &["--key", "SN-1", "--kind", "hardware", "--type", "laptop"]);
+    std::fs::create_dir_all(env.path("greedy")).unwrap();
+    env.write(
+        "greedy/expand.rego",
+        "package greedy\nimport rego.v1\ndeny contains msg if { hosts := net.cidr_expand(\"::/64\"); msg := sprintf(\"%d\", [count(hosts)]) }\n",
+    );
+    let run = env.plumb(&["check", "--policy", "greedy"]).code(2);
+    assert!(run.stderr.contains("greedy/greedy"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("greedy/expand.rego") && run.stderr.contains("was stopped"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.to_lowercase().contains("memory"), "{}", run.stderr);
+
+    std::fs::create_dir_all(env.path("slow")).unwrap();
+    env.write(
+        "slow/spin.rego",
+        "package spin\nimport rego.v1\ndeny contains msg if { n := count({x | some i in numbers.range(1, 100000); some j in numbers.range(1, 100000); x := (i * j) % 7}); msg := sprintf(\"%d\", [n]) }\n",
+    );
+    let run = env.plumb(&["check", "--policy", "slow"]).code(2);
+    assert!(run.stderr.contains("slow/spin.rego") && run.stderr.contains("was stopped"), "{}", run.stderr);
+    assert!(run.stderr.contains("exceeded time limit") && run.stderr.contains("2 s"), "{}", run.stderr);
+
+    // A built-in that errs (a time that does not parse) is an error, and blocks with --fail-on.
+    std::fs::create_dir_all(env.path("strict")).unwrap();
+    env.write(
+        "strict/parse.rego",
+        "package strict\nimport rego.v1\ndeny contains \"old\" if { time.parse_rfc3339_ns(\"not a time\") < 0 }\n",
+    );
+    let report = env.plumb(&["check", "--policy", "strict", "-o", "json"]).ok().json();
+    let finding = &report["findings"][0];
+    assert_eq!(finding["status"], "error", "{report}");
+    assert!(finding["message"].as_str().unwrap().contains("the check failed on this input"), "{finding}");
+    env.plumb(&["check", "--policy", "strict", "--fail-on", "critical"]).code(1);
+}
+
+/// A package of yours named as a built-in one would silently rewire every check that imports
+/// it: refused unless --override names it, and then on the run's record.
+#[test]
+fn replacing_a_built_in_package_needs_override_and_is_recorded() {
+    let env = Env::new(crate::support::Backend::Sqlite).unwrap();
+    std::fs::create_dir_all(env.path("mine")).unwrap();
+    env.write("mine/lib.rego", "package plumb.cis_aws_1_5.lib\nimport rego.v1\nstatus(failed) := \"pass\"\n");
+    let refused = env.plumb(&["check", "--pack", "cis-aws-1.5", "--policy", "mine"]).code(2);
+    assert!(
+        refused.stderr.contains("declares package plumb.cis_aws_1_5.lib, which cis-aws-1.5 already declares"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--override plumb.cis_aws_1_5.lib"), "{}", refused.stderr);
+    let unused = env.plumb(&["check", "--policy", "mine", "--override", "plumb.inventory.stale"]).code(2);
+    assert!(unused.stderr.contains("--override plumb.inventory.stale"), "{}", unused.stderr);
+    let args = [
+        "check",
+        "--pack",
+        "cis-aws-1.5",
+        "--policy",
+        "mine",
+        "--override",
+        "plumb.cis_aws_1_5.lib",
+        "-o",
+        "json",
+    ];
+    let report = env.plumb(&args).ok().json();
+    let runs = env.plumb(&["run", "show", report["run_id"].as_str().unwrap(), "-o", "json"]).ok().json();
+    assert_eq!(
+        runs["inputs"]["overrides"],
+        serde_json::json!([{"package": "plumb.cis_aws_1_5.lib", "by": "mine/lib.rego"}])
+    );
+    let files = runs["inputs"]["policy_files"].as_array().unwrap();
+    assert_eq!(files[0]["path"], "mine/lib.rego");
+    assert_eq!(files[0]["sha256"].as_str().unwrap().len(), 64);
+}
