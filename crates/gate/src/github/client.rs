@@ -110,6 +110,17 @@ impl GitHub {
         }
     }
 
+    /// The checks the repository's rulesets require on a branch; `None` when the rules cannot
+    /// be read (403, 404).
+    pub async fn ruleset_checks(&self, repo: &Repo, branch: &str) -> Result<Option<Vec<String>>, GateError> {
+        let path = format!("/repos/{repo}/rules/branches/{branch}?per_page=100");
+        match self.pages(&path, |page: Vec<super::BranchRule>| (page, false)).await {
+            Ok(rules) => Ok(Some(super::ruleset_checks(&rules))),
+            Err(GateError::GitHub { status: Some(403 | 404), .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     /// The repository's default branch.
     pub async fn default_branch(&self, repo: &Repo) -> Result<String, GateError> {
         #[derive(serde::Deserialize)]

@@ -10,9 +10,11 @@
 //! is merged. Any reviewer whose latest position is `CHANGES_REQUESTED` blocks, whatever
 //! commit it was on, as GitHub itself does.
 //!
-//! The check rule: the required checks are the branch protection's required status checks
-//! when that endpoint is readable; otherwise every check run and commit status on the head
-//! commit is taken as required. A check passes with conclusion `success`, `neutral` or
+//! The check rule: the required checks are those the branch protection's required status
+//! checks and the branch's rulesets (`required_status_checks` rules) name, and any the caller
+//! names; when none names any, every check run and commit status on the head commit is taken
+//! as required, and with none of those either nothing passes (an approval alone is not change
+//! control). A check passes with conclusion `success`, `neutral` or
 //! `skipped` (GitHub accepts those for required checks: a skipped job is not a failure);
 //! `failure`, `cancelled`, `timed_out`, `action_required`, `stale` and `startup_failure`
 //! fail; a check that has not completed, or a required check that never ran, is not passed.
@@ -179,6 +181,39 @@ impl RequiredStatusChecks {
         names.dedup();
         names
     }
+}
+
+/// One rule of `GET /repos/{owner}/{repo}/rules/branches/{branch}`: the rulesets in force on
+/// a branch, flattened. Only `required_status_checks` rules matter here.
+#[derive(Debug, Deserialize)]
+pub struct BranchRule {
+    /// The rule's type, such as `required_status_checks` or `pull_request`.
+    #[serde(rename = "type")]
+    pub rule_type: String,
+    /// Its parameters.
+    #[serde(default)]
+    pub parameters: Option<RuleParameters>,
+}
+
+/// The parameters of a rule (those of `required_status_checks`).
+#[derive(Debug, Deserialize)]
+pub struct RuleParameters {
+    /// The checks a `required_status_checks` rule requires.
+    #[serde(default)]
+    pub required_status_checks: Vec<RequiredCheck>,
+}
+
+/// The checks the rules require, each once.
+pub fn ruleset_checks(rules: &[BranchRule]) -> Vec<String> {
+    let mut names: Vec<String> = rules
+        .iter()
+        .filter(|rule| rule.rule_type == "required_status_checks")
+        .flat_map(|rule| rule.parameters.iter().flat_map(|p| p.required_status_checks.iter()))
+        .map(|check| check.context.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// What the reviews of a pull request amount to.

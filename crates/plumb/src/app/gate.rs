@@ -241,10 +241,19 @@ pub fn iac(settings: &Settings, dir: &Path, environment: Option<&str>) -> anyhow
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RequiredFrom {
-    /// The base branch's protection rules.
-    BranchProtection,
-    /// Protection was not readable: every check on the head commit counts.
+    /// The base branch's protection, its rulesets, or `--require-check`.
+    Rules,
+    /// Nothing named any: every check that ran on the head commit counts.
     AllChecks,
+}
+
+/// Which checks the pull request gate asks for beyond what the branch's rules say.
+#[derive(Clone, Debug, Default)]
+pub struct PrChecks {
+    /// Checks that must pass whatever the rules say (`--require-check`).
+    pub require: Vec<String>,
+    /// Checks not to wait for, such as the job running this gate (`--skip-check`).
+    pub skip: Vec<String>,
 }
 
 /// The pull-request gate's result.
@@ -256,30 +265,72 @@ pub struct PrResult {
     pub reviews: ReviewVerdict,
     /// Where the required checks came from.
     pub required_from: RequiredFrom,
+    /// What the branch protection and the rulesets said, in words.
+    pub rules: Vec<String>,
     /// Each required check and its state.
     pub checks: Vec<Check>,
 }
 
 impl PrResult {
-    /// Whether the pull request may merge.
+    /// Whether the pull request may merge: independently approved, and at least one check
+    /// required and passed (an approval alone is not change control: policy §4 asks for
+    /// policy-as-code checks too).
     pub fn passes(&self) -> bool {
-        self.reviews.passes() && self.checks.iter().all(|c| c.state == CheckState::Passed)
+        self.reviews.passes()
+            && !self.checks.is_empty()
+            && self.checks.iter().all(|c| c.state == CheckState::Passed)
+    }
+
+    /// Why the checks cannot pass when there are none to pass.
+    pub fn no_checks(&self) -> Option<String> {
+        self.checks.is_empty().then(|| {
+            format!(
+                "no required check is known for {} ({}) and none ran on the head commit: change control needs \
+                 policy-as-code checks (policy §4); require checks on the branch, let the token read its \
+                 protection, or name them with --require-check",
+                self.pull.base.branch,
+                self.rules.join("; ")
+            )
+        })
     }
 }
 
-/// Reads the pull request, its reviews and its head commit's checks.
-pub async fn pull_request(api: &str, token: &str, repo: &Repo, number: u64) -> anyhow::Result<PrResult> {
+/// Reads the pull request, its reviews, the base branch's rules and the head commit's checks.
+pub async fn pull_request(
+    api: &str,
+    token: &str,
+    repo: &Repo,
+    number: u64,
+    asked: &PrChecks,
+) -> anyhow::Result<PrResult> {
     let github = GitHub::new(api, token, Retry::default())?;
     let pull = github.pull(repo, number).await?;
     let reviews = github.reviews(repo, number).await?;
-    let required = github.required_checks(repo, &pull.base.branch).await?;
+    let protection = github.required_checks(repo, &pull.base.branch).await?;
+    let rulesets = github.ruleset_checks(repo, &pull.base.branch).await?;
     let runs = github.check_runs(repo, &pull.head.sha).await?;
     let statuses = github.statuses(repo, &pull.head.sha).await?;
     let verdict = github::review_verdict(pull.author(), &pull.head.sha, &reviews, None);
-    let required_from =
-        if required.is_some() { RequiredFrom::BranchProtection } else { RequiredFrom::AllChecks };
-    let checks = github::check_states(required.as_deref(), &runs, &statuses);
-    Ok(PrResult { pull, reviews: verdict, required_from, checks })
+    let rules =
+        vec![describe("branch protection", protection.as_deref()), describe("rulesets", rulesets.as_deref())];
+    let mut named: Vec<String> =
+        protection.into_iter().chain(rulesets).flatten().chain(asked.require.iter().cloned()).collect();
+    named.sort();
+    named.dedup();
+    named.retain(|name| !asked.skip.contains(name));
+    let required_from = if named.is_empty() { RequiredFrom::AllChecks } else { RequiredFrom::Rules };
+    let mut checks = github::check_states((!named.is_empty()).then_some(named.as_slice()), &runs, &statuses);
+    checks.retain(|check| !asked.skip.contains(&check.name));
+    Ok(PrResult { pull, reviews: verdict, required_from, rules, checks })
+}
+
+/// What one source of required checks said.
+fn describe(source: &str, names: Option<&[String]>) -> String {
+    match names {
+        None => format!("{source}: not readable with this token, or none"),
+        Some([]) => format!("{source}: no required checks"),
+        Some(names) => format!("{source}: {}", names.join(", ")),
+    }
 }
 
 /// The change audit's result.

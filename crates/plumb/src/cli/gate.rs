@@ -152,6 +152,10 @@ pub struct PrArgs {
     /// A check not to wait for, such as the CI job running this gate (repeatable).
     #[arg(long, value_name = "NAME")]
     skip_check: Vec<String>,
+    /// A check that must pass whatever the branch's rules say (repeatable); for tokens that
+    /// cannot read branch protection.
+    #[arg(long, value_name = "NAME")]
+    require_check: Vec<String>,
 }
 
 pub async fn run(settings: &Settings, format: Format, command: GateCommand) -> anyhow::Result<Outcome> {
@@ -546,8 +550,8 @@ pub(crate) fn repo(text: &str) -> anyhow::Result<Repo> {
 async fn pull_request(format: Format, args: &PrArgs) -> anyhow::Result<Outcome> {
     let repo = repo(&args.repo)?;
     let token = github_token()?;
-    let mut result = gate::pull_request(&args.api_url, &token, &repo, args.pr).await?;
-    result.checks.retain(|check| !args.skip_check.contains(&check.name));
+    let asked = gate::PrChecks { require: args.require_check.clone(), skip: args.skip_check.clone() };
+    let result = gate::pull_request(&args.api_url, &token, &repo, args.pr, &asked).await?;
     let subject = format!("{repo}#{}", args.pr);
     let mut findings = Findings::new("plumb gate pr");
     if let Some(problem) = result.reviews.problem() {
@@ -556,6 +560,10 @@ async fn pull_request(format: Format, args: &PrArgs) -> anyhow::Result<Outcome> 
             "The head commit needs an independent approval and no outstanding change request.",
         ));
         findings.findings.push(pr_finding("pr/review", &subject, &result, problem));
+    }
+    if let Some(problem) = result.no_checks() {
+        findings.rule(Rule::new("pr/check", "Every required check must succeed on the head commit."));
+        findings.findings.push(pr_finding("pr/check", &subject, &result, problem));
     }
     for check in result.checks.iter().filter(|c| c.state != CheckState::Passed) {
         findings.rule(Rule::new("pr/check", "Every required check must succeed on the head commit."));
@@ -582,8 +590,9 @@ async fn pull_request(format: Format, args: &PrArgs) -> anyhow::Result<Outcome> 
         result.reviews.approved_by.join(", "),
         result.checks.len(),
         match result.required_from {
-            gate::RequiredFrom::BranchProtection => "from branch protection",
-            gate::RequiredFrom::AllChecks => "branch protection not readable: every check on the head commit",
+            gate::RequiredFrom::Rules => format!("named by {}", result.rules.join("; ")),
+            gate::RequiredFrom::AllChecks =>
+                format!("{}: every check on the head commit", result.rules.join("; ")),
         }
     );
     let document = json!({
@@ -595,6 +604,7 @@ async fn pull_request(format: Format, args: &PrArgs) -> anyhow::Result<Outcome> 
         "head_sha": result.pull.head.sha,
         "reviews": result.reviews,
         "required_checks_from": result.required_from,
+        "rules": result.rules,
         "checks": result.checks,
     });
     emit(format, &findings, &document, |out| {

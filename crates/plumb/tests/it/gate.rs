@@ -630,7 +630,11 @@ fn pr_gate_passes_with_independent_approval_and_required_checks() {
     let json = run.json();
     assert_eq!(json["outcome"], "passed");
     assert_eq!(json["reviews"]["approved_by"], json!(["bob"]));
-    assert_eq!(json["required_checks_from"], "branch_protection");
+    assert_eq!(json["required_checks_from"], "rules");
+    assert_eq!(
+        json["rules"],
+        json!(["branch protection: build, lint", "rulesets: not readable with this token, or none"])
+    );
     assert_eq!(
         json["checks"],
         json!([{"name": "build", "state": "passed"}, {"name": "lint", "state": "passed"}]),
@@ -647,6 +651,7 @@ fn pr_gate_passes_with_independent_approval_and_required_checks() {
             "/repos/acme/infra/pulls/7/reviews?per_page=100&page=2".to_owned(),
             "/repos/acme/infra/branches/main/protection/required_status_checks".to_owned(),
             "/repos/acme/infra/branches/main/protection/required_status_checks".to_owned(),
+            "/repos/acme/infra/rules/branches/main?per_page=100".to_owned(),
             format!("/repos/acme/infra/commits/{HEAD}/check-runs?per_page=100"),
             format!("/repos/acme/infra/commits/{HEAD}/check-runs?per_page=100"),
             format!("/repos/acme/infra/commits/{HEAD}/status?per_page=100"),
@@ -688,7 +693,10 @@ fn pr_gate_blocks_without_an_approval_of_the_head_commit() {
         ]
     );
     assert!(
-        run.stderr.contains("branch protection not readable: every check on the head commit"),
+        run.stderr.contains(
+            "branch protection: not readable with this token, or none; rulesets: not readable with this token, or none: \
+             every check on the head commit"
+        ),
         "{}",
         run.stderr
     );
@@ -832,4 +840,59 @@ fn change_audit_is_recorded_as_evidence(env: &Env) {
         )
         .code(2);
     assert!(run.stderr.contains("expected a date (2025-01-31) or an RFC 3339 time"), "{}", run.stderr);
+}
+
+/// An approval alone never passes: with no required check known (protection unreadable, no
+/// ruleset) and none run on the head commit, the gate blocks; a ruleset's required checks
+/// count when protection cannot be read, and --require-check names one.
+#[test]
+fn pr_gate_never_passes_on_approval_alone() {
+    let rulesets = std::sync::Arc::new(std::sync::Mutex::new(json!([])));
+    let rules = rulesets.clone();
+    let github = FakeHttp::start(move |request, base, _| match request.path.as_str() {
+        "/repos/acme/infra/pulls/9" => {
+            Response::json(pull(9, "alice", HEAD, None, "2025-06-01T00:00:00Z", base))
+        }
+        "/repos/acme/infra/pulls/9/reviews?per_page=100" => {
+            Response::json(json!([review(1, "bob", "APPROVED", HEAD, "2025-06-01T10:00:00Z")]))
+        }
+        "/repos/acme/infra/branches/main/protection/required_status_checks" => {
+            Response::status(403, "Resource not accessible by integration")
+        }
+        "/repos/acme/infra/rules/branches/main?per_page=100" => Response::json(rules.lock().unwrap().clone()),
+        path if path.ends_with("/check-runs?per_page=100") => {
+            Response::json(json!({"total_count": 0, "check_runs": []}))
+        }
+        path if path.ends_with("/status?per_page=100") => {
+            Response::json(json!({"state": "pending", "statuses": []}))
+        }
+        _ => Response::status(404, "Not Found"),
+    });
+    let env = Env::bare();
+    let args = ["gate", "pr", "--repo", "acme/infra", "--pr", "9", "--api-url", &github.url];
+    let token = [("GITHUB_TOKEN", "test-token")];
+    let run = env.plumb_with(&args, &token).code(1);
+    assert!(
+        run.stdout.contains("BLOCKED  no required check is known for main (branch protection: not readable with this token, or none; rulesets: no required checks) and none ran on the head commit"),
+        "{}",
+        run.stdout
+    );
+    let sarif = env.plumb_with(&[&args[..], &["-o", "sarif"]].concat(), &token).code(1);
+    crate::support::assert_valid_sarif(&sarif.stdout);
+
+    // A ruleset requires "build", which has not run: blocked for that, not passed.
+    *rulesets.lock().unwrap() = json!([{"type": "pull_request", "parameters": {"required_approving_review_count": 1}},
+        {"type": "required_status_checks", "ruleset_id": 42, "parameters": {"strict_required_status_checks_policy": false,
+         "required_status_checks": [{"context": "build", "integration_id": 15368}]}}]);
+    let run = env.plumb_with(&[&args[..], &["-o", "json"]].concat(), &token).code(1);
+    let json = run.json();
+    assert_eq!(json["required_checks_from"], "rules");
+    assert_eq!(json["checks"], json!([{"name": "build", "state": "missing"}]));
+    // --require-check names one the rules do not.
+    let run =
+        env.plumb_with(&[&args[..], &["--require-check", "conftest", "-o", "json"]].concat(), &token).code(1);
+    let json = run.json();
+    let names: Vec<&str> =
+        json["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["build", "conftest"]);
 }
