@@ -150,18 +150,36 @@ fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
     Ok((Backend::Sqlite, url))
 }
 
-/// The URL without its password, for messages.
-fn redact(url: &str) -> String {
+/// The URL without its secrets, for messages: the password of the user info (which may hold
+/// an unencoded `@`, so it ends at the last one) and `password`/`sslpassword` query parameters.
+pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    match rest.split_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        None => url.to_owned(),
-    }
+    let (location, query) = match rest.split_once('?') {
+        Some((location, query)) => (location, Some(query)),
+        None => (rest, None),
+    };
+    let location = match location.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{credentials}@{host}"),
+        },
+        None => location.to_owned(),
+    };
+    let Some(query) = query else {
+        return format!("{scheme}://{location}");
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if ["password", "sslpassword"].contains(&key.to_ascii_lowercase().as_str()) => {
+                format!("{key}=***")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{scheme}://{location}?{}", query.join("&"))
 }
 
 #[cfg(test)]
@@ -182,7 +200,18 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://plumb:secret@db:5432/x"), "postgres://plumb:***@db:5432/x");
-        assert_eq!(redact("sqlite://plumb.db"), "sqlite://plumb.db");
+        let check = |url: &str, expect: &str| assert_eq!(redact(url), expect, "{url}");
+        check("postgres://plumb:secret@db:5432/x", "postgres://plumb:***@db:5432/x");
+        check("postgres://plumb:p@ss@w0rd@db:5432/x", "postgres://plumb:***@db:5432/x");
+        check(
+            "postgres://plumb@db/x?password=hunter2&sslmode=require",
+            "postgres://plumb@db/x?password=***&sslmode=require",
+        );
+        check(
+            "postgres://db/x?sslmode=verify-full&SSLPassword=k3y",
+            "postgres://db/x?sslmode=verify-full&SSLPassword=***",
+        );
+        check("sqlite://plumb.db", "sqlite://plumb.db");
+        check("sqlite://plumb.db?mode=rwc", "sqlite://plumb.db?mode=rwc");
     }
 }

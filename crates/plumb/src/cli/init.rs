@@ -37,7 +37,7 @@ pub async fn run(settings: &Settings, args: InitArgs) -> anyhow::Result<Outcome>
     let url = settings.database_url(&config);
     let store = Store::open(&url, &OpenOptions::default()).await?;
     store.close().await;
-    eprintln!("wrote {}; database ready at {url}", path.display());
+    eprintln!("wrote {}; database ready at {}", path.display(), plumb_store::redact(&url));
     eprintln!("next: set the [roles] to real people, then `plumb asset import FILE` or `plumb asset add`");
     Ok(Outcome::Clean)
 }

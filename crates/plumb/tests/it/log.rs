@@ -75,6 +75,27 @@ fn unreachable_database_is_exit_3(env: &Env) {
         run.stderr
     );
     assert!(!run.stderr.contains("secret"));
+    // A password holding `@`, and one given as a query parameter, are never shown either.
+    for url in [
+        "postgres://plumb:s3cr@t-pw@127.0.0.1:1/plumb",
+        "postgres://plumb@127.0.0.1:1/plumb?password=s3cr@t-pw",
+    ] {
+        let run = env.plumb(&["asset", "list", "--database-url", url]).code(3);
+        assert!(!run.stderr.contains("s3cr"), "{}", run.stderr);
+        assert!(run.stderr.contains("cannot open the database at postgres://plumb"), "{}", run.stderr);
+    }
     let run = env.plumb(&["asset", "list", "--database-url", "mysql://h/db"]).code(2);
     assert!(run.stderr.contains("unsupported database URL"), "{}", run.stderr);
+}
+
+/// `plumb init` says where the database is without saying its password.
+#[test]
+fn init_never_prints_the_database_password() {
+    let Some(env) = Env::new(crate::support::Backend::Postgres) else { return };
+    std::fs::remove_file(env.path("plumb.toml")).unwrap();
+    // Trust authentication ignores the password; the URL still carries one.
+    let url = env.url.replacen("postgres://postgres@", "postgres://postgres:pa55-w0rd@", 1);
+    let run = env.plumb(&["init", "--database-url", &url]).ok();
+    assert!(!run.stderr.contains("pa55-w0rd"), "{}", run.stderr);
+    assert!(run.stderr.contains("database ready at postgres://postgres:***@"), "{}", run.stderr);
 }
