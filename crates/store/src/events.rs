@@ -27,6 +27,14 @@ pub enum Verification {
     },
     /// The chain is broken; the first break found.
     Broken(ChainBreak),
+    /// The chain is intact, but a stored row no longer says what its history says: it was
+    /// edited beside the chain.
+    Disagrees {
+        /// Events verified.
+        events: i64,
+        /// The first row found that disagrees.
+        mismatch: crate::RowMismatch,
+    },
 }
 
 impl Store {
@@ -57,7 +65,8 @@ impl Store {
     }
 
     /// Walks the whole chain in sequence order, in batches, and checks every link and hash and
-    /// the recorded head.
+    /// the recorded head; then that every stored row says what its history says
+    /// ([`Store::verify_rows`]).
     pub async fn verify_events(&self) -> Result<Verification, StoreError> {
         let mut verifier = Verifier::default();
         let mut after = 0_i64;
@@ -81,9 +90,13 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         let head = ChainHead { seq: row.try_get("seq")?, hash: row.try_get("hash")? };
-        Ok(match verifier.finish(&head) {
-            Ok(events) => Verification::Intact { events, head: head.hash },
-            Err(broken) => Verification::Broken(broken),
+        let events = match verifier.finish(&head) {
+            Ok(events) => events,
+            Err(broken) => return Ok(Verification::Broken(broken)),
+        };
+        Ok(match self.verify_rows().await? {
+            None => Verification::Intact { events, head: head.hash },
+            Some(mismatch) => Verification::Disagrees { events, mismatch },
         })
     }
 }

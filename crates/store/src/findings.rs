@@ -129,7 +129,11 @@ impl WriteTx {
                     changes.unchanged += 1;
                     // Rewriting a finding that says the same again is most of a nightly run's
                     // work; when the run is complete, one statement below marks them all seen.
-                    if !(complete && previous.digest.as_deref() == Some(result.digest().as_str())) {
+                    // One that says something new (its message, its evidence) is an event.
+                    let same = previous.digest.as_deref() == Some(result.digest().as_str());
+                    if !same {
+                        writes.push((result.clone(), Some("updated"), Some(previous.status)));
+                    } else if !complete {
                         writes.push((result.clone(), None, None));
                     }
                 }
@@ -251,6 +255,7 @@ impl WriteTx {
                 "status": finding.status.as_str(),
                 "severity": finding.severity.as_str(),
                 "message": finding.message,
+                "digest": finding.digest(),
             });
             let draft =
                 EventDraft::new(Entity::Finding, finding_id(finding), action, before.as_ref(), Some(&after));

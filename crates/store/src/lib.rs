@@ -16,6 +16,7 @@ mod runs;
 mod sinks;
 mod sql;
 mod sync;
+mod verify;
 mod write;
 
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub use findings::{FindingChanges, StoredFinding};
 pub use maintenance::{Reseal, Rewrite};
 pub use migrate::MigrationState;
 pub use sync::SyncState;
+pub use verify::RowMismatch;
 pub use write::{PreparedAsset, WriteTx};
 
 /// Which database is behind a store.

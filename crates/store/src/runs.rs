@@ -34,7 +34,7 @@ impl Store {
     }
 }
 
-fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
+pub(crate) fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
     let text = |column: &'static str| row.try_get::<String, _>(column);
     let json = |column: &'static str| -> Result<serde_json::Value, StoreError> {
         let value = text(column)?;

@@ -57,21 +57,20 @@ impl WriteTx {
     /// Adds `value` under `name` to a recorded run's details (what happened after its results
     /// were stored, such as alert deliveries), with an event.
     pub async fn annotate_run(&mut self, run_id: &str, name: &str, value: &Value) -> Result<(), StoreError> {
-        let mut select = Sql::new("SELECT details FROM runs WHERE id = ");
+        let mut select = Sql::new(&format!("SELECT {} FROM runs WHERE id = ", crate::runs::COLUMNS));
         select.bind(run_id.to_owned());
         let Some(row) = select.query(self.backend).fetch_optional(&mut *self.tx).await? else {
             return Err(StoreError::NotFound { what: "run", reference: run_id.to_owned() });
         };
-        let text: String = row.try_get("details")?;
-        let mut details: Value = serde_json::from_str(&text).unwrap_or_else(|_| json!({}));
-        if !details.is_object() {
-            details = json!({});
+        let mut run = crate::runs::run_from_row(&row)?;
+        if !run.details.is_object() {
+            run.details = json!({});
         }
-        details[name] = value.clone();
+        run.details[name] = value.clone();
         let mut update = Sql::new("UPDATE runs SET details = ");
-        update.bind(details.to_string()).push(" WHERE id = ").bind(run_id.to_owned());
+        update.bind(run.details.to_string()).push(" WHERE id = ").bind(run_id.to_owned());
         update.query(self.backend).execute(&mut *self.tx).await?;
-        let after = json!({ name: value });
+        let after = json!({ name: value, "digest": run.digest() });
         self.append(EventDraft::new(Entity::Run, run_id.to_owned(), "annotated", None, Some(&after))).await
     }
 }

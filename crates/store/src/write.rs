@@ -210,9 +210,16 @@ impl WriteTx {
         let Some((old, mut new)) = before.diff(after) else {
             return Ok(false);
         };
+        // Only the changed columns: `before` may carry a derived value (the effective
+        // last_seen of a synced asset), which must not be written back without an event.
         let mut sql = Sql::new("UPDATE assets SET ");
-        for (i, (column, value)) in COLUMNS.split(", ").zip(column_values(after)).enumerate().skip(1) {
-            if i > 1 {
+        let changed = COLUMNS
+            .split(", ")
+            .zip(column_values(after))
+            .skip(1)
+            .filter(|(column, _)| new.get(*column).is_some());
+        for (i, (column, value)) in changed.enumerate() {
+            if i > 0 {
                 sql.push(", ");
             }
             sql.push(&format!("{column} = ")).bind_text(value);
@@ -277,6 +284,7 @@ impl WriteTx {
             "name": run.name,
             "outcome": run.outcome.as_str(),
             "counts": run.counts,
+            "digest": run.digest(),
         });
         self.append(EventDraft::new(Entity::Run, run.id.clone(), "recorded", None, Some(&summary))).await
     }

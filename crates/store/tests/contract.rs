@@ -367,7 +367,8 @@ async fn record(
 }
 
 /// A finding reported again with the same content is only marked seen by the run (no event,
-/// first_seen kept); one whose content changed is rewritten; one no longer reported resolves.
+/// first_seen kept); one whose content changed is rewritten, with an `updated` event; one no
+/// longer reported resolves.
 async fn findings_open_stay_open_and_resolve(f: Fixture) {
     let opened = record(&f, "run-1", &[finding("a", "a fails"), finding("b", "b fails")]).await;
     assert_eq!(opened.opened, 2);
@@ -385,7 +386,8 @@ async fn findings_open_stay_open_and_resolve(f: Fixture) {
         f.store.findings(None, false).await.unwrap().into_iter().map(|s| s.finding.key).collect();
     assert_eq!(open, ["b"]);
     assert_eq!(f.store.findings(None, true).await.unwrap()[0].run_id, "run-2");
-    assert!(matches!(f.store.verify_events().await.unwrap(), Verification::Intact { events: 3, .. }));
+    // Opened twice, b updated once, a resolved once.
+    assert!(matches!(f.store.verify_events().await.unwrap(), Verification::Intact { events: 4, .. }));
 }
 
 /// Every member of a scope, once, across pages, with its absent flag. The keys' byte order

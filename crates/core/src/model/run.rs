@@ -60,3 +60,13 @@ pub struct Run {
     /// Everything else worth keeping as evidence: errors, the items found.
     pub details: Value,
 }
+
+impl Run {
+    /// SHA-256 of everything the run records, in canonical form: its events carry it, so an
+    /// edit of the stored run (its details, its figures) is found by `plumb log verify`.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let document = serde_json::to_value(self).unwrap_or(Value::Null);
+        hex::encode(Sha256::digest(crate::event_chain::canonical_json(&document).as_bytes()))
+    }
+}

@@ -12,8 +12,9 @@ use crate::report::{self, Format};
 /// The tamper-evident event log.
 #[derive(Debug, Subcommand)]
 pub enum LogCommand {
-    /// Check the hash chain of every event; exit 1 and name the first broken event when any
-    /// event was edited, deleted, inserted or reordered in the database.
+    /// Check the hash chain of every event, then that every asset, finding, scope status and
+    /// run still says what its history says; exit 1 and name the first broken event (an event
+    /// edited, deleted, inserted or reordered) or the first row edited beside the chain.
     Verify,
 }
 
@@ -29,16 +30,28 @@ pub async fn run(settings: &Settings, format: Format, command: LogCommand) -> an
             json!({"status": "broken", "first_broken_seq": broken.seq(), "reason": broken.to_string()}),
             Outcome::Blocking,
         ),
+        Verification::Disagrees { events, mismatch } => (
+            json!({"status": "edited", "events": events, "table": mismatch.table, "row": mismatch.row, "reason": mismatch.to_string()}),
+            Outcome::Blocking,
+        ),
     };
     match (format, &verification) {
         (Format::Table, Verification::Intact { events, head }) => {
-            println!("verified {events} events; chain intact; head {head}");
+            println!(
+                "verified {events} events; chain intact; every row agrees with its history; head {head}"
+            );
         }
         (Format::Table, Verification::Broken(broken)) => println!("chain broken: {broken}"),
+        (Format::Table, Verification::Disagrees { mismatch, .. }) => {
+            println!("chain intact, but a row was edited beside it: {mismatch}");
+        }
         _ => report::one(
             &mut stdout(),
             format,
-            report::View { table: &[], all: &["status", "events", "head", "first_broken_seq", "reason"] },
+            report::View {
+                table: &[],
+                all: &["status", "events", "head", "first_broken_seq", "table", "row", "reason"],
+            },
             &value,
         )?,
     }

@@ -5,6 +5,7 @@ use crate::support::{Env, both_backends};
 both_backends!(
     verify_detects_edits_deletions_and_reordering,
     verify_detects_removal_of_the_newest_events,
+    verify_detects_rows_edited_beside_the_chain,
     unreachable_database_is_exit_3,
 );
 
@@ -19,6 +20,60 @@ fn broken_at(env: &Env) -> (i64, String) {
     let run = env.plumb(&["log", "verify", "-o", "json"]).code(1);
     let json = run.json();
     (json["first_broken_seq"].as_i64().unwrap(), json["reason"].as_str().unwrap().to_owned())
+}
+
+/// Editing a row without touching the events (reclassifying an asset, making a failed scope
+/// look collected, rewriting a finding's evidence or a run's details) is found: every row is
+/// compared with its history.
+fn verify_detects_rows_edited_beside_the_chain(env: &Env) {
+    env.write(
+        "devices.csv",
+        "key,name,owner,location,classification\nSN-1,Mac,ana@example.com,HQ,internal\n",
+    );
+    env.plumb(&["sync", "file", "devices.csv", "--kind", "hardware", "--type", "laptop"]).ok();
+    env.plumb(&["asset", "add", "--key", "SN-2", "--kind", "hardware", "--type", "laptop"]).ok();
+    env.plumb(&["check", "--pack", "inventory"]).ok();
+    env.plumb(&["log", "verify"]).ok();
+    let edited = |statement: &str, table: &str, said: &str| {
+        env.sql(statement);
+        let run = env.plumb(&["log", "verify", "-o", "json"]).code(1);
+        let json = run.json();
+        assert_eq!(
+            (json["status"].as_str(), json["table"].as_str()),
+            (Some("edited"), Some(table)),
+            "{json}"
+        );
+        assert!(json["reason"].as_str().unwrap().contains(said), "{json}");
+    };
+    let backup = |table: &str| env.sql(&format!("CREATE TABLE saved_{table} AS SELECT * FROM {table}"));
+    let restore = |table: &str| {
+        env.sql(&format!("DELETE FROM {table}"));
+        env.sql(&format!("INSERT INTO {table} SELECT * FROM saved_{table}"));
+        env.sql(&format!("DROP TABLE saved_{table}"));
+    };
+    for (table, statement, said) in [
+        (
+            "assets",
+            "UPDATE assets SET classification = 'public' WHERE key = 'file:devices.csv:laptop:SN-1'",
+            "classification is \"public\"",
+        ),
+        (
+            "scope_status",
+            "UPDATE scope_status SET succeeded_at = '2099-01-01T00:00:00.000000Z'",
+            "scope_status row file:devices.csv",
+        ),
+        ("findings", "UPDATE findings SET evidence = '{\"missing\": []}'", "what it says"),
+        ("runs", "UPDATE runs SET details = '{}'", "what it records"),
+    ] {
+        backup(table);
+        edited(statement, table, said);
+        restore(table);
+        env.plumb(&["log", "verify"]).ok();
+    }
+    env.sql("INSERT INTO assets (id, key, name, kind, type, status, source, tags, attributes, first_seen, last_seen) \
+             VALUES ('01JDQ8W8F4Z6S6YB4C4ZQXK3VQ', 'ghost', 'ghost', 'hardware', 'laptop', 'registered', 'manual', '{}', '{}', \
+             '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')");
+    edited("SELECT 1", "assets", "rows were added behind plumb's back");
 }
 
 fn verify_detects_edits_deletions_and_reordering(env: &Env) {
