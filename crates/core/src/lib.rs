@@ -11,6 +11,7 @@ pub mod enums;
 pub mod event_chain;
 pub mod lifecycle;
 pub mod model;
+pub mod provenance;
 pub mod record;
 pub mod rules;
 pub mod scope;

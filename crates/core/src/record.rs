@@ -102,6 +102,7 @@ pub fn read_asset(
         last_seen: defaults.now,
         scope: None,
         absent_since: None,
+        provenance: Default::default(),
     };
     let mut problems = set_fields(&mut asset, fields, rules);
     for required in REQUIRED {
@@ -216,7 +217,14 @@ fn set_field(asset: &mut Asset, field: &str, cell: &Cell, rules: &InventoryRules
         "last_seen" => asset.last_seen = parse(field, required_text(field, cell)?)?,
         "scope" => asset.scope = text(field, cell)?,
         "absent_since" => asset.absent_since = text(field, cell)?.map(|t| parse(field, t)).transpose()?,
+        // plumb's own record of who set what: what a person gives is theirs by definition, so
+        // an exported `provenance` column is read back as nothing at all.
+        "provenance" => return Ok(()),
         _ => return Err(unknown_field(field)),
+    }
+    if crate::sync::SYNCED_FIELDS.contains(&field) {
+        let value = crate::sync::field_slot(asset, field).clone();
+        crate::provenance::set_by_person(&mut asset.provenance, field, value.as_deref());
     }
     Ok(())
 }
@@ -360,7 +368,7 @@ mod tests {
                 "field `status`: expected one of discovered, registered, in_service, decommissioning, decommissioned, found \"live\"",
                 "field `first_seen`: expected an RFC 3339 timestamp such as 2026-01-31T12:00:00Z, found \"31/01/2026\"",
                 r#"field `tags`: expected a JSON object of text values such as {"team":"sre"}, found "team=sre" (expected ident at line 1 column 2)"#,
-                "field `colour`: unknown field; expected one of id, key, name, kind, type, environment, owner, manager, classification, location, status, source, financial_ref, tags, attributes, first_seen, last_seen, scope, absent_since",
+                "field `colour`: unknown field; expected one of id, key, name, kind, type, environment, owner, manager, classification, location, status, source, financial_ref, tags, attributes, first_seen, last_seen, scope, absent_since, provenance",
             ]
             .join("\n")
             .as_str(),

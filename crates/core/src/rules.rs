@@ -104,7 +104,22 @@ impl InventoryRules {
         }
         let key = &asset.key;
         fill_role(key, &mut asset.owner, self.head_of_product.as_deref(), &OWNER_ROLE)?;
-        fill_role(key, &mut asset.manager, self.sre_lead.as_deref(), &MANAGER_ROLE)
+        fill_role(key, &mut asset.manager, self.sre_lead.as_deref(), &MANAGER_ROLE)?;
+        // The rule, not whoever typed the same name, decides these two.
+        for field in ["owner", "manager"] {
+            let value = crate::sync::field_slot(asset, field).clone();
+            let mut sources = std::mem::take(&mut asset.provenance);
+            crate::provenance::set_by_rule(
+                crate::sync::field_slot(asset, field),
+                &mut sources,
+                field,
+                value,
+                crate::provenance::ROLES,
+                None,
+            );
+            asset.provenance = sources;
+        }
+        Ok(())
     }
 
     /// Moves a production asset to the current role holders, whatever it held before (used when

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::event_chain::{canonical_json, write_canonical, write_plain};
 use crate::model::{Asset, AssetId, Kind, Status, Tags};
+use crate::provenance::{self, Observed};
 use crate::rules::InventoryRules;
 use crate::time::Timestamp;
 
@@ -143,20 +144,26 @@ impl TagMapping {
         hex::encode(Sha256::digest(canonical_json(&document).as_bytes()))
     }
 
-    /// The value a resource gives for an inventory field: the source's own field first, then
-    /// the first mapped tag present. Environment and classification values are mapped onto
-    /// the configured words; a value that maps to nothing is no value (it stays in the tags).
-    fn observe(&self, resource: &Resource, field: &str, rules: &InventoryRules) -> Option<String> {
-        let raw = resource.fields.get(field).cloned().or_else(|| {
-            let keys = self.fields.get(field)?;
-            keys.iter().find_map(|key| resource.tags.get(key).cloned())
-        })?;
+    /// The value a resource gives for an inventory field, and where it comes from: the
+    /// source's own field first, then the first mapped tag present. Environment and
+    /// classification values are mapped onto the configured words; a value that maps to nothing
+    /// is no value (it stays in the tags).
+    fn observe(&self, resource: &Resource, field: &str, rules: &InventoryRules) -> Option<Observed> {
+        let (raw, origin, said) = match resource.fields.get(field) {
+            Some(value) => (value.clone(), provenance::SOURCE.to_owned(), format!("{field}={value}")),
+            None => {
+                let keys = self.fields.get(field)?;
+                let (key, value) = keys.iter().find_map(|key| resource.tags.get(key).map(|v| (key, v)))?;
+                (value.clone(), provenance::tag(key), format!("{key}={value}"))
+            }
+        };
         let raw = raw.trim().to_owned();
-        match field {
+        let value = match field {
             "environment" => word(&raw, &self.environment_values, &rules.environments),
             "classification" => word(&raw, &self.classification_values, &rules.classifications),
             _ => (!raw.is_empty()).then_some(raw),
-        }
+        }?;
+        Some(Observed { value, origin, said })
     }
 }
 
@@ -195,14 +202,16 @@ pub fn discovered(
         last_seen: now,
         scope: None,
         absent_since: None,
+        provenance: Default::default(),
     };
     apply(&mut asset, resource, mapping, rules, now);
     asset
 }
 
 /// A known asset brought up to date with a changed resource. Collected fields (name, type,
-/// attributes, tags) follow the resource; a field derived from tags changes only when the tags
-/// give a value (a person's value is kept otherwise); production ownership follows the roles.
+/// attributes, tags) follow the resource; a field tags fill changes only when tags (or the
+/// source) set it before, never when a person did (a disagreeing tag is noted as a conflict);
+/// production ownership follows the roles.
 pub fn refreshed(
     stored: &Asset,
     resource: &Resource,
@@ -232,27 +241,58 @@ fn apply(
     asset.scope = Some(resource.scope.clone());
     asset.absent_since = None;
     asset.last_seen = now;
-    for field in SYNCED_FIELDS {
-        if let Some(value) = mapping.observe(resource, field, rules) {
-            let slot = match *field {
-                "owner" => &mut asset.owner,
-                "manager" => &mut asset.manager,
-                "environment" => &mut asset.environment,
-                "classification" => &mut asset.classification,
-                "location" => &mut asset.location,
-                _ => &mut asset.financial_ref,
-            };
-            *slot = Some(value);
-        }
+    let observed: Vec<Option<Observed>> =
+        SYNCED_FIELDS.iter().map(|field| mapping.observe(resource, field, rules)).collect();
+    let mut sources = std::mem::take(&mut asset.provenance);
+    for (field, observed) in SYNCED_FIELDS.iter().zip(&observed) {
+        provenance::settle(field_slot(asset, field), &mut sources, field, observed.clone());
     }
     if asset.location.is_none() {
-        asset.location = default_location(resource);
+        let default = default_location(resource);
+        provenance::set_by_rule(
+            &mut asset.location,
+            &mut sources,
+            "location",
+            default,
+            provenance::DEFAULT,
+            None,
+        );
     }
     // Production assets belong to the role holders whatever the tags say; when the roles are
     // not assigned, the owner stays empty and the inventory checks report it.
     if rules.is_production(asset) {
-        asset.owner = rules.head_of_product.clone();
-        asset.manager = rules.sre_lead.clone();
+        let seen =
+            |field: &str| SYNCED_FIELDS.iter().position(|f| *f == field).and_then(|i| observed[i].as_ref());
+        let (hop, sre) = (rules.head_of_product.clone(), rules.sre_lead.clone());
+        provenance::set_by_rule(
+            &mut asset.owner,
+            &mut sources,
+            "owner",
+            hop,
+            provenance::ROLES,
+            seen("owner"),
+        );
+        provenance::set_by_rule(
+            &mut asset.manager,
+            &mut sources,
+            "manager",
+            sre,
+            provenance::ROLES,
+            seen("manager"),
+        );
+    }
+    asset.provenance = sources;
+}
+
+/// The slot of one of [`SYNCED_FIELDS`].
+pub fn field_slot<'a>(asset: &'a mut Asset, field: &str) -> &'a mut Option<String> {
+    match field {
+        "owner" => &mut asset.owner,
+        "manager" => &mut asset.manager,
+        "environment" => &mut asset.environment,
+        "classification" => &mut asset.classification,
+        "location" => &mut asset.location,
+        _ => &mut asset.financial_ref,
     }
 }
 
@@ -376,11 +416,31 @@ mod tests {
     }
 
     #[test]
-    fn refresh_keeps_what_people_registered_unless_tags_say_otherwise() {
+    fn refresh_keeps_what_people_registered_and_notes_tags_that_disagree() {
         let mut stored = discover(&instance(&[("env", "stg")]));
         stored.status = Status::InService;
         stored.owner = Some("ana@example.com".into());
         stored.classification = Some("internal".into());
+        provenance::set_by_person(&mut stored.provenance, "owner", Some("ana@example.com"));
+        provenance::set_by_person(&mut stored.provenance, "classification", Some("internal"));
+        let retagged = refreshed(
+            &stored,
+            &instance(&[("env", "stg"), ("Owner", "mallory@example.com"), ("Classification", "public")]),
+            &mapping(),
+            &rules(),
+            now(),
+        );
+        assert_eq!(retagged.owner.as_deref(), Some("ana@example.com"), "a tag never overwrites a person");
+        assert_eq!(retagged.classification.as_deref(), Some("internal"));
+        assert_eq!(
+            retagged.provenance["owner"].conflicting_tag.as_deref(),
+            Some("Owner=mallory@example.com")
+        );
+        assert_eq!(
+            retagged.provenance["classification"].conflicting_tag.as_deref(),
+            Some("Classification=public")
+        );
+        assert_eq!(retagged.provenance["environment"].set_by, "tag:env");
         let mut changed = instance(&[("env", "stg"), ("Name", "web-2")]);
         changed.attributes = json!({"InstanceType": "t3.large"});
         let later: Timestamp = "2026-05-02T00:00:00Z".parse().unwrap();

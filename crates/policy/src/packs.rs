@@ -35,7 +35,8 @@ pub const PACKS: &[Pack] = &[
     Pack {
         name: "inventory",
         description: "The policy's own inventory rules (INV-01): required fields, registration before service, \
-                      production ownership, endpoints and customer data, stale records, financial references.",
+                      production ownership, endpoints and customer data, stale records, financial references, tags \
+                      that disagree with what people recorded.",
         files: files!("inventory":
             "required_fields.rego",
             "unregistered_running.rego",
@@ -44,6 +45,7 @@ pub const PACKS: &[Pack] = &[
             "stale.rego",
             "financial_ref.rego",
             "unmapped_tags.rego",
+            "tag_conflict.rego",
             "lib.rego",
         ),
     },

@@ -12,7 +12,7 @@ use crate::{Backend, Store, StoreError};
 /// The asset columns, in the order of `plumb_core::model::FIELDS`, for inserts and updates.
 pub(crate) const COLUMNS: &str = "id, key, name, kind, type, environment, owner, manager, \
     classification, location, status, source, financial_ref, tags, attributes, first_seen, last_seen, \
-    scope, absent_since";
+    scope, absent_since, provenance";
 
 /// Reads assets with their effective `last_seen`: an asset present in a scope was seen at the
 /// scope's last complete sync, which unchanged resources do not write to each asset.
@@ -22,7 +22,7 @@ pub(crate) const SELECT_ASSETS: &str = "SELECT assets.id, assets.key, assets.nam
     assets.attributes, assets.first_seen, \
     CASE WHEN assets.absent_since IS NULL AND scope_status.succeeded_at > assets.last_seen \
     THEN scope_status.succeeded_at ELSE assets.last_seen END AS last_seen, \
-    assets.scope, assets.absent_since \
+    assets.scope, assets.absent_since, assets.provenance \
     FROM assets LEFT JOIN scope_status ON scope_status.scope_name = assets.scope";
 
 /// Which assets to list. Every set field must match; tags must all be present.
@@ -300,6 +300,7 @@ pub(crate) fn asset_from_row(row: &AnyRow) -> Result<Asset, StoreError> {
         last_seen: parse::<Timestamp>("last_seen", text("last_seen")?)?,
         scope: optional("scope")?,
         absent_since: optional("absent_since")?.map(|t| parse::<Timestamp>("absent_since", t)).transpose()?,
+        provenance: optional("provenance")?.map(|p| json("provenance", p)).transpose()?.unwrap_or_default(),
     })
 }
 

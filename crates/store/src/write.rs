@@ -401,7 +401,7 @@ impl PreparedAsset {
     }
 }
 
-const COLUMN_COUNT: usize = 20;
+const COLUMN_COUNT: usize = 21;
 
 /// The asset's values in the order of `COLUMNS`.
 fn column_values(asset: &Asset) -> Vec<Option<String>> {
@@ -425,6 +425,7 @@ fn column_values(asset: &Asset) -> Vec<Option<String>> {
         Some(asset.last_seen.to_string()),
         asset.scope.clone(),
         asset.absent_since.map(|t| t.to_string()),
+        (!asset.provenance.is_empty()).then(|| serde_json::to_string(&asset.provenance).unwrap_or_default()),
     ]
 }
 
@@ -465,6 +466,11 @@ mod tests {
             last_seen: Timestamp::UNIX_EPOCH,
             scope: Some("s".into()),
             absent_since: Some(Timestamp::UNIX_EPOCH),
+            provenance: [(
+                "owner".to_owned(),
+                plumb_core::provenance::FieldSource { set_by: "person".to_owned(), conflicting_tag: None },
+            )]
+            .into(),
         };
         let json = asset.to_json();
         for (column, value) in COLUMNS.split(", ").zip(column_values(&asset)) {

@@ -118,6 +118,7 @@ fn asset(key: &str, environment: &str, tags: &[(&str, &str)]) -> Asset {
         last_seen: "2026-01-02T00:00:00Z".parse::<Timestamp>().unwrap(),
         scope: None,
         absent_since: None,
+        provenance: Default::default(),
     }
 }
 

@@ -56,6 +56,7 @@ fn live(asset_type: &str, key: &str, attributes: Value, tags: &[(&str, &str)]) -
         last_seen: Timestamp::UNIX_EPOCH,
         scope: Some(scope_of(asset_type)),
         absent_since: None,
+        provenance: Default::default(),
     }
 }
 

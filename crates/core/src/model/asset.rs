@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::enums::word_enum;
 use crate::model::{Entity, EventDraft};
+use crate::provenance::Provenance;
 use crate::time::Timestamp;
 
 /// Tags as key → value, sorted by key so their text form is canonical.
@@ -35,6 +36,7 @@ pub const FIELDS: &[&str] = &[
     "last_seen",
     "scope",
     "absent_since",
+    "provenance",
 ];
 
 /// An asset's id: a ULID, so ids sort by creation time and are unique without coordination.
@@ -138,6 +140,10 @@ pub struct Asset {
     pub scope: Option<String>,
     /// Since when the source no longer reports the asset (absent, not deleted).
     pub absent_since: Option<Timestamp>,
+    /// Who set each inventory field (a person, a tag, a rule); left out while empty. A tag
+    /// never overwrites what a person set (see `provenance`).
+    #[serde(default, skip_serializing_if = "Provenance::is_empty")]
+    pub provenance: Provenance,
 }
 
 impl Asset {
@@ -242,12 +248,15 @@ pub(crate) mod tests {
             last_seen: Timestamp::UNIX_EPOCH,
             scope: None,
             absent_since: None,
+            provenance: Default::default(),
         }
     }
 
     #[test]
     fn json_uses_specification_field_names_in_order() {
-        let json = serde_json::to_string(&sample()).unwrap();
+        let mut asset = sample();
+        crate::provenance::set_by_person(&mut asset.provenance, "owner", Some("ana@example.com"));
+        let json = serde_json::to_string(&asset).unwrap();
         let positions: Vec<usize> = FIELDS.iter().map(|f| json.find(&format!("\"{f}\":")).unwrap()).collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{json}");
     }

@@ -158,6 +158,7 @@ async fn record_image_scan(
                 last_seen: now,
                 scope: None,
                 absent_since: None,
+                provenance: Default::default(),
             };
             tx.create_assets(vec![NewAsset::new(asset).into()]).await?;
         }

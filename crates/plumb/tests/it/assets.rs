@@ -24,6 +24,11 @@ fn add_show_and_list_with_every_output(env: &Env) {
     assert_eq!(added["status"], "registered");
     assert_eq!(added["source"], "manual");
     assert_eq!(added["tags"], serde_json::json!({"team": "it"}));
+    assert_eq!(
+        added["provenance"],
+        serde_json::json!({"owner": {"set_by": "person"}}),
+        "who set what is kept"
+    );
 
     let by_id = env.plumb(&["asset", "show", added["id"].as_str().unwrap(), "-o", "json"]).ok().json();
     assert_eq!(by_id["key"], "SN-1");
@@ -37,7 +42,7 @@ fn add_show_and_list_with_every_output(env: &Env) {
     assert_eq!(
         lines.next(),
         Some(
-            "id,key,name,kind,type,environment,owner,manager,classification,location,status,source,financial_ref,tags,attributes,first_seen,last_seen,scope,absent_since"
+            "id,key,name,kind,type,environment,owner,manager,classification,location,status,source,financial_ref,tags,attributes,first_seen,last_seen,scope,absent_since,provenance"
         )
     );
     assert!(lines.next().unwrap().contains(",SN-1,SN-1,hardware,laptop,,ana@example.com,"));

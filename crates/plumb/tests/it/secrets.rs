@@ -119,6 +119,7 @@ fn write_legacy(env: &Env) {
             last_seen: plumb_core::Timestamp::from_jiff(jiff::Timestamp::now()),
             scope: Some("terraform:old.tfstate".into()),
             absent_since: None,
+            provenance: Default::default(),
         };
         let mut tx = store.begin_write("old-plumb").await.unwrap();
         tx.create_assets(vec![plumb_core::NewAsset::new(asset).into()]).await.unwrap();

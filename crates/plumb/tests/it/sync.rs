@@ -7,7 +7,8 @@ use crate::support::{CONFIG, Env, arg, both_backends};
 both_backends!(
     file_sync_follows_the_source,
     bad_rows_are_named_and_nothing_is_marked_absent,
-    a_malformed_state_is_named_by_its_json_path
+    a_malformed_state_is_named_by_its_json_path,
+    tags_never_overwrite_what_people_set
 );
 
 const MAPPING: &str = r#"
@@ -189,4 +190,94 @@ fn a_malformed_state_is_named_by_its_json_path(env: &Env) {
     assert_eq!(asset(env, "terraform:bad.tfstate:aws_vpc.main")["attributes"]["values"]["id"], "vpc-1");
     let runs = env.plumb(&["run", "list", "-o", "json"]).ok().json();
     assert_eq!(runs["items"][0]["outcome"], "failed");
+}
+
+const TAGGED: &str = r#"
+[tags]
+owner = ["Owner"]
+environment = ["Environment"]
+classification = ["Classification"]
+
+[tags.environment_values]
+prod = "production"
+stg = "staging"
+
+[[source]]
+type = "file"
+name = "cmdb"
+path = "servers.csv"
+kind = "hardware"
+asset_type = "server"
+
+[source.fields]
+key = "serial"
+tags = "labels"
+"#;
+
+/// A tag fills an empty field and follows what tags set, but never overwrites what a person
+/// set: retagging a server cannot reclassify it or move it out of production. The tag that
+/// disagrees is a finding until someone settles it.
+fn tags_never_overwrite_what_people_set(env: &Env) {
+    env.write("plumb.toml", &format!("{CONFIG}{TAGGED}"));
+    let servers = |labels: &str| {
+        env.write("servers.csv", &format!("serial,labels\nS-1,\"{}\"\n", labels.replace('"', "\"\"")));
+        env.plumb(&["sync"]).ok();
+        env.plumb(&["asset", "show", "file:cmdb:server:S-1", "-o", "json"]).ok().json()
+    };
+    let first = servers(r#"{"Owner":"dev@example.com","Classification":"internal","Environment":"stg"}"#);
+    assert_eq!(first["owner"], "dev@example.com");
+    assert_eq!(first["provenance"]["owner"]["set_by"], "tag:Owner");
+    let again = servers(r#"{"Owner":"ops@example.com","Classification":"internal","Environment":"stg"}"#);
+    assert_eq!(again["owner"], "ops@example.com", "a tag may change what a tag set");
+
+    env.plumb(&[
+        "asset",
+        "set",
+        "file:cmdb:server:S-1",
+        "--owner",
+        "ana@example.com",
+        "--classification",
+        "confidential",
+    ])
+    .ok();
+    let retagged =
+        servers(r#"{"Owner":"mallory@example.com","Classification":"public","Environment":"stg"}"#);
+    assert_eq!(retagged["owner"], "ana@example.com");
+    assert_eq!(retagged["classification"], "confidential");
+    assert_eq!(
+        retagged["provenance"]["owner"],
+        serde_json::json!({"set_by": "person", "conflicting_tag": "Owner=mallory@example.com"})
+    );
+    let report = env.plumb(&["check", "--pack", "inventory", "-o", "json"]).ok().json();
+    let conflict = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "inventory/tag-conflict")
+        .unwrap()
+        .clone();
+    assert_eq!(conflict["status"], "fail");
+    assert!(
+        conflict["message"]
+            .as_str()
+            .unwrap()
+            .contains("classification is confidential but Classification=public"),
+        "{conflict}"
+    );
+
+    // Production, set by a person, is not left by retagging.
+    let production =
+        ["--environment", "production", "--owner", "hop@example.com", "--manager", "sre@example.com"];
+    env.plumb(&[&["asset", "set", "file:cmdb:server:S-1"][..], &production[..]].concat()).ok();
+    let moved = servers(r#"{"Owner":"ana@example.com","Classification":"confidential","Environment":"stg"}"#);
+    assert_eq!(moved["environment"], "production");
+    assert_eq!(moved["owner"], "hop@example.com", "production owners come from the roles");
+    let settled = servers(r#"{"Classification":"confidential","Environment":"prod"}"#);
+    assert_eq!(settled["provenance"]["environment"], serde_json::json!({"set_by": "person"}));
+    let report = env.plumb(&["check", "--pack", "inventory", "-o", "json"]).ok().json();
+    assert!(
+        !report["findings"].as_array().unwrap().iter().any(|f| f["check"] == "inventory/tag-conflict"),
+        "{report}"
+    );
+    env.plumb(&["log", "verify"]).ok();
 }
