@@ -49,18 +49,19 @@ pub fn bench_sync(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `plumb check` with both packs over N AWS-shaped assets, loaded with `plumb asset import`.
+/// `plumb check` with both packs over N AWS-shaped assets, replayed with `plumb sync
+/// snapshot` (so every scope the checks rest on counts as collected just now).
 pub fn bench_check(options: &Options) -> anyhow::Result<()> {
     let binary = build_release()?;
     let dir = bench_dir()?;
-    let data = dir.join(format!("aws-assets-{}.jsonl", options.count));
+    let data = dir.join(format!("aws-snapshot-{}.jsonl", options.count));
     if !data.exists() {
         eprintln!("generating {}", data.display());
         generate_aws_assets(options.count, &data)?;
     }
     let config = config(&dir)?;
     let url = fresh_database(&options.backend, &dir)?;
-    timed(&binary, &url, &config, &["asset", "import", data.to_str().context("path")?])?;
+    timed(&binary, &url, &config, &["sync", "snapshot", data.to_str().context("path")?])?;
     for pack in ["inventory", "cis-aws-1.5"] {
         let (seconds, rss) = timed(&binary, &url, &config, &["check", "--pack", pack, "-o", "json"])?;
         println!(
@@ -98,22 +99,48 @@ pub fn generate_resources(count: u64, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// N inventory assets as the AWS collector writes them (one account, three regions): buckets,
+/// Every service the AWS collector has, and whether it runs once per account.
+const SERVICES: &[(&str, bool)] = &[
+    ("iam", true),
+    ("s3", true),
+    ("account", true),
+    ("ec2", false),
+    ("cloudtrail", false),
+    ("logs", false),
+    ("cloudwatch", false),
+    ("sns", false),
+    ("kms", false),
+    ("config", false),
+    ("rds", false),
+    ("efs", false),
+    ("ecr", false),
+    ("accessanalyzer", false),
+    ("securityhub", false),
+];
+
+/// N resources as the AWS collector yields them (one account, three regions): buckets,
 /// security groups, instances, volumes, IAM users and policies, KMS keys, plus the account's
-/// and regions' settings documents, for `plumb asset import`.
+/// and regions' settings documents, as a recording for `plumb sync snapshot` in which every
+/// service of every region was collected completely (no header: the time of the replay).
 pub fn generate_aws_assets(count: u64, path: &Path) -> anyhow::Result<()> {
     let mut out = crate::create(path)?;
     let account = "111122223333";
     let regions = ["us-east-1", "eu-west-1", "eu-central-1"];
+    for (service, global) in SERVICES {
+        let places: &[&str] = if *global { &["global"] } else { &regions };
+        for place in places {
+            writeln!(out, "{}", json!({"scope_complete": format!("aws:{account}:{place}:{service}")}))?;
+        }
+    }
     let mut write = |key: String,
                      asset_type: &str,
                      service: &str,
                      region: &str,
                      attributes: serde_json::Value| {
         let record = json!({
-            "key": key, "kind": "cloud", "type": asset_type, "source": "aws", "status": "discovered",
-            "scope": format!("aws:{account}:{region}:{service}"), "location": format!("aws:{account}:{region}"),
-            "tags": {"Environment": "prod"}, "environment": "production", "attributes": attributes,
+            "scope": format!("aws:{account}:{region}:{service}"), "type": asset_type, "native_id": key,
+            "key": key, "account": account, "region": region, "tags": {"Environment": "prod"},
+            "attributes": attributes,
         });
         writeln!(out, "{record}")
     };

@@ -25,7 +25,7 @@ fn id(i: u64) -> String {
 pub fn bench_drift(options: &Options) -> anyhow::Result<()> {
     let binary = build_release()?;
     let dir = bench_dir()?;
-    let live = dir.join(format!("drift-live-{}.jsonl", options.count));
+    let live = dir.join(format!("drift-live-snapshot-{}.jsonl", options.count));
     let state = dir.join(format!("drift-{}.tfstate", options.count));
     if !live.exists() || !state.exists() {
         eprintln!("generating {} and {}", live.display(), state.display());
@@ -38,7 +38,7 @@ pub fn bench_drift(options: &Options) -> anyhow::Result<()> {
         "[roles]\nhead_of_product = \"hop@example.com\"\nsre_lead = \"sre@example.com\"\n",
     )?;
     let url = fresh_database(&options.backend, &dir)?;
-    timed(&binary, &url, &config, &["asset", "import", live.to_str().context("path")?])?;
+    timed(&binary, &url, &config, &["sync", "snapshot", live.to_str().context("path")?])?;
     let args = ["drift", "--state", state.to_str().context("path")?, "--ignore", "/dev/null", "-o", "json"];
     let (seconds, rss) = timed(&binary, &url, &config, &args)?;
     println!(
@@ -56,14 +56,14 @@ pub fn bench_drift(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Live instances 0..N, for `plumb asset import`.
+/// Live instances 0..N, as a recording for `plumb sync snapshot` (the region's EC2 collected
+/// completely at the time of the replay).
 fn generate_live(count: u64, path: &Path) -> anyhow::Result<()> {
     let mut out = crate::create(path)?;
     for i in 0..count {
         let record = json!({
-            "key": arn(i), "name": format!("vm-{i}"), "kind": "cloud", "type": "aws.ec2.instance",
-            "source": "aws", "status": "discovered", "environment": "staging",
-            "scope": format!("aws:{ACCOUNT}:us-east-1:ec2"), "location": format!("aws:{ACCOUNT}:us-east-1"),
+            "scope": format!("aws:{ACCOUNT}:us-east-1:ec2"), "type": "aws.ec2.instance", "native_id": id(i),
+            "arn": arn(i), "account": ACCOUNT, "region": "us-east-1", "name": format!("vm-{i}"),
             "tags": {"Name": format!("vm-{i}"), "Environment": "staging"},
             "attributes": {"InstanceId": id(i), "InstanceType": "m6i.large", "ImageId": format!("ami-{:08x}", i % 500), "SubnetId": format!("subnet-{:04x}", i % 300)},
         });

@@ -98,7 +98,11 @@ impl FileSource {
             }
         }
         let name = settings.name.clone().unwrap_or_else(|| file_name(&settings.path));
-        Ok(FileSource { scope: format!("file:{name}"), settings, format })
+        Ok(FileSource {
+            scope: plumb_core::scope::ScopeId::named("file", &name).to_string(),
+            settings,
+            format,
+        })
     }
 }
 
@@ -171,7 +175,7 @@ impl Reader {
         }
         batch.finish()?;
         if problems.is_empty() {
-            out.blocking_scope_complete(self.scope.clone())?;
+            out.blocking_scope_complete(self.scope.clone(), None)?;
             return Ok(());
         }
         // A file with bad rows is not complete: nothing it lacks is marked absent.
@@ -341,7 +345,7 @@ mod tests {
         assert_eq!(resource.kind, Kind::Hardware);
         assert_eq!(resource.fields.get("owner").map(String::as_str), Some("ana@example.com"));
         assert_eq!(resource.attributes, serde_json::json!({"os": "macOS 15"}));
-        assert!(matches!(&items[1], Collected::ScopeComplete { scope } if scope == "file:mdm"));
+        assert!(matches!(&items[1], Collected::ScopeComplete { scope, .. } if scope == "file:mdm"));
     }
 
     #[tokio::test]

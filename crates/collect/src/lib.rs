@@ -11,9 +11,11 @@
 pub mod aws;
 pub mod file;
 pub mod records;
+pub mod snapshot;
 pub mod terraform;
 
 use futures_util::future::BoxFuture;
+use plumb_core::Timestamp;
 use plumb_core::secrets::Sealer;
 pub use plumb_core::sync::Resource;
 use serde_json::Value;
@@ -28,6 +30,8 @@ pub enum Collected {
     ScopeComplete {
         /// The scope.
         scope: String,
+        /// When it was collected, when that was not now (a recorded collection replayed).
+        at: Option<Timestamp>,
     },
     /// A part could not be collected; the rest goes on.
     Failed(PartError),
@@ -125,12 +129,13 @@ impl Emitter {
 
     /// Reports a scope as complete.
     pub async fn scope_complete(&self, scope: String) -> Result<(), Stopped> {
-        self.sender.send(Collected::ScopeComplete { scope }).await.map_err(|_| Stopped)
+        self.sender.send(Collected::ScopeComplete { scope, at: None }).await.map_err(|_| Stopped)
     }
 
-    /// Reports a scope as complete from a blocking thread.
-    pub fn blocking_scope_complete(&self, scope: String) -> Result<(), Stopped> {
-        self.sender.blocking_send(Collected::ScopeComplete { scope }).map_err(|_| Stopped)
+    /// Reports a scope as complete from a blocking thread; `at` when it was collected earlier
+    /// than now (a replayed recording: its freshness is the recording's).
+    pub fn blocking_scope_complete(&self, scope: String, at: Option<Timestamp>) -> Result<(), Stopped> {
+        self.sender.blocking_send(Collected::ScopeComplete { scope, at }).map_err(|_| Stopped)
     }
 
     /// Reports a failed part.
@@ -184,6 +189,7 @@ pub struct SourceType {
 pub const SOURCES: &[SourceType] = &[
     file::TYPE,
     terraform::TYPE,
+    snapshot::TYPE,
     #[cfg(feature = "aws")]
     aws::TYPE,
 ];
@@ -218,7 +224,7 @@ mod tests {
         let err = build(serde_json::json!({"type": "vmware"})).err().unwrap();
         assert!(
             err.to_string()
-                .starts_with("unknown source type \"vmware\"; expected one of file, terraform, aws"),
+                .starts_with("unknown source type \"vmware\"; expected one of file, terraform, snapshot, aws"),
             "{err}"
         );
     }

@@ -110,7 +110,7 @@ async fn read_one(state: &str, out: &Emitter) -> Result<(), CollectError> {
 }
 
 fn scope(state: &str) -> String {
-    format!("terraform:{state}")
+    plumb_core::scope::ScopeId::named("terraform", state).to_string()
 }
 
 /// Opens a state: a local file, or an object in S3.

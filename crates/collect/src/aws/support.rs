@@ -153,7 +153,8 @@ impl Ctx {
 
     /// This context's scope for a service.
     pub fn scope(&self, service: &str) -> String {
-        format!("aws:{}:{}:{service}", self.account, self.region.as_deref().unwrap_or("global"))
+        let place = self.region.as_deref().unwrap_or(plumb_core::scope::GLOBAL);
+        plumb_core::scope::ScopeId::new("aws", &self.account, place, service).to_string()
     }
 
     /// A resource of this scope.
@@ -168,9 +169,9 @@ impl Ctx {
             natural_key: spec.key,
             arn: spec.arn,
             account: Some(self.account.clone()),
-            region: Some(
-                spec.region.unwrap_or_else(|| self.region.clone().unwrap_or_else(|| "global".to_owned())),
-            ),
+            region: Some(spec.region.unwrap_or_else(|| {
+                self.region.clone().unwrap_or_else(|| plumb_core::scope::GLOBAL.to_owned())
+            })),
             name: spec.name,
             attributes: spec.attributes,
             tags: spec.tags,
@@ -185,7 +186,8 @@ impl Ctx {
 
     /// The key of a settings document of this account (and region): `aws:ACCOUNT:REGION:WHAT`.
     pub fn settings_key(&self, what: &str) -> String {
-        format!("aws:{}:{}:{what}", self.account, self.region.as_deref().unwrap_or("global"))
+        let place = self.region.as_deref().unwrap_or(plumb_core::scope::GLOBAL);
+        format!("aws:{}:{place}:{what}", self.account)
     }
 }
 

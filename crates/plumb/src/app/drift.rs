@@ -362,7 +362,7 @@ fn managed(resource: Resource, environment: Option<&(TagMapping, InventoryRules)
     Managed {
         key,
         address: native_id,
-        state: scope.strip_prefix("terraform:").unwrap_or(&scope).to_owned(),
+        state: plumb_core::scope::ScopeId::parse(&scope).tenant,
         provider: attributes.get("provider_config").and_then(Value::as_str).unwrap_or_default().to_owned(),
         terraform_type: resource_type.strip_prefix("terraform.").unwrap_or(&resource_type).to_owned(),
         values: attributes.get_mut("values").map(Value::take).unwrap_or(Value::Null),

@@ -196,9 +196,9 @@ impl Writer<'_> {
                         self.flush().await?;
                     }
                 }
-                Collected::ScopeComplete { scope } => {
+                Collected::ScopeComplete { scope, at } => {
                     self.flush().await?;
-                    self.complete(&scope).await?;
+                    self.complete(&scope, at).await?;
                 }
                 Collected::Failed(error) => {
                     tracing::warn!(message = "Part of the collection failed.", scope = %error.scope, operation = %error.operation, error = %error.message);
@@ -289,8 +289,9 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Marks what a complete scope no longer has as absent, and records the scope's sync time.
-    async fn complete(&mut self, scope: &str) -> anyhow::Result<()> {
+    /// Marks what a complete scope no longer has as absent, and records the scope's sync time
+    /// (`at`, when the collection was recorded earlier and replayed now).
+    async fn complete(&mut self, scope: &str, at: Option<Timestamp>) -> anyhow::Result<()> {
         let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
         let now = tx.now();
         let unseen = match self.unseen.remove(scope) {
@@ -313,7 +314,8 @@ impl Writer<'_> {
             }
         }
         let before = tx.scope_status(&[scope]).await?.pop();
-        let status = ScopeStatus::complete(ScopeId::parse(scope), &self.origin, now, &self.summary.run_id);
+        let status =
+            ScopeStatus::complete(ScopeId::parse(scope), &self.origin, at.unwrap_or(now), &self.summary.run_id);
         tx.record_scope(&status, before.as_ref()).await?;
         tx.commit().await?;
         self.summary.scopes.push(scope.to_owned());

@@ -57,6 +57,13 @@ enum SyncSource {
         #[arg(required = true)]
         states: Vec<String>,
     },
+    /// A recorded collection (JSON Lines of resources in their collector's shape, with how each
+    /// scope ended), replayed as it was recorded: its scopes count as collected when the
+    /// recording says, so an old recording is stale. For air-gapped inventories and demos.
+    Snapshot {
+        /// The recording.
+        file: PathBuf,
+    },
     /// Show every scope's status: when a sync last tried it and last collected it completely,
     /// why its last attempt failed, and whether checks and drift may judge it now (`complete`)
     /// or report what rests on it as error (`failed`, `stale`, `never`). Worst first.
@@ -143,6 +150,9 @@ pub async fn run(settings: &Settings, format: Format, args: SyncArgs) -> anyhow:
                 "concurrency": aws.concurrency,
             });
             vec![plumb_collect::build(settings).map_err(input)?]
+        }
+        Some(SyncSource::Snapshot { file }) => {
+            vec![plumb_collect::build(json!({"type": "snapshot", "path": file})).map_err(input)?]
         }
         Some(SyncSource::Terraform { states }) => {
             vec![plumb_collect::build(json!({"type": "terraform", "states": states})).map_err(input)?]
