@@ -132,18 +132,15 @@ pub fn generate_aws_assets(count: u64, path: &Path) -> anyhow::Result<()> {
             writeln!(out, "{}", json!({"scope_complete": format!("aws:{account}:{place}:{service}")}))?;
         }
     }
-    let mut write = |key: String,
-                     asset_type: &str,
-                     service: &str,
-                     region: &str,
-                     attributes: serde_json::Value| {
-        let record = json!({
-            "scope": format!("aws:{account}:{region}:{service}"), "type": asset_type, "native_id": key,
-            "key": key, "account": account, "region": region, "tags": {"Environment": "prod"},
-            "attributes": attributes,
-        });
-        writeln!(out, "{record}")
-    };
+    let mut write =
+        |key: String, asset_type: &str, service: &str, region: &str, attributes: serde_json::Value| {
+            let record = json!({
+                "scope": format!("aws:{account}:{region}:{service}"), "type": asset_type, "native_id": key,
+                "key": key, "account": account, "region": region, "tags": {"Environment": "prod"},
+                "attributes": attributes,
+            });
+            writeln!(out, "{record}")
+        };
     for region in regions {
         write(
             format!("aws:{account}:{region}:ec2-region"),

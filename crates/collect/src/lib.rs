@@ -223,8 +223,9 @@ mod tests {
     fn unknown_types_name_the_known_ones() {
         let err = build(serde_json::json!({"type": "vmware"})).err().unwrap();
         assert!(
-            err.to_string()
-                .starts_with("unknown source type \"vmware\"; expected one of file, terraform, snapshot, aws"),
+            err.to_string().starts_with(
+                "unknown source type \"vmware\"; expected one of file, terraform, snapshot, aws"
+            ),
             "{err}"
         );
     }

@@ -120,7 +120,11 @@ impl Recorded {
             account: self.account,
             region: self.region,
             name: self.name,
-            attributes: if self.attributes.is_null() { Value::Object(Default::default()) } else { self.attributes },
+            attributes: if self.attributes.is_null() {
+                Value::Object(Default::default())
+            } else {
+                self.attributes
+            },
             tags: self.tags,
             fields: BTreeMap::new(),
         }
@@ -150,7 +154,8 @@ impl Source for SnapshotSource {
 /// stops the replay with nothing marked complete: the recording is not what it claims.
 fn replay(path: &std::path::Path, out: &Emitter) -> Result<(), CollectError> {
     let name = path.display();
-    let file = std::fs::File::open(path).map_err(|err| CollectError::Input(format!("cannot read {name}: {err}")))?;
+    let file =
+        std::fs::File::open(path).map_err(|err| CollectError::Input(format!("cannot read {name}: {err}")))?;
     let mut collected_at = None;
     let mut complete = BTreeSet::new();
     let mut failed = BTreeMap::new();
@@ -210,7 +215,8 @@ mod tests {
             ),
         )
         .unwrap();
-        let (emitter, mut received) = Emitter::channel(64, "m".into(), plumb_core::secrets::Sealer::new(b"k"));
+        let (emitter, mut received) =
+            Emitter::channel(64, "m".into(), plumb_core::secrets::Sealer::new(b"k"));
         replay(&path, &emitter).unwrap();
         drop(emitter);
         let mut seen = Vec::new();

@@ -238,8 +238,9 @@ pub struct StateInstance {
     /// The Terraform type.
     pub resource_type: String,
     /// The provider configuration, as the state names it
-    /// (`provider["registry.terraform.io/hashicorp/aws"].west`).
-    pub provider: String,
+    /// (`provider["registry.terraform.io/hashicorp/aws"].west`), shared by the block's
+    /// instances.
+    pub provider: std::sync::Arc<str>,
     /// The `count` index or `for_each` key.
     pub index_key: Option<Value>,
     /// The state's attributes.
@@ -254,7 +255,8 @@ pub fn instances(
 ) -> impl Iterator<Item = StateInstance> {
     let managed = resource.mode == "managed";
     let prefix = resource.module.as_deref().map(|m| format!("{m}.")).unwrap_or_default();
-    let (resource_type, name, provider) = (resource.resource_type, resource.name, resource.provider);
+    let provider: std::sync::Arc<str> = resource.provider.into();
+    let (resource_type, name) = (resource.resource_type, resource.name);
     resource.instances.into_iter().filter(move |instance| managed && instance.deposed.is_none()).map(
         move |instance| {
             let address = format!("{prefix}{resource_type}.{name}{}", index(&instance.index_key));
@@ -289,7 +291,7 @@ fn resource_of(state: &str, module: Option<&str>, instance: StateInstance) -> Re
         "address": address,
         "type": resource_type,
         "provider": provider_name(&provider),
-        "provider_config": provider,
+        "provider_config": &*provider,
         "module": module,
         "index_key": index_key,
         "state": state,

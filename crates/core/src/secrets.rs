@@ -105,24 +105,30 @@ impl Sealer {
     /// (`password`, `*_secret`, `private_key*`, `*_token`, …). Flags and numbers are left, as
     /// a name like `allow_users_to_change_password` holds no secret.
     fn seal_named(&self, value: &mut Value, at: &str, sealed: &mut Vec<String>) {
+        // Every attribute of every state resource passes here: paths are only written out
+        // for what is sealed or gone into, never for the scalars that are most of a state.
+        let join = |name: &dyn std::fmt::Display| {
+            if at.is_empty() { name.to_string() } else { format!("{at}.{name}") }
+        };
         match value {
             Value::Object(map) => {
                 for (name, child) in map.iter_mut() {
-                    let path = if at.is_empty() { name.clone() } else { format!("{at}.{name}") };
                     let holds_data = matches!(child, Value::String(s) if !s.is_empty())
                         || matches!(child, Value::Object(m) if !m.is_empty())
                         || matches!(child, Value::Array(a) if !a.is_empty());
-                    if secret_name(name) && holds_data && !is_sealed(child) {
+                    if holds_data && secret_name(name) && !is_sealed(child) {
                         *child = self.seal(child);
-                        sealed.push(path);
-                    } else {
-                        self.seal_named(child, &path, sealed);
+                        sealed.push(join(name));
+                    } else if matches!(child, Value::Object(_) | Value::Array(_)) {
+                        self.seal_named(child, &join(name), sealed);
                     }
                 }
             }
             Value::Array(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
-                    self.seal_named(item, &format!("{at}.{i}"), sealed);
+                    if matches!(item, Value::Object(_) | Value::Array(_)) {
+                        self.seal_named(item, &join(&i), sealed);
+                    }
                 }
             }
             _ => {}
@@ -140,7 +146,14 @@ pub fn is_sealed(value: &Value) -> bool {
 /// a token or API key, unless it names something about one (`secret_arn`,
 /// `password_policy`, `password_length`).
 pub fn secret_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
+    // Attribute names are lower case nearly always: copy only the others.
+    let lowered;
+    let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        lowered = name.to_ascii_lowercase();
+        lowered.as_str()
+    } else {
+        name
+    };
     const WORDS: &[&str] = &["password", "passwd", "secret", "private_key"];
     const ENDINGS: &[&str] = &["_token", "api_key", "bcrypt_hash"];
     const ABOUT: &[&str] = &[

@@ -16,6 +16,7 @@ pub mod ignore;
 pub mod types;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -120,7 +121,8 @@ struct Live {
     live_type: &'static TypeMap,
     id: String,
     environment: Option<String>,
-    place: Place,
+    /// Where it is: a position in the detector's `places` (few distinct ones, many resources).
+    place: usize,
     /// JSON text, parsed again only when a state resource is compared with it.
     attributes: Box<str>,
     tags: Box<str>,
@@ -132,8 +134,8 @@ struct Live {
 }
 
 impl Live {
-    /// An item about this live resource, named by its main Terraform type.
-    fn item(&self, kind: DriftKind) -> DriftItem {
+    /// An item about this live resource, named by its main Terraform type, at `place`.
+    fn item(&self, kind: DriftKind, place: &Place) -> DriftItem {
         DriftItem {
             kind,
             key: self.key.clone(),
@@ -142,7 +144,7 @@ impl Live {
             addresses: Vec::new(),
             states: Vec::new(),
             environment: self.environment.clone(),
-            account: self.place.account.clone(),
+            account: place.account.clone(),
             changes: Vec::new(),
         }
     }
@@ -209,7 +211,7 @@ pub struct Managed {
     pub state: String,
     /// The provider configuration that manages it, as the state names it
     /// (`provider["registry.terraform.io/hashicorp/aws"].west`): one account and region.
-    pub provider: String,
+    pub provider: Arc<str>,
     /// The Terraform type.
     pub terraform_type: String,
     /// The state's attributes.
@@ -230,7 +232,7 @@ impl Managed {
             key: asset.key.clone(),
             address: text("address")?,
             state: text("state").unwrap_or_default(),
-            provider: text("provider_config").or_else(|| text("provider")).unwrap_or_default(),
+            provider: text("provider_config").or_else(|| text("provider")).unwrap_or_default().into(),
             terraform_type: text("type")?,
             values: attributes.get("values").cloned().unwrap_or(Value::Null),
             environment: asset.environment.clone(),
@@ -442,7 +444,7 @@ pub struct Detector {
     sealer: Sealer,
     live: Vec<Live>,
     by_key: HashMap<String, usize>,
-    by_id: HashMap<(&'static str, String), Vec<usize>>,
+    by_id: HashMap<(&'static str, String), Indexes>,
     by_type: HashMap<&'static str, Vec<usize>>,
     matched: Vec<bool>,
     /// Live resources one of several state resources may manage: neither managed nor
@@ -454,9 +456,15 @@ pub struct Detector {
     unsupported_types: BTreeMap<String, u64>,
     /// Every gap met (live scopes and synced states), by scope.
     gaps: Vec<Gap>,
-    gap_positions: HashMap<String, usize>,
-    /// (state, provider configuration) → where its resources are, learned from their ARNs.
-    providers: HashMap<(String, String), Place>,
+    /// Each scope met: its gap (a position in `gaps`) and where its resources are. The last one
+    /// is tried first: live documents come in key order, mostly scope after scope.
+    scopes: HashMap<String, (Option<usize>, usize)>,
+    last_scope: Option<(String, Option<usize>, usize)>,
+    /// Every place a live resource is in; `Live::place` points here.
+    places: Vec<Place>,
+    /// (state, provider configuration, where its resources are), learned from their ARNs; a
+    /// state has few provider configurations.
+    providers: Vec<(String, Arc<str>, Place)>,
     /// State resources found by id or as the only settings document: matched once every
     /// resource of their state has told where its provider is.
     deferred: Vec<(Managed, &'static TypeMap)>,
@@ -492,24 +500,58 @@ impl Detector {
             totals: Totals::default(),
             unsupported_types: BTreeMap::new(),
             gaps: Vec::new(),
-            gap_positions: HashMap::new(),
-            providers: HashMap::new(),
+            scopes: HashMap::new(),
+            last_scope: None,
+            places: Vec::new(),
+            providers: Vec::new(),
             deferred: Vec::new(),
             not_comparable: BTreeMap::new(),
             unjudged: BTreeMap::new(),
         }
     }
 
+    /// A scope's gap (its position in `gaps`), if it has one, and where its resources are (a
+    /// position in `places`).
+    fn scope_of(&mut self, scope: &str) -> (Option<usize>, usize) {
+        if let Some((last, gap, place)) = &self.last_scope
+            && last == scope
+        {
+            return (*gap, *place);
+        }
+        let known = match self.scopes.get(scope) {
+            Some(known) => *known,
+            None => {
+                let gap = self.coverage.gap(scope).map(|gap| {
+                    self.gaps.push(gap);
+                    self.gaps.len() - 1
+                });
+                let id = ScopeId::parse(scope);
+                let place = self.place_index(Place {
+                    account: id.place.is_some().then_some(id.tenant),
+                    region: id.place,
+                });
+                self.scopes.insert(scope.to_owned(), (gap, place));
+                (gap, place)
+            }
+        };
+        self.last_scope = Some((scope.to_owned(), known.0, known.1));
+        known
+    }
+
+    /// The position of a place in `places`, added when new.
+    fn place_index(&mut self, place: Place) -> usize {
+        match self.places.iter().position(|known| *known == place) {
+            Some(index) => index,
+            None => {
+                self.places.push(place);
+                self.places.len() - 1
+            }
+        }
+    }
+
     /// The position of a scope's gap, if it has one.
     fn gap_of(&mut self, scope: Option<&str>) -> Option<usize> {
-        let scope = scope?;
-        if let Some(&position) = self.gap_positions.get(scope) {
-            return Some(position);
-        }
-        let gap = self.coverage.gap(scope)?;
-        self.gaps.push(gap);
-        self.gap_positions.insert(scope.to_owned(), self.gaps.len() - 1);
-        Some(self.gaps.len() - 1)
+        scope.and_then(|scope| self.scope_of(scope).0)
     }
 
     /// Records a resource left uncompared, and the keys whose open findings stay open.
@@ -534,14 +576,27 @@ impl Detector {
         let index = self.live.len();
         let id = entry.live_id.iter().map(|field| text(attributes.get(*field))).collect::<Vec<_>>().join(":");
         let in_scope = self.environment.is_none() || record.environment == self.environment;
-        let gap = self.gap_of(record.scope.as_deref());
+        let (gap, place) = match record.scope.as_deref() {
+            Some(scope) => self.scope_of(scope),
+            None => (None, usize::MAX),
+        };
+        let place = if place != usize::MAX && self.places[place].account.is_some() {
+            place
+        } else {
+            self.place_index(place_of_key(&record.key))
+        };
         self.by_key.insert(record.key.clone(), index);
-        self.by_id.entry((entry.live, id.clone())).or_default().push(index);
+        match self.by_id.entry((entry.live, id.clone())) {
+            std::collections::hash_map::Entry::Occupied(mut same) => same.get_mut().push(index),
+            std::collections::hash_map::Entry::Vacant(new) => {
+                new.insert(Indexes::One(index));
+            }
+        }
         if entry.settings {
             self.by_type.entry(entry.live).or_default().push(index);
         }
         self.live.push(Live {
-            place: live_place(&record),
+            place,
             key: record.key,
             live_type: entry,
             id,
@@ -559,11 +614,7 @@ impl Detector {
     /// Compares one state resource with what is live.
     pub fn add_managed(&mut self, managed: &Managed) {
         self.totals.state_resources += 1;
-        // One provider configuration is one account and region: what one of its resources
-        // says of itself (an ARN, an account id) holds for the others, compared or not.
-        let own = Place::of_values(&managed.values);
-        let known = self.providers.entry((managed.state.clone(), managed.provider.clone())).or_default();
-        *known = std::mem::take(known).or(Some(&own));
+        self.learn_provider(managed);
         let Some(entry) = types::by_terraform(&managed.terraform_type) else {
             self.totals.unsupported += 1;
             *self.unsupported_types.entry(managed.terraform_type.clone()).or_default() += 1;
@@ -577,6 +628,27 @@ impl Detector {
             // Found by id or as a settings document, which only its account and region tell
             // apart: wait until the state's other resources have said where its provider is.
             Identity::Id(_) | Identity::Only => self.deferred.push((managed.clone(), entry)),
+        }
+    }
+
+    /// One provider configuration is one account and region: what one of its resources says
+    /// of itself (an ARN, an account id) holds for the others, compared or not.
+    fn learn_provider(&mut self, managed: &Managed) {
+        let known = self
+            .providers
+            .iter()
+            .position(|(state, provider, _)| *state == managed.state && *provider == managed.provider);
+        match known {
+            Some(i) if self.providers[i].2.account.is_some() && self.providers[i].2.region.is_some() => {}
+            Some(i) => {
+                let place = std::mem::take(&mut self.providers[i].2);
+                self.providers[i].2 = place.or(Some(&Place::of_values(&managed.values)));
+            }
+            None => self.providers.push((
+                managed.state.clone(),
+                managed.provider.clone(),
+                Place::of_values(&managed.values),
+            )),
         }
     }
 
@@ -594,18 +666,19 @@ impl Detector {
 
     /// Finds a deferred state resource among the live ones of its account and region.
     fn find_by_place(&self, entry: &TypeMap, managed: &Managed, place: &Place) -> Found {
-        let candidates = match entry.identity {
+        let candidates: &[usize] = match entry.identity {
             Identity::Id(fields) => {
                 let id = fields.iter().map(|f| text(managed.values.get(*f))).collect::<Vec<_>>().join(":");
-                self.by_id.get(&(entry.live, id))
+                self.by_id.get(&(entry.live, id)).map_or(&[], Indexes::as_slice)
             }
-            _ => self.by_type.get(entry.live),
+            _ => self.by_type.get(entry.live).map_or(&[], Vec::as_slice),
         };
         let fitting: Vec<usize> = candidates
-            .into_iter()
-            .flatten()
+            .iter()
             .copied()
-            .filter(|&i| self.live[i].live_type.live == entry.live && place.admits(&self.live[i].place))
+            .filter(|&i| {
+                self.live[i].live_type.live == entry.live && place.admits(&self.places[self.live[i].place])
+            })
             .collect();
         match fitting.as_slice() {
             [] => Found::None,
@@ -624,12 +697,13 @@ impl Detector {
                 if !self.live[index].in_scope {
                     return;
                 }
-                let live_gap = self.live[index].gap;
-                let live_key = self.live[index].key.clone();
-                match live_gap.or(stale_state) {
+                match self.live[index].gap.or(stale_state) {
                     // Neither side may be judged: the match keeps the live resource from
                     // being called unmanaged, and its open findings stay open.
-                    Some(gap) => self.gap_not_compared(gap, &[&live_key, &managed.key]),
+                    Some(gap) => {
+                        let live_key = self.live[index].key.clone();
+                        self.gap_not_compared(gap, &[&live_key, &managed.key]);
+                    }
                     None => self.compare(index, entry, managed, &id),
                 }
             }
@@ -682,7 +756,11 @@ impl Detector {
 
     /// Where a state resource is: from itself, else from its provider configuration.
     fn place_of(&self, managed: &Managed) -> Place {
-        let provider = self.providers.get(&(managed.state.clone(), managed.provider.clone()));
+        let provider = self
+            .providers
+            .iter()
+            .find(|(state, provider, _)| *state == managed.state && *provider == managed.provider)
+            .map(|(_, _, place)| place);
         Place::of_values(&managed.values).or(provider)
     }
 
@@ -703,7 +781,8 @@ impl Detector {
         if changes.is_empty() {
             return;
         }
-        let item = self.changed.entry(index).or_insert_with(|| live.item(DriftKind::Changed));
+        let place = &self.places[live.place];
+        let item = self.changed.entry(index).or_insert_with(|| live.item(DriftKind::Changed, place));
         item.addresses.push(managed.address.clone());
         if !item.states.contains(&managed.state) {
             item.states.push(managed.state.clone());
@@ -750,7 +829,7 @@ impl Detector {
                 continue;
             }
             let environment = live.environment.clone().unwrap_or_else(|| "-".to_owned());
-            let account = live.place.account.clone().unwrap_or_else(|| "-".to_owned());
+            let account = self.places[live.place].account.clone().unwrap_or_else(|| "-".to_owned());
             let row = coverage
                 .entry((environment.clone(), account.clone(), live.live_type.live))
                 .or_insert_with(|| CoverageRow {
@@ -772,7 +851,7 @@ impl Detector {
             } else if self.ignore.ignores_resource(live.live_type.terraform, &live.id) {
                 self.totals.ignored += 1;
             } else {
-                unmanaged.push(live.item(DriftKind::Unmanaged));
+                unmanaged.push(live.item(DriftKind::Unmanaged, &self.places[live.place]));
             }
         }
         for (gap, key) in uncompared {
@@ -811,17 +890,38 @@ enum Found {
     Several(Vec<usize>),
 }
 
-/// Where a live resource is: its scope's account and place, else its ARN's.
-fn live_place(record: &LiveRecord) -> Place {
-    if let Some(scope) = record.scope.as_deref().map(ScopeId::parse).filter(|s| s.place.is_some()) {
-        return Place { account: Some(scope.tenant), region: scope.place };
+/// Where a live resource without a scope is: its ARN's account and region, else what a
+/// settings key (`aws:ACCOUNT:REGION:WHAT`) says.
+fn place_of_key(key: &str) -> Place {
+    let from_arn = Place::of_arn(key);
+    if from_arn.account.is_some() {
+        return from_arn;
     }
-    let from_key = Place::of_arn(&record.key);
-    if from_key.account.is_some() {
-        return from_key;
-    }
-    let scope = ScopeId::parse(&record.key);
+    let scope = ScopeId::parse(key);
     Place { account: scope.place.is_some().then_some(scope.tenant), region: scope.place }
+}
+
+/// The live resources an id names: nearly always one.
+#[derive(Clone, Debug)]
+enum Indexes {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl Indexes {
+    fn push(&mut self, index: usize) {
+        match self {
+            Indexes::One(first) => *self = Indexes::Many(vec![*first, index]),
+            Indexes::Many(all) => all.push(index),
+        }
+    }
+
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Indexes::One(one) => std::slice::from_ref(one),
+            Indexes::Many(all) => all,
+        }
+    }
 }
 
 /// A state resource's id: Terraform's `id`, else its address.

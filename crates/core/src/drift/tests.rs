@@ -75,7 +75,7 @@ fn managed(terraform_type: &str, address: &str, values: Value) -> Managed {
         key: format!("terraform:prod.tfstate:{address}"),
         address: address.to_owned(),
         state: "prod.tfstate".to_owned(),
-        provider: "provider[\"registry.terraform.io/hashicorp/aws\"]".to_owned(),
+        provider: "provider[\"registry.terraform.io/hashicorp/aws\"]".into(),
         terraform_type: terraform_type.to_owned(),
         values,
         environment: Some("production".to_owned()),

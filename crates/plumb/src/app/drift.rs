@@ -363,7 +363,7 @@ fn managed(resource: Resource, environment: Option<&(TagMapping, InventoryRules)
         key,
         address: native_id,
         state: plumb_core::scope::ScopeId::parse(&scope).tenant,
-        provider: attributes.get("provider_config").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        provider: attributes.get("provider_config").and_then(Value::as_str).unwrap_or_default().into(),
         terraform_type: resource_type.strip_prefix("terraform.").unwrap_or(&resource_type).to_owned(),
         values: attributes.get_mut("values").map(Value::take).unwrap_or(Value::Null),
         environment,

@@ -314,8 +314,12 @@ impl Writer<'_> {
             }
         }
         let before = tx.scope_status(&[scope]).await?.pop();
-        let status =
-            ScopeStatus::complete(ScopeId::parse(scope), &self.origin, at.unwrap_or(now), &self.summary.run_id);
+        let status = ScopeStatus::complete(
+            ScopeId::parse(scope),
+            &self.origin,
+            at.unwrap_or(now),
+            &self.summary.run_id,
+        );
         tx.record_scope(&status, before.as_ref()).await?;
         tx.commit().await?;
         self.summary.scopes.push(scope.to_owned());
