@@ -29,6 +29,11 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("random_string", &["result"]),
     ("random_password", &["result", "bcrypt_hash"]),
     ("github_actions_secret", &["plaintext_value", "encrypted_value"]),
+    // Environments and container definitions hold whatever a team passes its code, secrets
+    // included; Terraform marks none of it.
+    ("aws_lambda_function", &["environment"]),
+    ("aws_ecs_task_definition", &["container_definitions"]),
+    ("aws_elastic_beanstalk_environment", &["setting"]),
 ];
 
 /// Seals values with a secret key.
@@ -154,7 +159,17 @@ pub fn secret_name(name: &str) -> bool {
     } else {
         name
     };
-    const WORDS: &[&str] = &["password", "passwd", "secret", "private_key"];
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "private_key",
+        "client_key",
+        "connection_string",
+        "kube_config",
+        "credential",
+    ];
     const ENDINGS: &[&str] = &["_token", "api_key", "bcrypt_hash"];
     const ABOUT: &[&str] = &[
         "_arn",
@@ -167,6 +182,8 @@ pub fn secret_name(name: &str) -> bool {
         "_enabled",
         "_rotation",
         "_version",
+        "_type",
+        "_mode",
     ];
     let says = name == "token"
         || WORDS.iter().any(|w| name.contains(w))
@@ -284,6 +301,11 @@ mod tests {
             "token",
             "api_key",
             "secret_string",
+            "passphrase",
+            "client_key",
+            "primary_connection_string",
+            "kube_config_raw",
+            "credentials",
         ] {
             assert!(secret_name(name), "{name}");
         }
@@ -296,6 +318,8 @@ mod tests {
             "public_key_pem",
             "name",
             "password_reset_required",
+            "credential_type",
+            "client_key_id",
         ] {
             assert!(!secret_name(name), "{name}");
         }
