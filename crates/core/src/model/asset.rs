@@ -160,6 +160,14 @@ impl Asset {
         };
         let mut old = serde_json::Map::new();
         let mut new = serde_json::Map::new();
+        // A field left out of `after` (an emptied provenance is not serialized) was removed:
+        // it is recorded as null, so the history folds to what the row holds.
+        for (field, previous) in &before {
+            if !after.contains_key(field) {
+                old.insert(field.clone(), previous.clone());
+                new.insert(field.clone(), Value::Null);
+            }
+        }
         for (field, value) in after {
             let previous = before.get(&field).cloned().unwrap_or(Value::Null);
             if previous != value {
@@ -271,6 +279,16 @@ pub(crate) mod tests {
         assert_eq!(old, serde_json::json!({"owner": "ana@example.com", "tags": {}}));
         assert_eq!(new, serde_json::json!({"owner": "bo@example.com", "tags": {"team": "it"}}));
         assert!(before.diff(&before.clone()).is_none());
+    }
+
+    #[test]
+    fn diff_records_a_field_that_was_emptied() {
+        let mut before = sample();
+        crate::provenance::set_by_person(&mut before.provenance, "owner", Some("ana@example.com"));
+        let after = sample();
+        let (old, new) = before.diff(&after).unwrap();
+        assert!(old["provenance"].is_object(), "{old}");
+        assert_eq!(new, serde_json::json!({"provenance": null}));
     }
 
     #[test]
