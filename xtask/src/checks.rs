@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::{Options, bench_dir, build_release, fresh_database, timed};
+use crate::{Options, bench_dir, build_release, fresh_database, recording, timed};
 
 /// Writes the benchmark configuration (the roles the production rule needs).
 fn config(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
@@ -55,10 +55,11 @@ pub fn bench_check(options: &Options) -> anyhow::Result<()> {
     let binary = build_release()?;
     let dir = bench_dir()?;
     let data = dir.join(format!("aws-snapshot-{}.jsonl", options.count));
-    if !data.exists() {
+    if !recording::usable(&data) {
         eprintln!("generating {}", data.display());
         generate_aws_assets(options.count, &data)?;
     }
+    recording::date_now(&data)?;
     let config = config(&dir)?;
     let url = fresh_database(&options.backend, &dir)?;
     timed(&binary, &url, &config, &["sync", "snapshot", data.to_str().context("path")?])?;
@@ -121,9 +122,11 @@ const SERVICES: &[(&str, bool)] = &[
 /// N resources as the AWS collector yields them (one account, three regions): buckets,
 /// security groups, instances, volumes, IAM users and policies, KMS keys, plus the account's
 /// and regions' settings documents, as a recording for `plumb sync snapshot` in which every
-/// service of every region was collected completely (no header: the time of the replay).
+/// service of every region was collected completely (dated when it is replayed).
 pub fn generate_aws_assets(count: u64, path: &Path) -> anyhow::Result<()> {
     let mut out = crate::create(path)?;
+    writeln!(out, "{}", recording::header(jiff::Timestamp::now()))?;
+    let mut written = 0_u64;
     let account = "111122223333";
     let regions = ["us-east-1", "eu-west-1", "eu-central-1"];
     for (service, global) in SERVICES {
@@ -139,6 +142,7 @@ pub fn generate_aws_assets(count: u64, path: &Path) -> anyhow::Result<()> {
                 "key": key, "account": account, "region": region, "tags": {"Environment": "prod"},
                 "attributes": attributes,
             });
+            written += 1;
             writeln!(out, "{record}")
         };
     for region in regions {
@@ -272,6 +276,7 @@ pub fn generate_aws_assets(count: u64, path: &Path) -> anyhow::Result<()> {
             )?,
         }
     }
+    writeln!(out, "{}", recording::end(written))?;
     out.flush()?;
     Ok(())
 }

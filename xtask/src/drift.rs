@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::{Options, bench_dir, build_release, fresh_database, timed};
+use crate::{Options, bench_dir, build_release, fresh_database, recording, timed};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -27,11 +27,12 @@ pub fn bench_drift(options: &Options) -> anyhow::Result<()> {
     let dir = bench_dir()?;
     let live = dir.join(format!("drift-live-snapshot-{}.jsonl", options.count));
     let state = dir.join(format!("drift-{}.tfstate", options.count));
-    if !live.exists() || !state.exists() {
+    if !recording::usable(&live) || !state.exists() {
         eprintln!("generating {} and {}", live.display(), state.display());
         generate_live(options.count, &live)?;
         generate_state(options.count, &state)?;
     }
+    recording::date_now(&live)?;
     let config = dir.join("plumb.toml");
     std::fs::write(
         &config,
@@ -57,9 +58,10 @@ pub fn bench_drift(options: &Options) -> anyhow::Result<()> {
 }
 
 /// Live instances 0..N, as a recording for `plumb sync snapshot` (the region's EC2 collected
-/// completely at the time of the replay).
+/// completely, dated when it is replayed).
 fn generate_live(count: u64, path: &Path) -> anyhow::Result<()> {
     let mut out = crate::create(path)?;
+    writeln!(out, "{}", recording::header(jiff::Timestamp::now()))?;
     for i in 0..count {
         let record = json!({
             "scope": format!("aws:{ACCOUNT}:us-east-1:ec2"), "type": "aws.ec2.instance", "native_id": id(i),
@@ -69,6 +71,7 @@ fn generate_live(count: u64, path: &Path) -> anyhow::Result<()> {
         });
         writeln!(out, "{record}")?;
     }
+    writeln!(out, "{}", recording::end(count))?;
     out.flush()?;
     Ok(())
 }

@@ -23,6 +23,7 @@ use anyhow::{Context, bail};
 
 mod checks;
 mod drift;
+mod recording;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
