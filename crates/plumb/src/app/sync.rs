@@ -294,6 +294,20 @@ impl Writer<'_> {
     async fn complete(&mut self, scope: &str, at: Option<Timestamp>) -> anyhow::Result<()> {
         let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
         let now = tx.now();
+        let before = tx.scope_status(&[scope]).await?.pop();
+        let last = before.as_ref().and_then(|b| b.succeeded_at);
+        if let (Some(at), Some(last)) = (at, last)
+            && at < last
+        {
+            // An older recording replayed over a newer collection: what it says is not
+            // current, so nothing is marked absent and the scope is not complete.
+            drop(tx);
+            let message = format!("collected at {at}, before the last complete collection ({last})");
+            let error = PartError { scope: scope.to_owned(), operation: "replay".to_owned(), message };
+            self.fail_scope(&error).await?;
+            self.summary.errors.push(error);
+            return Ok(());
+        }
         let unseen = match self.unseen.remove(scope) {
             Some(unseen) => unseen,
             None => scope_members(&mut tx, scope).await?,
@@ -313,7 +327,6 @@ impl Writer<'_> {
                 self.summary.absent += 1;
             }
         }
-        let before = tx.scope_status(&[scope]).await?.pop();
         let status = ScopeStatus::complete(
             ScopeId::parse(scope),
             &self.origin,
