@@ -98,9 +98,20 @@ impl ScopeStatus {
         match self.succeeded_at {
             None => Health::Never,
             Some(at) if limit.expired(at, now) => Health::Stale { last_success: at, limit },
+            Some(at) if ahead(at, now) => Health::Future { at },
             Some(_) => Health::Complete,
         }
     }
+}
+
+/// How far ahead of this machine's clock a collection time may be (another machine's clock,
+/// a recording made elsewhere) before it is not believed.
+const CLOCK_SKEW_MICROS: i64 = 10 * 60 * 1_000_000;
+
+/// Whether `at` is later than `now` by more than clocks differ: a time that never ages, so
+/// its data would never go stale.
+fn ahead(at: Timestamp, now: Timestamp) -> bool {
+    at.as_micros().saturating_sub(now.as_micros()) > CLOCK_SKEW_MICROS
 }
 
 /// How old the last complete collection may be: a nightly sync may be late, never absent.
@@ -146,16 +157,23 @@ pub enum Health {
     },
     /// Never collected completely (never synced, or every attempt was cut short).
     Never,
+    /// Said to have been collected later than now: a clock or a recording is wrong, and data
+    /// whose age is unknown is not judged.
+    Future {
+        /// When it says it was collected.
+        at: Timestamp,
+    },
 }
 
 impl Health {
-    /// One word for it: `complete`, `failed`, `stale` or `never`.
+    /// One word for it: `complete`, `failed`, `stale`, `never` or `future`.
     pub fn word(&self) -> &'static str {
         match self {
             Health::Complete => "complete",
             Health::Failed { .. } => "failed",
             Health::Stale { .. } => "stale",
             Health::Never => "never",
+            Health::Future { .. } => "future",
         }
     }
 }
@@ -187,6 +205,11 @@ impl fmt::Display for Gap {
                 self.scope, limit.max_age_hours
             ),
             Health::Never => write!(f, "{} was never collected completely", self.scope),
+            Health::Future { at } => write!(
+                f,
+                "{} says it was collected at {at}, later than now: a clock or a recording is wrong",
+                self.scope
+            ),
         }
     }
 }
@@ -228,6 +251,24 @@ impl Coverage {
     pub fn gap(&self, scope: &str) -> Option<Gap> {
         let health = self.health(scope);
         (health != Health::Complete).then(|| Gap { scope: scope.to_owned(), health })
+    }
+
+    /// Every scope of `source` that cannot be relied on, by name; `None` when sync has no
+    /// status for any scope of it.
+    pub fn source_gaps(&self, source: &str) -> Option<Vec<Gap>> {
+        let mut known = false;
+        let mut gaps: Vec<Gap> = Vec::new();
+        for (name, health) in &self.health {
+            if name.split_once(':').map_or(name.as_str(), |(s, _)| s) != source {
+                continue;
+            }
+            known = true;
+            if *health != Health::Complete {
+                gaps.push(Gap { scope: name.clone(), health: health.clone() });
+            }
+        }
+        gaps.sort_by(|a, b| a.scope.cmp(&b.scope));
+        known.then_some(gaps)
     }
 
     /// The tenants (accounts) of a structured source that sync has a status for.
@@ -319,6 +360,10 @@ mod tests {
         let failed = fresh.failed(at("2026-12-02T02:00:00Z"), "run-2", "AccessDenied");
         let Health::Failed { error, last_success, .. } = failed.health(at(NOW), limit) else { panic!() };
         assert_eq!((error.as_str(), last_success), ("AccessDenied", fresh.succeeded_at));
+        let ahead = ok("aws:1:us-east-1:ec2", "2026-12-02T12:20:00Z");
+        assert_eq!(ahead.health(at(NOW), limit), Health::Future { at: at("2026-12-02T12:20:00Z") });
+        let skewed = ok("aws:1:us-east-1:ec2", "2026-12-02T12:05:00Z");
+        assert_eq!(skewed.health(at(NOW), limit), Health::Complete);
         let never = ScopeStatus::first_failure(ScopeId::parse("aws:1:global:iam"), "aws", at(NOW), "r", "x");
         assert!(matches!(never.health(at(NOW), limit), Health::Failed { last_success: None, .. }));
     }
@@ -359,5 +404,7 @@ mod tests {
         let never = coverage.locate("aws", Some("1"), Some("eu-west-1"), "ec2");
         assert_eq!(never, [Gap { scope: "aws:1:eu-west-1:ec2".into(), health: Health::Never }]);
         assert!(never[0].to_string().contains("never collected completely"));
+        assert_eq!(coverage.source_gaps("aws").map(|g| g.len()), Some(1));
+        assert_eq!(coverage.source_gaps("terraform"), None);
     }
 }

@@ -63,11 +63,6 @@ impl ScopeId {
         }
         ScopeId::named(source, rest)
     }
-
-    /// Whether it covers its whole tenant rather than one region or namespace.
-    pub fn is_global(&self) -> bool {
-        self.place.as_deref() == Some(GLOBAL)
-    }
 }
 
 impl fmt::Display for ScopeId {
@@ -81,15 +76,39 @@ impl fmt::Display for ScopeId {
     }
 }
 
-/// The account (or cluster) a key names, for keys that name one by their shape: a settings
-/// document's `aws:ACCOUNT:REGION:WHAT`, or an ARN with an account field. S3 bucket ARNs name
-/// none; their account comes from the asset's scope.
-pub fn tenant_of_key(key: &str) -> Option<&str> {
-    if let Some(rest) = key.strip_prefix("arn:") {
-        return rest.split(':').nth(3).filter(|account| !account.is_empty());
+/// Where a key says it is, by its shape: (tenant, place), each when the key names it.
+///
+/// - an ARN, `arn:PARTITION:SERVICE:REGION:ACCOUNT:…` (IAM and S3 ARNs leave parts empty;
+///   a bucket's account comes from its asset's scope);
+/// - a structured source's key: `aws:ACCOUNT:REGION:WHAT` (settings documents), or
+///   `aws:TYPE:ACCOUNT:REGION:ID` (a resource without an ARN).
+pub fn locate_key(key: &str) -> (Option<&str>, Option<&str>) {
+    fn part(p: Option<&str>) -> Option<&str> {
+        p.filter(|p| !p.is_empty())
     }
-    let (source, rest) = key.split_once(':')?;
-    STRUCTURED.contains(&source).then(|| rest.split(':').next()).flatten().filter(|t| !t.is_empty())
+    if let Some(rest) = key.strip_prefix("arn:") {
+        let mut parts = rest.splitn(5, ':').skip(2);
+        let place = part(parts.next());
+        return (part(parts.next()), place);
+    }
+    match key.split_once(':') {
+        Some((source, rest)) if STRUCTURED.contains(&source) => {
+            let mut parts: Vec<&str> = rest.splitn(4, ':').collect();
+            // A resource without an ARN is `aws:TYPE:ACCOUNT:REGION:ID`, or `aws:TYPE:ID` when
+            // its account is unknown.
+            if parts
+                .first()
+                .is_some_and(|first| first.strip_prefix(source).is_some_and(|t| t.starts_with('.')))
+            {
+                parts.remove(0);
+            }
+            match parts.as_slice() {
+                [tenant, place, _, ..] => (part(Some(tenant)), part(Some(place))),
+                _ => (None, None),
+            }
+        }
+        _ => (None, None),
+    }
 }
 
 #[cfg(test)]
@@ -113,16 +132,22 @@ mod tests {
             );
             assert_eq!(scope.to_string(), text);
         }
-        assert!(ScopeId::parse("aws:1:global:s3").is_global());
-        assert!(!ScopeId::parse("aws:1:us-east-1:ec2").is_global());
     }
 
     #[test]
-    fn keys_name_their_tenant_when_their_shape_does() {
-        assert_eq!(tenant_of_key("arn:aws:ec2:eu-west-1:111122223333:instance/i-1"), Some("111122223333"));
-        assert_eq!(tenant_of_key("arn:aws:s3:::bucket"), None);
-        assert_eq!(tenant_of_key("aws:111122223333:global:iam-account"), Some("111122223333"));
-        assert_eq!(tenant_of_key("terraform:prod.tfstate:aws_vpc.main"), None);
-        assert_eq!(tenant_of_key("SN-1"), None);
+    fn keys_say_where_they_are_when_their_shape_does() {
+        for (key, tenant, place) in [
+            ("arn:aws:ec2:eu-west-1:111122223333:instance/i-1", Some("111122223333"), Some("eu-west-1")),
+            ("arn:aws:iam::111122223333:user/ana", Some("111122223333"), None),
+            ("arn:aws:s3:::bucket", None, None),
+            ("aws:111122223333:global:iam-account", Some("111122223333"), Some("global")),
+            ("aws:aws.ec2.instance:111122223333:eu-west-1:i-1", Some("111122223333"), Some("eu-west-1")),
+            ("aws:aws.ec2.instance:i-1", None, None),
+            ("terraform:prod.tfstate:aws_vpc.main", None, None),
+            ("SN-1", None, None),
+            ("arn:aws", None, None),
+        ] {
+            assert_eq!(locate_key(key), (tenant, place), "{key}");
+        }
     }
 }

@@ -34,6 +34,36 @@ pub struct FindingChanges {
     pub resolved_findings: Vec<Finding>,
 }
 
+/// Which open findings of its checks a run speaks for: those of them it does not report were
+/// looked at and not found, so they resolve ("no longer reported").
+#[derive(Clone, Copy)]
+pub enum Reach<'a> {
+    /// All of them: the run saw everything its checks judge.
+    All,
+    /// None: the run saw part of the inventory (one environment), so what it did not report
+    /// may simply not have been looked at.
+    Reported,
+    /// Those `within(check, key)` admits (a drift scan of named states speaks for its own
+    /// states' resources, not for other states').
+    Within(&'a (dyn Fn(&str, &str) -> bool + Sync)),
+}
+
+impl Reach<'_> {
+    fn covers(&self, check: &str, key: &str) -> bool {
+        match self {
+            Reach::All => true,
+            Reach::Reported => false,
+            Reach::Within(within) => within(check, key),
+        }
+    }
+}
+
+/// The result an `error` kept open, from its evidence.
+fn last_judged(evidence: &str) -> Option<FindingStatus> {
+    let evidence: Value = serde_json::from_str(evidence).ok()?;
+    evidence.get(plumb_core::model::PREVIOUS_STATUS)?.as_str()?.parse().ok()
+}
+
 /// A stored finding with its state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredFinding {
@@ -64,7 +94,10 @@ impl Store {
         rows.iter().map(stored_from_row).collect()
     }
 
-    /// The open findings of these checks: (check, key, status).
+    /// The open findings of these checks: (check, key, the status it had when last judged).
+    /// An `error` that kept an earlier result open (its evidence's
+    /// [`PREVIOUS_STATUS`](plumb_core::model::PREVIOUS_STATUS)) reports that result, so a
+    /// failure stays a failure however many nights its data goes uncollected.
     pub async fn open_finding_keys(
         &self,
         checks: &[String],
@@ -72,7 +105,8 @@ impl Store {
         let mut open = Vec::new();
         for chunk in checks.chunks(BATCH) {
             let mut sql = Sql::new(
-                "SELECT check_id, key, status FROM findings WHERE resolved_at IS NULL AND check_id IN ",
+                "SELECT check_id, key, status, CASE WHEN status = 'error' THEN evidence END AS evidence \
+                 FROM findings WHERE resolved_at IS NULL AND check_id IN ",
             );
             sql.row(|row| {
                 for check in chunk {
@@ -80,7 +114,10 @@ impl Store {
                 }
             });
             for row in &sql.query(self.backend).fetch_all(&self.pool).await? {
-                let status = parse("status", row.try_get::<String, _>("status")?)?;
+                let mut status = parse("status", row.try_get::<String, _>("status")?)?;
+                if let Some(evidence) = row.try_get::<Option<String>, _>("evidence")? {
+                    status = last_judged(&evidence).unwrap_or(status);
+                }
                 open.push((row.try_get("check_id")?, row.try_get("key")?, status));
             }
         }
@@ -97,16 +134,17 @@ struct Open {
 
 impl WriteTx {
     /// Stores one run's results for the checks in `checks`: failing (and manual, error)
-    /// results open or stay open; passing results, and open findings of these checks whose
-    /// key the run did not report at all (when `complete`), resolve. `first_seen` of each
-    /// result is filled from the store.
+    /// results open or stay open; passing results, and open findings within the run's `reach`
+    /// whose key it did not report at all, resolve. `first_seen` of each result is filled
+    /// from the store.
     pub async fn record_findings(
         &mut self,
         checks: &[String],
         results: &mut [Finding],
         run_id: &str,
-        complete: bool,
+        reach: Reach<'_>,
     ) -> Result<FindingChanges, StoreError> {
+        let complete = matches!(reach, Reach::All);
         let now = self.now();
         let mut open = self.open_findings(checks).await?;
         let mut changes = FindingChanges::default();
@@ -144,9 +182,11 @@ impl WriteTx {
                 Some(_) => resolving.push((id, format!("{} passed", result.check))),
             }
         }
-        if complete {
-            resolving.extend(open.into_keys().map(|id| (id, "no longer reported".to_owned())));
-        }
+        resolving.extend(
+            open.into_keys()
+                .filter(|(check, key)| reach.covers(check, key))
+                .map(|id| (id, "no longer reported".to_owned())),
+        );
         resolving.sort();
         for ((check, key), reason) in resolving {
             let previous = self.resolve(&check, &key, now, &reason).await?;

@@ -27,7 +27,7 @@ use sqlx::{AnyPool, Executor};
 pub use assets::{AssetFilter, AssetPage, DocumentScan, Page, TagFilter, decode_cursor, encode_cursor};
 pub use error::StoreError;
 pub use events::Verification;
-pub use findings::{FindingChanges, StoredFinding};
+pub use findings::{FindingChanges, Reach, StoredFinding};
 pub use maintenance::{Reseal, Rewrite};
 pub use migrate::MigrationState;
 pub use sync::SyncState;

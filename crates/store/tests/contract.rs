@@ -362,7 +362,10 @@ async fn record(
 ) -> plumb_store::FindingChanges {
     let mut results = results.to_vec();
     let mut tx = f.store.begin_write("test@example.com").await.unwrap();
-    let changes = tx.record_findings(&["pack/rule".to_owned()], &mut results, run, true).await.unwrap();
+    let changes = tx
+        .record_findings(&["pack/rule".to_owned()], &mut results, run, plumb_store::Reach::All)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     changes
 }

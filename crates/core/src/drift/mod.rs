@@ -159,21 +159,16 @@ struct Place {
 }
 
 impl Place {
-    /// From an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:…`): IAM and S3 ARNs leave parts
-    /// empty.
-    fn of_arn(arn: &str) -> Place {
-        let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        let part = |i: usize| parts.get(i).filter(|p| !p.is_empty()).map(|p| (*p).to_owned());
-        if parts.first() != Some(&"arn") {
-            return Place::default();
-        }
-        Place { account: part(4), region: part(3) }
+    /// What a key (an ARN, a settings key) says of where it is.
+    fn of_key(key: &str) -> Place {
+        let (account, region) = crate::scope::locate_key(key);
+        Place { account: account.map(str::to_owned), region: region.map(str::to_owned) }
     }
 
     /// What a state resource says of itself: its ARN, its `account_id`, its `region`.
     fn of_values(values: &Value) -> Place {
         let text = |name: &str| values.get(name).and_then(Value::as_str).filter(|v| !v.is_empty());
-        let mut place = text("arn").map(Place::of_arn).unwrap_or_default();
+        let mut place = text("arn").map(Place::of_key).unwrap_or_default();
         place.account = place.account.or_else(|| text("account_id").map(str::to_owned));
         place.region = place.region.or_else(|| text("region").map(str::to_owned));
         place
@@ -341,7 +336,7 @@ impl DriftKind {
                 "not compared: {} (the last result was {previous}; it stays open)",
                 reasons.join("; ")
             ),
-            evidence: json!({"not_comparable": reasons, "previous_status": previous.as_str()}),
+            evidence: json!({"not_comparable": reasons, crate::model::PREVIOUS_STATUS: previous.as_str()}),
             remediation: "Fix the collection (see `plumb run list --kind sync`), then sync and scan again."
                 .to_owned(),
             first_seen: now,
@@ -470,6 +465,9 @@ pub struct Detector {
     deferred: Vec<(Managed, &'static TypeMap)>,
     not_comparable: BTreeMap<(String, String), u64>,
     unjudged: BTreeMap<String, Vec<String>>,
+    /// States that should have been read and could not be relied on: a live resource no state
+    /// read manages may be managed by one of them, so it is not called unmanaged.
+    unread_states: Vec<Gap>,
 }
 
 impl Detector {
@@ -507,7 +505,14 @@ impl Detector {
             deferred: Vec::new(),
             not_comparable: BTreeMap::new(),
             unjudged: BTreeMap::new(),
+            unread_states: Vec::new(),
         }
+    }
+
+    /// Says which states of the managed view could not be relied on (failed, stale, never
+    /// synced): while any could not, no live resource is unmanaged, only not comparable.
+    pub fn unread_states(&mut self, gaps: Vec<Gap>) {
+        self.unread_states = gaps;
     }
 
     /// A scope's gap (its position in `gaps`), if it has one, and where its resources are (a
@@ -583,7 +588,7 @@ impl Detector {
         let place = if place != usize::MAX && self.places[place].account.is_some() {
             place
         } else {
-            self.place_index(place_of_key(&record.key))
+            self.place_index(Place::of_key(&record.key))
         };
         self.by_key.insert(record.key.clone(), index);
         match self.by_id.entry((entry.live, id.clone())) {
@@ -732,6 +737,17 @@ impl Detector {
                     return;
                 }
                 let place = self.place_of(managed);
+                if place.account.is_none() {
+                    // Any account, collected or not, may hold it.
+                    // One reason per state, so a state of a hundred buckets is one line.
+                    let reason = format!(
+                        "resources in {} that do not say which account they are in (nor does any \
+                         resource of their provider) cannot be told missing",
+                        managed.state
+                    );
+                    self.not_compared("unknown account", reason, &[&managed.key]);
+                    return;
+                }
                 let service = entry.live.split('.').nth(1).unwrap_or_default();
                 let gaps = self.coverage.locate(
                     &self.source,
@@ -819,6 +835,7 @@ impl Detector {
         let mut coverage: BTreeMap<(String, String, &'static str), CoverageRow> = BTreeMap::new();
         let mut unmanaged = Vec::new();
         let mut uncompared = Vec::new();
+        let mut maybe_managed = Vec::new();
         for (index, live) in self.live.iter().enumerate() {
             if !live.in_scope || live.live_type.settings {
                 continue;
@@ -850,12 +867,22 @@ impl Detector {
                 uncompared.push((gap, live.key.clone()));
             } else if self.ignore.ignores_resource(live.live_type.terraform, &live.id) {
                 self.totals.ignored += 1;
+            } else if !self.unread_states.is_empty() {
+                maybe_managed.push(live.key.clone());
             } else {
                 unmanaged.push(live.item(DriftKind::Unmanaged, &self.places[live.place]));
             }
         }
         for (gap, key) in uncompared {
             self.gap_not_compared(gap, &[&key]);
+        }
+        if let Some(first) = self.unread_states.first() {
+            let scope = first.scope.clone();
+            let gaps: Vec<String> = self.unread_states.iter().map(ToString::to_string).collect();
+            let reason = format!("no state read manages it, and a state not read may: {}", gaps.join("; "));
+            for key in maybe_managed {
+                self.not_compared(&scope, reason.clone(), &[&key]);
+            }
         }
         unmanaged.sort_by(|a, b| a.key.cmp(&b.key));
         self.missing.sort_by(|a, b| a.key.cmp(&b.key));
@@ -888,17 +915,6 @@ enum Found {
     None,
     One(usize),
     Several(Vec<usize>),
-}
-
-/// Where a live resource without a scope is: its ARN's account and region, else what a
-/// settings key (`aws:ACCOUNT:REGION:WHAT`) says.
-fn place_of_key(key: &str) -> Place {
-    let from_arn = Place::of_arn(key);
-    if from_arn.account.is_some() {
-        return from_arn;
-    }
-    let scope = ScopeId::parse(key);
-    Place { account: scope.place.is_some().then_some(scope.tenant), region: scope.place }
 }
 
 /// The live resources an id names: nearly always one.

@@ -40,6 +40,9 @@ impl FindingStatus {
     }
 }
 
+/// The evidence field of an `error` that keeps an earlier result open: that result's status.
+pub const PREVIOUS_STATUS: &str = "previous_status";
+
 /// One check's result for one key, as reported and stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {
@@ -69,6 +72,14 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// Whether this is an `error` keeping a failure open: its data could not be judged again,
+    /// so the failure still stands (and blocks as one).
+    pub fn keeps_a_failure(&self) -> bool {
+        self.status == FindingStatus::Error
+            && self.evidence.get(PREVIOUS_STATUS).and_then(Value::as_str)
+                == Some(FindingStatus::Fail.as_str())
+    }
+
     /// A digest of what the finding says (not when it was seen), so a store can tell a result
     /// that says the same again from one that changed without reading the stored text back.
     pub fn digest(&self) -> String {

@@ -12,6 +12,6 @@ mod run;
 
 pub use asset::{Asset, AssetId, FIELDS, Kind, NewAsset, Status, Tags};
 pub use event::{Entity, Event, EventDraft};
-pub use finding::{Finding, FindingStatus, Severity};
+pub use finding::{Finding, FindingStatus, PREVIOUS_STATUS, Severity};
 pub use relationship::{RelationKind, Relationship};
 pub use run::{Run, RunKind, RunOutcome};

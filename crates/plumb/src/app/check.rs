@@ -3,8 +3,10 @@
 //!
 //! Checks of account scope see one account's documents of their types at a time; checks of
 //! resource scope see batches of documents; conftest policies see one document. A check whose
-//! data was not collected completely (a service failed or was never synced) reports `error`
-//! for the account instead of judging missing data as passing.
+//! data was not collected completely within the freshness limit (a service failed, is stale
+//! or was never synced) reports `error` for the account and for every open finding about it,
+//! instead of judging missing data as passing. A run of one environment judges that
+//! environment's resources and whole accounts, and resolves only what it reports as passing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -13,12 +15,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use indicatif::ProgressBar;
 use plumb_core::Timestamp;
 use plumb_core::coverage::{Coverage, Freshness, Gap};
-use plumb_core::model::{Finding, FindingStatus, Run, RunKind, RunOutcome, Severity};
+use plumb_core::model::{Finding, FindingStatus, PREVIOUS_STATUS, Run, RunKind, RunOutcome, Severity};
 use plumb_core::scope::{self, ScopeId};
 use plumb_policy::{
     Check, Document, Limits, LoadOptions, PACKS, PolicyError, PolicySet, Scope, Source, Style,
 };
-use plumb_store::{AssetFilter, FindingChanges};
+use plumb_store::{AssetFilter, FindingChanges, Reach};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::Digest;
@@ -166,14 +168,14 @@ pub async fn check(
     let clock = std::time::Instant::now();
     let started = Timestamp::from_jiff(jiff::Timestamp::now());
     let Selected { set, files } = policies(request, limits(&ctx.config))?;
-    let assets = load_assets(ctx, request).await?;
+    let assets = load_assets(ctx).await?;
     let limit = Freshness { max_age_hours: ctx.config.checks.max_data_age_hours };
     let coverage = Coverage::new(&ctx.store.scope_statuses().await?, started, limit);
     let checks: Vec<String> = set.checks().iter().map(|c| c.id.clone()).collect();
     let open = open_findings(ctx, &checks).await?;
     let context =
         Document::from_json(&check_context(ctx, started)).map_err(|err| BadInput(err.to_string()))?;
-    let work = plan(set.checks(), &assets, &coverage, &open);
+    let work = plan(set.checks(), &assets, &coverage, &open, request.environment.as_deref());
     progress.set_length(work.items.len() as u64);
     let documents = documents(&assets)?;
     let mut findings = work.errors;
@@ -186,14 +188,15 @@ pub async fn check(
     findings.sort_by(|a, b| (&a.check, &a.key).cmp(&(&b.check, &b.key)));
     let run_id = ulid::Ulid::generate().to_string();
     let mut tx = ctx.store.begin_write(&ctx.actor).await?;
-    let complete = request.environment.is_none();
+    // A run of one environment did not look at the others' resources.
+    let reach = if request.environment.is_none() { Reach::All } else { Reach::Reported };
     let changes = if has_duplicates(&findings) {
         let mut stored = stored_findings(&findings);
-        let changes = tx.record_findings(&checks, &mut stored, &run_id, complete).await?;
+        let changes = tx.record_findings(&checks, &mut stored, &run_id, reach).await?;
         carry_first_seen(&mut findings, &stored);
         changes
     } else {
-        tx.record_findings(&checks, &mut findings, &run_id, complete).await?
+        tx.record_findings(&checks, &mut findings, &run_id, reach).await?
     };
     let summary = summarize(set.checks(), &findings);
     let judged = Judged { set: &set, files: &files, resources: assets.len() };
@@ -209,10 +212,10 @@ pub async fn check(
     })
 }
 
-/// Present assets as the JSON checks read.
-async fn load_assets(ctx: &Context, request: &CheckRequest) -> anyhow::Result<Vec<Value>> {
-    let filter = AssetFilter { environment: request.environment.clone(), ..AssetFilter::default() };
-    let mut scan = ctx.store.scan_assets(filter).await?;
+/// Present assets as the JSON checks read: all of them, since a check of a whole account
+/// judges the account whatever environment was asked for.
+async fn load_assets(ctx: &Context) -> anyhow::Result<Vec<Value>> {
+    let mut scan = ctx.store.scan_assets(AssetFilter::default()).await?;
     let mut assets = Vec::new();
     while let Some(batch) = scan.next_batch().await? {
         assets.extend(batch.iter().filter(|a| a.absent_since.is_none()).map(|a| a.to_json()));
@@ -259,6 +262,9 @@ struct Item<'a> {
     regions: Vec<String>,
     /// Context documents (indexes), for resource-scope checks that ask for them.
     context: Vec<usize>,
+    /// For account scope: the keys of the check's open findings about the account, which an
+    /// evaluation error keeps open as errors.
+    open: Vec<String>,
 }
 
 struct Plan<'a> {
@@ -351,15 +357,18 @@ impl<'v> AssetIndex<'v> {
             .collect()
     }
 
-    /// Whether an open finding's key is about this tenant: an asset of it, the tenant itself,
-    /// or a key that names it (`ACCOUNT:REGION`, a settings key, an ARN).
-    fn key_in_tenant(&self, key: &str, tenant: &str) -> bool {
+    /// Whether an open finding's key may be about this tenant (one of `tenants`): an asset
+    /// of it, the tenant itself, or a key that names it (an ARN, a settings key,
+    /// `ACCOUNT:REGION`). A key that names no tenant (a resource gone from the inventory,
+    /// a plain name) may be about any, so it is kept open rather than resolved.
+    fn key_in_tenant(&self, key: &str, tenant: &str, tenants: &BTreeSet<String>) -> bool {
         if let Some(&scope) = self.tenant_of_key.get(key) {
             return self.scopes[scope].0.tenant == tenant;
         }
-        key == tenant
-            || key.strip_prefix(tenant).is_some_and(|rest| rest.starts_with(':'))
-            || scope::tenant_of_key(key) == Some(tenant)
+        let named = scope::locate_key(key)
+            .0
+            .or_else(|| key.split(':').next().filter(|first| tenants.contains(*first)));
+        named.is_none_or(|named| named == tenant)
     }
 
     fn key(&self, asset: usize) -> &str {
@@ -376,7 +385,15 @@ fn check_source(check: &Check) -> &str {
 /// Open findings by check: (key, status).
 type OpenFindings = HashMap<String, Vec<(String, FindingStatus)>>;
 
-fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage, open: &OpenFindings) -> Plan<'a> {
+/// What to evaluate and what cannot be. With `environment`, checks of resources judge only
+/// that environment's; checks of a whole account judge the account.
+fn plan<'a>(
+    checks: &'a [Check],
+    assets: &[Value],
+    coverage: &Coverage,
+    open: &OpenFindings,
+    environment: Option<&str>,
+) -> Plan<'a> {
     let now = Timestamp::from_jiff(jiff::Timestamp::now());
     let index = AssetIndex::new(assets, coverage);
     let mut plan = Plan { items: Vec::new(), errors: Vec::new() };
@@ -384,7 +401,10 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage, open: &O
     for check in checks {
         let open = open.get(&check.id).unwrap_or(&no_open);
         let previous = |key: &str| open.iter().find(|(k, _)| k == key).map(|(_, status)| *status);
-        let matching = index.of_types(|t| check.reads(t));
+        let mut matching = index.of_types(|t| check.reads(t));
+        if let (Some(environment), Scope::Resource) = (environment, check.scope) {
+            matching.retain(|&i| assets[i]["environment"].as_str() == Some(environment));
+        }
         if check.requires.is_empty() && check.scope == Scope::Resource {
             // Each document is judged on its own, so each needs only its own scope complete.
             let mut judged = Vec::with_capacity(matching.len());
@@ -405,6 +425,7 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage, open: &O
                     account: None,
                     regions: vec![],
                     context: vec![],
+                    open: vec![],
                 });
             }
             continue;
@@ -424,13 +445,16 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage, open: &O
                     gaps.push(gap.clone());
                 }
             }
+            // The check's open findings about this tenant besides the tenant's own.
+            let about: Vec<&(String, FindingStatus)> = open
+                .iter()
+                .filter(|(k, _)| k != tenant && index.key_in_tenant(k, tenant, &tenants))
+                .collect();
             if !gaps.is_empty() {
                 let gaps: Vec<&Gap> = gaps.iter().collect();
                 plan.errors.push(not_collected(check, tenant, &gaps, previous(tenant), now));
                 // What was open stays open, as an error: a detected failure resolves nothing.
-                for (key, status) in
-                    open.iter().filter(|(k, _)| k != tenant && index.key_in_tenant(k, tenant))
-                {
+                for (key, status) in about {
                     plan.errors.push(not_collected(check, key, &gaps, Some(*status), now));
                 }
                 continue;
@@ -443,6 +467,7 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage, open: &O
                     account: Some(tenant.clone()),
                     regions,
                     context,
+                    open: about.iter().map(|(k, _)| k.clone()).collect(),
                 }),
                 Scope::Resource => {
                     for chunk in documents.chunks(BATCH) {
@@ -452,6 +477,7 @@ fn plan<'a>(checks: &'a [Check], assets: &[Value], coverage: &Coverage, open: &O
                             account: Some(tenant.clone()),
                             regions: regions.clone(),
                             context: context.clone(),
+                            open: vec![],
                         });
                     }
                 }
@@ -483,7 +509,7 @@ fn not_collected(
         status: FindingStatus::Error,
         severity: check.severity,
         message,
-        evidence: json!({"not_collected": scopes, "reasons": why, "previous_status": previous.map(FindingStatus::as_str)}),
+        evidence: json!({"not_collected": scopes, "reasons": why, PREVIOUS_STATUS: previous.map(FindingStatus::as_str)}),
         remediation: "Fix the collection (see `plumb run list --kind sync`), then sync and check again."
             .to_owned(),
         first_seen: now,
@@ -616,10 +642,13 @@ struct Inputs<'a> {
 }
 
 impl Inputs<'_> {
-    /// The keys an item judges: its account, or its documents.
+    /// The keys an item judges: its account with the open findings about it, or its
+    /// documents.
     fn keys(&self, item: &Item<'_>) -> Vec<String> {
         match (item.check.scope, &item.account) {
-            (Scope::Account, Some(account)) => vec![account.clone()],
+            (Scope::Account, Some(account)) => {
+                std::iter::once(account.clone()).chain(item.open.iter().cloned()).collect()
+            }
             _ => item
                 .documents
                 .iter()
@@ -840,11 +869,14 @@ pub struct FailOn {
 }
 
 impl FailOn {
-    /// Whether this result blocks. Excepted failures never do.
+    /// Whether this result blocks. Excepted failures never do; an error keeping a failure
+    /// open blocks as that failure would, errors allowed or not.
     pub fn blocks(&self, finding: &Finding) -> bool {
         match finding.status {
             FindingStatus::Fail => finding.severity >= self.threshold,
-            FindingStatus::Error => !self.allow_errors,
+            FindingStatus::Error => {
+                !self.allow_errors || (finding.keeps_a_failure() && finding.severity >= self.threshold)
+            }
             FindingStatus::Pass | FindingStatus::Manual | FindingStatus::Excepted => false,
         }
     }

@@ -8,8 +8,13 @@
 //!
 //! Only what was collected completely within the freshness limit is compared: a resource of a
 //! failed, stale or never-synced scope (live or state) is "not comparable", never missing,
-//! unmanaged or unchanged; its open findings stay open as errors, the run is partial, and the
-//! sinks hear of an incomplete scan (the heartbeat's `/fail`).
+//! unmanaged or unchanged; while a synced state cannot be relied on, no live resource is
+//! unmanaged (that state may manage it); its open findings stay open as errors, the run is
+//! partial, and the sinks hear of an incomplete scan (the heartbeat's `/fail`).
+//!
+//! A scan speaks only for what it looked at: one of named states (`--state`) resolves no
+//! finding about another state's resources, and one of an environment (`--env`) resolves
+//! nothing it did not report and tells the sinks it was incomplete.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -24,7 +29,7 @@ use plumb_core::secrets::Sealer;
 use plumb_core::sync::{Resource, TagMapping, discovered};
 use plumb_core::{AssetId, InventoryRules, Timestamp};
 use plumb_sink::{Alert, AlertItem, Delivery, Retry, Sink, SinkState};
-use plumb_store::{AssetFilter, FindingChanges};
+use plumb_store::{AssetFilter, FindingChanges, Reach};
 use serde_json::{Value, json};
 
 use crate::app::Context;
@@ -83,7 +88,10 @@ impl DriftFailOn {
     /// Whether a stored result blocks.
     pub fn blocks(&self, finding: &Finding) -> bool {
         match finding.status {
-            FindingStatus::Error => !self.kinds.is_empty() && !self.allow_errors,
+            FindingStatus::Error => {
+                let kept = finding.keeps_a_failure() && self.kinds.iter().any(|k| k.check() == finding.check);
+                kept || (!self.kinds.is_empty() && !self.allow_errors)
+            }
             FindingStatus::Fail => self.kinds.iter().any(|k| k.check() == finding.check),
             _ => false,
         }
@@ -108,17 +116,17 @@ pub async fn drift(
     let clock = std::time::Instant::now();
     let started = Timestamp::from_jiff(jiff::Timestamp::now());
     let run_id = ulid::Ulid::generate().to_string();
-    let scanned = scan(ctx, request, progress, started, &run_id).await;
-    let (report, findings, changes, unknown_live) = match scanned {
-        Ok(result) => result,
+    let scanned = match scan(ctx, request, progress, started, &run_id).await {
+        Ok(scanned) => scanned,
         Err(err) => {
             let alert = failed_alert(&run_id, started, &err);
             alert_sinks(ctx, sinks, retry, &alert, None).await?;
             return Err(err);
         }
     };
-    let alert = alert_of(&run_id, started, &report, &findings, &changes);
+    let alert = alert_of(&run_id, started, request, &scanned);
     let deliveries = alert_sinks(ctx, sinks, retry, &alert, Some(&run_id)).await?;
+    let Scanned { report, findings, changes, unknown_live, .. } = scanned;
     Ok(DriftScan {
         run_id,
         report,
@@ -130,7 +138,16 @@ pub async fn drift(
     })
 }
 
-type Scanned = (DriftReport, Vec<Finding>, FindingChanges, u64);
+/// What a scan found and stored.
+struct Scanned {
+    report: DriftReport,
+    findings: Vec<Finding>,
+    changes: FindingChanges,
+    /// Live assets of types drift has no mapping for.
+    unknown_live: u64,
+    /// Unmanaged findings open after the scan, whoever reported them.
+    open_unmanaged: u64,
+}
 
 async fn scan(
     ctx: &Context,
@@ -143,10 +160,21 @@ async fn scan(
     let limit = Freshness { max_age_hours: ctx.config.checks.max_data_age_hours };
     let coverage = Coverage::new(&ctx.store.scope_statuses().await?, started, limit);
     let sealer = crate::app::seal::sealer(&ctx.config)?;
+    // The synced states that cannot be relied on; `None` when no state was ever synced.
+    let unread_states = coverage.source_gaps("terraform");
     let mut detector =
         Detector::new(ignore, request.environment.clone(), coverage, &request.source, sealer.clone());
     let unknown_live = add_live(ctx, &request.source, &mut detector, progress).await?;
     let detector = if request.states.is_empty() {
+        let Some(unread) = unread_states else {
+            return Err(BadInput(
+                "no Terraform state was ever synced, so nothing says what is managed: run `plumb sync \
+                 terraform STATE…` first, or name the states with --state"
+                    .to_owned(),
+            )
+            .into());
+        };
+        detector.unread_states(unread);
         add_synced_states(ctx, detector, progress).await?
     } else {
         add_state_files(ctx, request, detector, &sealer, progress).await?
@@ -155,33 +183,55 @@ async fn scan(
     let now = Timestamp::from_jiff(jiff::Timestamp::now());
     let mut findings: Vec<Finding> = report.items.iter().map(|item| item.finding(now)).collect();
     let checks: Vec<String> = CHECKS.iter().map(|k| k.check()).collect();
-    findings.extend(not_judged(ctx, &checks, &report, now).await?);
+    let open = ctx.store.open_finding_keys(&checks).await?;
+    findings.extend(not_judged(&open, &report, now));
+    let within = |check: &str, key: &str| of_named_states(&request.states, check, key);
+    let reach = match (&request.environment, request.states.is_empty()) {
+        (Some(_), _) => Reach::Reported,
+        (None, true) => Reach::All,
+        (None, false) => Reach::Within(&within),
+    };
     let mut tx = ctx.store.begin_write(&ctx.actor).await?;
-    let changes = tx.record_findings(&checks, &mut findings, run_id, request.environment.is_none()).await?;
+    let changes = tx.record_findings(&checks, &mut findings, run_id, reach).await?;
     let used = Used { ignore_file, started };
     tx.record_run(&run(ctx, run_id, request, &used, &report, &changes)).await?;
     tx.commit().await?;
-    Ok((report, findings, changes, unknown_live))
+    let unmanaged = DriftKind::Unmanaged.check();
+    let count = |list: &[Finding]| list.iter().filter(|f| f.check == unmanaged).count() as u64;
+    let was_open = open.iter().filter(|(check, _, _)| *check == unmanaged).count() as u64;
+    let open_unmanaged =
+        (was_open + count(&changes.opened_findings)).saturating_sub(count(&changes.resolved_findings));
+    Ok(Scanned { report, findings, changes, unknown_live, open_unmanaged })
 }
 
 /// Open findings about what this scan could not judge stay open, as errors: a scan that did
 /// not see a resource resolves nothing about it.
-async fn not_judged(
-    ctx: &Context,
-    checks: &[String],
+fn not_judged(
+    open: &[(String, String, FindingStatus)],
     report: &DriftReport,
     now: Timestamp,
-) -> anyhow::Result<Vec<Finding>> {
+) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for (check, key, status) in ctx.store.open_finding_keys(checks).await? {
+    for (check, key, status) in open {
         let (Some(reasons), Some(kind)) =
-            (report.unjudged.get(&key), CHECKS.iter().find(|k| k.check() == check))
+            (report.unjudged.get(key), CHECKS.iter().find(|k| k.check() == *check))
         else {
             continue;
         };
-        findings.push(kind.not_judged(&key, reasons, status, now));
+        findings.push(kind.not_judged(key, reasons, *status, now));
     }
-    Ok(findings)
+    findings
+}
+
+/// Whether a scan of the named states speaks for an open finding: every finding about a live
+/// resource, and "missing" only for the resources of those states (`terraform:STATE:ADDRESS`).
+fn of_named_states(states: &[String], check: &str, key: &str) -> bool {
+    check != DriftKind::Missing.check()
+        || states.iter().any(|state| {
+            key.strip_prefix("terraform:")
+                .and_then(|rest| rest.strip_prefix(state.as_str()))
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
 }
 
 /// The ignore rules and the file they came from: the named file (which must exist), else
@@ -439,32 +489,29 @@ fn alert_item(finding: &Finding) -> AlertItem {
     }
 }
 
-fn alert_of(
-    run_id: &str,
-    at: Timestamp,
-    report: &DriftReport,
-    findings: &[Finding],
-    changes: &FindingChanges,
-) -> Alert {
+/// What the sinks hear of a scan. One of an environment saw part of the estate: it is
+/// incomplete, so no incident resolves and no heartbeat says the daily scan was done.
+fn alert_of(run_id: &str, at: Timestamp, request: &DriftRequest, scanned: &Scanned) -> Alert {
+    let Scanned { report, changes, open_unmanaged, .. } = scanned;
     let totals = &report.totals;
-    // Unmanaged resources this scan could not look at again are still open.
-    let unjudged = findings
-        .iter()
-        .filter(|f| f.status == FindingStatus::Error && f.check == DriftKind::Unmanaged.check())
-        .count() as u64;
+    let error = match &request.environment {
+        _ if !report.complete() => Some(incomplete_message(report)),
+        Some(environment) => Some(format!("only environment {environment} was compared")),
+        None => None,
+    };
     Alert {
         scan: "drift".to_owned(),
         run_id: run_id.to_owned(),
         at: at.to_string(),
-        outcome: if report.complete() {
+        outcome: if error.is_none() {
             plumb_sink::Outcome::Completed
         } else {
             plumb_sink::Outcome::Incomplete
         },
-        error: (!report.complete()).then(|| incomplete_message(report)),
+        error,
         opened: changes.opened_findings.iter().map(alert_item).collect(),
         resolved: changes.resolved_findings.iter().map(alert_item).collect(),
-        open_unmanaged: totals.unmanaged + unjudged,
+        open_unmanaged: *open_unmanaged,
         summary: json!({
             "unmanaged": totals.unmanaged,
             "missing": totals.missing,

@@ -19,10 +19,11 @@ fn a_bad_ignore_pattern_is_exit_2_with_its_line() {
     assert!(run.stderr.contains("cannot read the ignore file nowhere"), "{}", run.stderr);
 }
 
-/// No live sync ever ran: a state resource not found live is not "missing" (nothing was looked
-/// at), the scan is incomplete in every format, and --fail-on blocks unless errors are allowed.
+/// No live sync ever ran, and S3 ARNs name no account: a state resource not found live is not
+/// "missing" (nothing was looked at, and any account may hold it), the scan is incomplete in
+/// every format, and --fail-on blocks unless errors are allowed.
 #[test]
-fn state_resources_of_a_never_synced_account_are_not_comparable() {
+fn state_resources_of_an_unknown_account_are_not_comparable() {
     let env = Env::new(Backend::Sqlite).unwrap();
     let state = env.fixture(STATE, "s3.tfstate");
     let run = env.plumb(&["drift", "--state", arg(&state), "-o", "json"]).ok();
@@ -32,10 +33,10 @@ fn state_resources_of_a_never_synced_account_are_not_comparable() {
     assert_eq!(report["totals"]["not_comparable"], 6);
     assert_eq!(report["complete"], false);
     let not_comparable = report["not_comparable"].as_array().unwrap();
+    assert_eq!(not_comparable.len(), 1, "one line for the state: {report}");
+    assert_eq!(not_comparable[0]["resources"], 6, "{report}");
     assert!(
-        not_comparable
-            .iter()
-            .all(|n| n["reason"].as_str().unwrap().contains("was never collected completely")),
+        not_comparable[0]["reason"].as_str().unwrap().contains("do not say which account they are in"),
         "{report}"
     );
     assert!(run.stderr.contains("warning: incomplete scan: 6 resources not compared"), "{}", run.stderr);
