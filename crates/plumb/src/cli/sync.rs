@@ -66,7 +66,8 @@ enum SyncSource {
     },
     /// Show every scope's status: when a sync last tried it and last collected it completely,
     /// why its last attempt failed, and whether checks and drift may judge it now (`complete`)
-    /// or report what rests on it as error (`failed`, `stale`, `never`). Worst first.
+    /// or report what rests on it as error (`failed`, `stale`, `never`, `future`: said to be collected
+    /// later than now). Worst first.
     Status,
 }
 

@@ -19,3 +19,4 @@ mod moto;
 mod secrets;
 mod sync;
 mod sync_aws;
+mod unseen;
