@@ -20,6 +20,9 @@ pub struct MigrationState {
     pub applied: bool,
 }
 
+/// The migration that turns `sync_scopes` into `scope_status`.
+const SCOPE_STATUS_MIGRATION: i64 = 7;
+
 impl Store {
     fn migrator(&self) -> &'static Migrator {
         match self.backend {
@@ -28,7 +31,8 @@ impl Store {
         }
     }
 
-    /// Applies pending migrations; returns the versions applied now.
+    /// Applies pending migrations; returns the versions applied now. The scope statuses
+    /// migration 0007 carries over are given their first event here.
     ///
     /// Two processes opening a fresh SQLite file at once may race (SQLite migrations take no
     /// lock): the loser's attempt fails, and it succeeds if the winner left every migration
@@ -44,7 +48,12 @@ impl Store {
             return Ok(pending);
         }
         match self.migrator().run(&self.pool).await {
-            Ok(()) => Ok(pending),
+            Ok(()) => {
+                if pending.contains(&SCOPE_STATUS_MIGRATION) {
+                    self.record_migrated_scopes().await?;
+                }
+                Ok(pending)
+            }
             Err(MigrateError::VersionMissing(version)) => Err(StoreError::SchemaTooNew(version)),
             Err(err) => {
                 let after = self.applied_versions().await?;
@@ -82,6 +91,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::OpenOptions;
 
     /// Bulk loads drop and rebuild the secondary indexes; their definitions must be the
     /// migrations' own.
@@ -93,6 +103,34 @@ mod tests {
             let statement = format!("CREATE INDEX {name} ON {definition};");
             assert_eq!(schema.matches(&statement).count(), 2, "{statement}");
         }
+    }
+
+    /// A database of a plumb from before scope statuses (migration 6) upgrades to one whose
+    /// carried-over statuses verify against their history, and still catches later edits.
+    #[tokio::test]
+    async fn statuses_carried_over_from_sync_scopes_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let old = OpenOptions { migrate: false, ..OpenOptions::default() };
+        let store = Store::open(&url, &old).await.unwrap();
+        SQLITE.run_to(SCOPE_STATUS_MIGRATION - 1, &store.pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO sync_scopes VALUES ('aws:1:global:iam', 'aws', '2026-11-01T00:00:00.000000Z', 'run-1')",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(store.migrate().await.unwrap().first(), Some(&SCOPE_STATUS_MIGRATION));
+        let chain = store.verify_events().await.unwrap();
+        assert!(matches!(chain, crate::Verification::Intact { events: 1, .. }), "{chain:?}");
+        assert_eq!(store.verify_rows().await.unwrap(), None);
+        // Nothing but a migration blesses a row: one added later is found.
+        sqlx::query("UPDATE scope_status SET succeeded_at = '2099-01-01T00:00:00.000000Z'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        assert!(store.verify_rows().await.unwrap().is_some());
     }
 
     /// The two folders must hold the same migrations under the same numbers and names.

@@ -103,6 +103,16 @@ impl WriteTx {
         Ok(())
     }
 
+    /// The scope statuses no event speaks for (carried over by a migration).
+    pub(crate) async fn unrecorded_scopes(&mut self) -> Result<Vec<ScopeStatus>, StoreError> {
+        let sql = Sql::new(&format!(
+            "SELECT {STATUS_COLUMNS} FROM scope_status WHERE NOT EXISTS (SELECT 1 FROM events \
+             WHERE events.entity = 'scope' AND events.entity_id = scope_status.scope_name) ORDER BY scope_name"
+        ));
+        let rows = sql.query(self.backend).fetch_all(&mut *self.tx).await?;
+        rows.iter().map(status_from_row).collect()
+    }
+
     /// What sync last knew of these scopes, as this transaction sees it.
     pub async fn scope_status(&mut self, scopes: &[&str]) -> Result<Vec<ScopeStatus>, StoreError> {
         let mut found = Vec::new();
