@@ -152,25 +152,31 @@ fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
     Ok((Backend::Sqlite, url))
 }
 
-/// The URL without its secrets, for messages: the password of the user info (which may hold
-/// an unencoded `@`, so it ends at the last one) and `password`/`sslpassword` query parameters.
+/// The URL without its secrets, for messages: the password of the user info and
+/// `password`/`sslpassword` query parameters. Passwords are often pasted unencoded, so the user
+/// info ends at the last `@` followed by something shaped like a host, whatever `?`, `/` or
+/// `@` the password holds; what cannot be read as a URL is not shown when it names a password.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+        return if url.to_ascii_lowercase().contains("password") {
+            "(a connection string with a password, not shown)".to_owned()
+        } else {
+            url.to_owned()
+        };
     };
-    let (location, query) = match rest.split_once('?') {
-        Some((location, query)) => (location, Some(query)),
-        None => (rest, None),
+    let (credentials, rest) = match user_info_end(rest) {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
     };
-    let location = match location.rsplit_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("{credentials}@{host}"),
+    let credentials = match credentials {
+        Some(credentials) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{user}:***@"),
+            None => format!("{credentials}@"),
         },
-        None => location.to_owned(),
+        None => String::new(),
     };
-    let Some(query) = query else {
-        return format!("{scheme}://{location}");
+    let Some((location, query)) = rest.split_once('?') else {
+        return format!("{scheme}://{credentials}{rest}");
     };
     let query: Vec<String> = query
         .split('&')
@@ -181,7 +187,20 @@ pub fn redact(url: &str) -> String {
             _ => pair.to_owned(),
         })
         .collect();
-    format!("{scheme}://{location}?{}", query.join("&"))
+    format!("{scheme}://{credentials}{location}?{}", query.join("&"))
+}
+
+/// Where the user info of a URL's remainder (after `://`) ends: the last `@` followed by a
+/// host (`name`, `name:port`, `[v6]:port`) that ends the text or is followed by `/` or `?`.
+fn user_info_end(rest: &str) -> Option<usize> {
+    let host_like = |tail: &str| {
+        let host = tail.split(['/', '?']).next().unwrap_or_default();
+        !host.is_empty()
+            && host.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']' | '%' | ',')
+            })
+    };
+    rest.rmatch_indices('@').map(|(at, _)| at).find(|&at| host_like(&rest[at + 1..]))
 }
 
 #[cfg(test)]
@@ -215,5 +234,16 @@ mod tests {
         );
         check("sqlite://plumb.db", "sqlite://plumb.db");
         check("sqlite://plumb.db?mode=rwc", "sqlite://plumb.db?mode=rwc");
+        // Unencoded `?`, `/` and `@` in a password never split it.
+        check("postgres://plumb:pa?ss@db/x", "postgres://plumb:***@db/x");
+        check(
+            "postgres://plumb:a/b?c@d@db:5432/x?sslmode=require",
+            "postgres://plumb:***@db:5432/x?sslmode=require",
+        );
+        check("postgres://plumb:s3cr3t@[::1]:5432", "postgres://plumb:***@[::1]:5432");
+        check("postgres://db/x?application_name=a@b", "postgres://db/x?application_name=a@b");
+        // A keyword/value string is no URL: never echoed when it holds a password.
+        assert!(!redact("host=db user=plumb password=hunter2").contains("hunter2"));
+        check("host=db user=plumb", "host=db user=plumb");
     }
 }
