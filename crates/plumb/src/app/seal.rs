@@ -80,19 +80,21 @@ fn from_text(key: &str, from: &str) -> anyhow::Result<Sealer> {
 }
 
 /// Writes a new random key, readable by its owner only, without replacing one written meanwhile.
+/// The key is written whole to a private temporary file beside it and then linked into place,
+/// so a process that finds the file never reads a half-written key.
 fn create(path: &Path) -> anyhow::Result<Sealer> {
     let mut bytes = [0_u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|err| Environment(format!("no random source for a seal key: {err}")))?;
     let key = hex(&bytes);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(format!("{key}\n").as_bytes())
-                .map_err(|err| Environment(format!("cannot write the seal key {}: {err}", path.display())))?;
+    let cannot =
+        |err: std::io::Error| Environment(format!("cannot create the seal key {}: {err}", path.display()));
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // tempfile creates it readable and writable by its owner only.
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(cannot)?;
+    file.write_all(format!("{key}\n").as_bytes()).and_then(|()| file.as_file().sync_all()).map_err(cannot)?;
+    match file.persist_noclobber(path) {
+        Ok(_) => {
             eprintln!(
                 "created the seal key {} (secrets in Terraform states are stored only sealed with it; keep it with \
                  the database)",
@@ -101,8 +103,8 @@ fn create(path: &Path) -> anyhow::Result<Sealer> {
             Ok(Sealer::new(key.as_bytes()))
         }
         // Another process made it first: use theirs.
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => sealer_from_file(path),
-        Err(err) => Err(Environment(format!("cannot create the seal key {}: {err}", path.display())).into()),
+        Err(err) if err.error.kind() == std::io::ErrorKind::AlreadyExists => sealer_from_file(path),
+        Err(err) => Err(cannot(err.error).into()),
     }
 }
 
@@ -119,6 +121,21 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Processes starting at once (a scheduler's jobs, parallel CI steps) end up with one key.
+    #[test]
+    fn keys_created_at_once_are_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config { dir: dir.path().to_path_buf(), ..Config::default() };
+        let ids: Vec<String> = std::thread::scope(|scope| {
+            let workers: Vec<_> =
+                (0..8).map(|_| scope.spawn(|| sealer(&config).unwrap().id().to_owned())).collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "only the key file is left");
+    }
 
     #[test]
     fn a_key_is_created_once_private_and_reused() {
