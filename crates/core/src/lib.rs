@@ -5,10 +5,13 @@
 //! and fresh ids in. That keeps every rule testable with plain values and lets the store, the
 //! CLI and the API share one implementation of each rule.
 
+pub mod authz;
 pub mod coverage;
 pub mod drift;
 pub mod enums;
 pub mod event_chain;
+pub mod exception;
+pub mod glob;
 pub mod lifecycle;
 pub mod model;
 pub mod provenance;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use plumb_core::InventoryRules;
+use plumb_core::authz::RoleHolders;
 use serde::Deserialize;
 
 use crate::error::BadInput;
@@ -52,12 +53,15 @@ pub struct Config {
     /// Where the key secrets are sealed with is kept.
     #[serde(default)]
     pub secrets: Secrets,
+    /// Limits of the exceptions register.
+    #[serde(default)]
+    pub exceptions: Exceptions,
     /// The folder the file is in; relative paths in the file are resolved against it.
     #[serde(skip)]
     pub dir: PathBuf,
 }
 
-/// People holding the policy's roles (e-mail addresses).
+/// People holding the policy's roles (e-mail addresses; `group:NAME` for the API's SSO).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Roles {
@@ -67,6 +71,26 @@ pub struct Roles {
     pub sre_lead: Option<String>,
     /// Approves hardening standards and exceptions.
     pub infosec_manager: Option<String>,
+    /// Manage configuration, tokens and any asset. None named: the local user administers.
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// Read everything and change nothing.
+    #[serde(default)]
+    pub auditors: Vec<String>,
+}
+
+/// Limits of the exceptions register (policy §9).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Exceptions {
+    /// The furthest an exception's expiry may be from the day it is requested.
+    pub max_days: u32,
+}
+
+impl Default for Exceptions {
+    fn default() -> Self {
+        Exceptions { max_days: 365 }
+    }
 }
 
 /// The seal key: secrets found in Terraform states are stored only as keyed hashes under it.
@@ -306,6 +330,17 @@ impl Config {
     /// The `[[sink]]` tables as JSON.
     pub fn sink_settings(&self) -> anyhow::Result<Vec<serde_json::Value>> {
         self.sinks.iter().map(|table| Ok(serde_json::to_value(table)?)).collect()
+    }
+
+    /// Who holds which role, for the authorisation table.
+    pub fn role_holders(&self) -> RoleHolders {
+        RoleHolders {
+            head_of_product: self.roles.head_of_product.clone(),
+            sre_lead: self.roles.sre_lead.clone(),
+            infosec_manager: self.roles.infosec_manager.clone(),
+            admins: self.roles.admins.clone(),
+            auditors: self.roles.auditors.clone(),
+        }
     }
 
     /// The inventory rules the domain core applies.

@@ -1,5 +1,6 @@
 //! How failures become exit codes (spec §3): 2 for bad usage or input, 3 for the environment
-//! (database unreachable, cloud API failing after retries). Exit code 1 ("found something that
+//! (database unreachable, cloud API failing after retries), 4 for what the acting principal
+//! may not do (the message names the role and the policy clause). Exit code 1 ("found something that
 //! blocks") is not an error at all: commands return it as their outcome.
 
 use std::process::ExitCode;
@@ -16,6 +17,11 @@ pub struct BadInput(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Environment(pub String);
+
+/// Not permitted: the principal lacks the role the action needs.
+#[derive(Debug, thiserror::Error)]
+#[error("not permitted: {0}")]
+pub struct NotPermitted(pub plumb_core::authz::Refusal);
 
 /// What a command found, when it ran to completion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +56,9 @@ pub fn exit_code(err: &anyhow::Error) -> ExitCode {
         }
         if cause.is::<BadInput>() {
             return ExitCode::from(2);
+        }
+        if cause.is::<NotPermitted>() {
+            return ExitCode::from(4);
         }
     }
     ExitCode::from(2)

@@ -7,8 +7,10 @@
 //! can be stored without its history.
 
 mod assets;
+mod clock;
 mod error;
 mod events;
+mod exceptions;
 mod findings;
 mod maintenance;
 mod migrate;
@@ -25,6 +27,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use assets::{AssetFilter, AssetPage, DocumentScan, Page, TagFilter, decode_cursor, encode_cursor};
+pub use clock::{TEST_NOW, now};
 pub use error::StoreError;
 pub use events::Verification;
 pub use findings::{FindingChanges, Reach, StoredFinding};

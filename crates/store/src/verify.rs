@@ -50,6 +50,9 @@ impl Store {
         if let Some(mismatch) = self.verify_findings().await? {
             return Ok(Some(mismatch));
         }
+        if let Some(mismatch) = self.verify_exceptions().await? {
+            return Ok(Some(mismatch));
+        }
         self.verify_runs().await
     }
 
@@ -155,6 +158,28 @@ impl Store {
                     what: format!(
                         "it says {}, its latest event {}",
                         short(&status.record()),
+                        recorded.map_or_else(|| "is missing".to_owned(), |r| format!("says {}", short(&r)))
+                    ),
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every exception against its latest event: the whole document.
+    async fn verify_exceptions(&self) -> Result<Option<RowMismatch>, StoreError> {
+        let latest = self.latest_events(Entity::Exception).await?;
+        for exception in self.exceptions().await? {
+            let id = exception.id.to_string();
+            let stored = serde_json::to_value(&exception).unwrap_or(Value::Null);
+            let recorded = latest.get(&id).map(|(_, after)| after.clone());
+            if recorded.as_ref() != Some(&stored) {
+                return Ok(Some(RowMismatch {
+                    table: "exceptions",
+                    row: id,
+                    what: format!(
+                        "it says {}, its latest event {}",
+                        short(&stored),
                         recorded.map_or_else(|| "is missing".to_owned(), |r| format!("says {}", short(&r)))
                     ),
                 }));

@@ -68,7 +68,7 @@ impl Store {
             backend: self.backend,
             head,
             actor: actor.to_owned(),
-            now: Timestamp::from_jiff(jiff::Timestamp::now()),
+            now: crate::clock::now(),
             pending: Vec::new(),
             written: 0,
             indexes_deferred: false,

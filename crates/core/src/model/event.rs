@@ -16,6 +16,7 @@ word_enum! {
         Finding = "finding",
         Sink = "sink",
         Scope = "scope",
+        Exception = "exception",
         Chain = "chain",
     }
 }

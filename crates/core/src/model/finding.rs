@@ -101,10 +101,11 @@ impl Finding {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn finding() -> Finding {
+    /// A failing result of `pack/rule` for key `k`.
+    pub(crate) fn finding() -> Finding {
         let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
         Finding {
             check: "pack/rule".into(),

@@ -6,7 +6,7 @@
 
 pub(crate) mod asset;
 mod event;
-mod finding;
+pub(crate) mod finding;
 mod relationship;
 mod run;
 

@@ -1,6 +1,7 @@
 //! Changing assets one at a time: add, set, transition, link, and moving production assets to
 //! new role holders.
 
+use plumb_core::authz::{Action, AssetRef};
 use plumb_core::lifecycle::check_transition;
 use plumb_core::model::{RelationKind, Relationship};
 use plumb_core::record::{self, Defaults, FieldError, Fields};
@@ -13,7 +14,8 @@ use crate::error::BadInput;
 
 /// Registers a new asset from its fields.
 pub async fn add(ctx: &Context, fields: &Fields) -> anyhow::Result<Asset> {
-    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    ctx.permit(Action::RegisterAsset)?;
+    let mut tx = ctx.begin_write().await?;
     let defaults = Defaults {
         id: AssetId(ulid::Ulid::generate()),
         now: tx.now(),
@@ -39,8 +41,9 @@ pub async fn add(ctx: &Context, fields: &Fields) -> anyhow::Result<Asset> {
 
 /// Changes the given fields of an asset.
 pub async fn set(ctx: &Context, reference: &str, fields: &Fields) -> anyhow::Result<Asset> {
-    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let mut tx = ctx.begin_write().await?;
     let before = tx.asset(reference).await?;
+    ctx.permit(Action::EditAsset(asset_ref(ctx, &before)))?;
     let after = record::apply_changes(&before, fields, &ctx.config.rules()).map_err(field_problems)?;
     tx.update_asset(&before, &after, "updated", None).await?;
     tx.commit().await?;
@@ -54,8 +57,11 @@ pub async fn transition(
     to: Status,
     evidence: Option<&str>,
 ) -> anyhow::Result<Asset> {
-    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let mut tx = ctx.begin_write().await?;
     let before = tx.asset(reference).await?;
+    let asset = asset_ref(ctx, &before);
+    let leaving = matches!(to, Status::Decommissioning | Status::Decommissioned);
+    ctx.permit(if leaving { Action::Decommission(asset) } else { Action::EditAsset(asset) })?;
     check_transition(&before, to, evidence).map_err(|err| BadInput(err.to_string()))?;
     let after = Asset { status: to, ..before.clone() };
     let note = evidence.map(|e| ("evidence", json!(e)));
@@ -71,8 +77,9 @@ pub async fn link(
     kind: RelationKind,
     to: &str,
 ) -> anyhow::Result<(Relationship, bool)> {
-    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let mut tx = ctx.begin_write().await?;
     let (from, to) = (tx.asset(from).await?, tx.asset(to).await?);
+    ctx.permit(Action::EditAsset(asset_ref(ctx, &from)))?;
     if from.id == to.id {
         return Err(BadInput(format!("{} cannot be linked to itself", from.key)).into());
     }
@@ -84,8 +91,9 @@ pub async fn link(
 
 /// Moves every production asset to the current role holders; returns the assets changed.
 pub async fn reassign_production(ctx: &Context) -> anyhow::Result<Vec<Asset>> {
+    ctx.permit(Action::ReassignProduction)?;
     let rules = ctx.config.rules();
-    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let mut tx = ctx.begin_write().await?;
     let filter = AssetFilter { environment: Some(rules.production.clone()), ..AssetFilter::default() };
     let mut changed = Vec::new();
     let mut after = None;
@@ -105,6 +113,15 @@ pub async fn reassign_production(ctx: &Context) -> anyhow::Result<Vec<Asset>> {
     }
     tx.commit().await?;
     Ok(changed)
+}
+
+/// The asset as the authorisation table sees it.
+fn asset_ref<'a>(ctx: &Context, asset: &'a Asset) -> AssetRef<'a> {
+    AssetRef {
+        owner: asset.owner.as_deref(),
+        manager: asset.manager.as_deref(),
+        production: asset.environment.as_deref() == Some(ctx.config.inventory.production.as_str()),
+    }
 }
 
 /// Field problems as one bad-input error, one problem per line.

@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use indicatif::ProgressBar;
 use plumb_core::Timestamp;
+use plumb_core::authz::Action;
 use plumb_core::coverage::{Coverage, Freshness, Gap};
+use plumb_core::exception::{AssetFacts, Exception};
 use plumb_core::model::{Finding, FindingStatus, PREVIOUS_STATUS, Run, RunKind, RunOutcome, Severity};
 use plumb_core::scope::{self, ScopeId};
 use plumb_policy::{
@@ -165,8 +167,9 @@ pub async fn check(
     request: &CheckRequest,
     progress: &ProgressBar,
 ) -> anyhow::Result<CheckReport> {
+    ctx.permit(Action::RecordRun)?;
     let clock = std::time::Instant::now();
-    let started = Timestamp::from_jiff(jiff::Timestamp::now());
+    let started = plumb_store::now();
     let Selected { set, files } = policies(request, limits(&ctx.config))?;
     let assets = load_assets(ctx).await?;
     let limit = Freshness { max_age_hours: ctx.config.checks.max_data_age_hours };
@@ -186,8 +189,9 @@ pub async fn check(
         progress,
     )?);
     findings.sort_by(|a, b| (&a.check, &a.key).cmp(&(&b.check, &b.key)));
+    apply_exceptions(ctx, &mut findings, &assets, &ctx.store.exceptions().await?, started);
     let run_id = ulid::Ulid::generate().to_string();
-    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let mut tx = ctx.begin_write().await?;
     // A run of one environment did not look at the others' resources.
     let reach = if request.environment.is_none() { Reach::All } else { Reach::Reported };
     let changes = if has_duplicates(&findings) {
@@ -210,6 +214,46 @@ pub async fn check(
         resources: assets.len(),
         seconds: clock.elapsed().as_secs_f64(),
     })
+}
+
+/// Failing results an active exception covers become `excepted`; those whose exception ended
+/// say so (`plumb_core::exception::apply`).
+fn apply_exceptions(
+    ctx: &Context,
+    findings: &mut [Finding],
+    assets: &[Value],
+    exceptions: &[Exception],
+    now: Timestamp,
+) {
+    if exceptions.is_empty() {
+        return;
+    }
+    let production = ctx.config.inventory.production.as_str();
+    let accounts: Vec<Option<String>> = assets
+        .iter()
+        .map(|asset| {
+            let key = asset["key"].as_str().unwrap_or_default();
+            let scope = asset["scope"].as_str().map(ScopeId::parse);
+            scope::locate_key(key).0.map(str::to_owned).or_else(|| scope.map(|s| s.tenant))
+        })
+        .collect();
+    let facts: HashMap<&str, (AssetFacts<'_>, bool)> = assets
+        .iter()
+        .zip(&accounts)
+        .filter_map(|(asset, account)| {
+            let key = asset["key"].as_str()?;
+            let environment = asset["environment"].as_str();
+            let facts = AssetFacts {
+                key,
+                asset_type: asset["type"].as_str(),
+                environment,
+                account: account.as_deref(),
+                tags: asset["tags"].as_object(),
+            };
+            Some((key, (facts, environment == Some(production))))
+        })
+        .collect();
+    plumb_core::exception::apply(findings, exceptions, &facts, now);
 }
 
 /// Present assets as the JSON checks read: all of them, since a check of a whole account
@@ -394,7 +438,7 @@ fn plan<'a>(
     open: &OpenFindings,
     environment: Option<&str>,
 ) -> Plan<'a> {
-    let now = Timestamp::from_jiff(jiff::Timestamp::now());
+    let now = plumb_store::now();
     let index = AssetIndex::new(assets, coverage);
     let mut plan = Plan { items: Vec::new(), errors: Vec::new() };
     let no_open = Vec::new();
@@ -529,7 +573,7 @@ fn evaluate(
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len().max(1));
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let now = Timestamp::from_jiff(jiff::Timestamp::now());
+    let now = plumb_store::now();
     let results: Vec<Result<Vec<Finding>, PolicyError>> = set.within_memory_limit(|| {
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads)
@@ -829,8 +873,8 @@ fn run(
         kind: RunKind::Check,
         name: if request.packs.is_empty() { "all".to_owned() } else { request.packs.join(",") },
         started_at: started,
-        finished_at: Timestamp::from_jiff(jiff::Timestamp::now()),
-        actor: ctx.actor.clone(),
+        finished_at: plumb_store::now(),
+        actor: ctx.principal.who.clone(),
         outcome,
         inputs: json!({
             "packs": request.packs,

@@ -22,8 +22,10 @@ use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
 use plumb_collect::terraform::StateResource;
+use plumb_core::authz::Action;
 use plumb_core::coverage::{Coverage, Freshness};
 use plumb_core::drift::{Detector, DriftKind, DriftReport, IgnoreRules, Managed};
+use plumb_core::exception::{AssetFacts, Exception};
 use plumb_core::model::{Finding, FindingStatus, Run, RunKind, RunOutcome};
 use plumb_core::secrets::Sealer;
 use plumb_core::sync::{Resource, TagMapping, discovered};
@@ -113,8 +115,9 @@ pub async fn drift(
     retry: &Retry,
     progress: &ProgressBar,
 ) -> anyhow::Result<DriftScan> {
+    ctx.permit(Action::RecordRun)?;
     let clock = std::time::Instant::now();
-    let started = Timestamp::from_jiff(jiff::Timestamp::now());
+    let started = plumb_store::now();
     let run_id = ulid::Ulid::generate().to_string();
     let scanned = match scan(ctx, request, progress, started, &run_id).await {
         Ok(scanned) => scanned,
@@ -180,8 +183,9 @@ async fn scan(
         add_state_files(ctx, request, detector, &sealer, progress).await?
     };
     let report = detector.finish();
-    let now = Timestamp::from_jiff(jiff::Timestamp::now());
+    let now = plumb_store::now();
     let mut findings: Vec<Finding> = report.items.iter().map(|item| item.finding(now)).collect();
+    except(ctx, &report, &mut findings, &ctx.store.exceptions().await?, now);
     let checks: Vec<String> = CHECKS.iter().map(|k| k.check()).collect();
     let open = ctx.store.open_finding_keys(&checks).await?;
     findings.extend(not_judged(&open, &report, now));
@@ -191,17 +195,66 @@ async fn scan(
         (None, true) => Reach::All,
         (None, false) => Reach::Within(&within),
     };
-    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let mut tx = ctx.begin_write().await?;
     let changes = tx.record_findings(&checks, &mut findings, run_id, reach).await?;
     let used = Used { ignore_file, started };
     tx.record_run(&run(ctx, run_id, request, &used, &report, &changes)).await?;
     tx.commit().await?;
-    let unmanaged = DriftKind::Unmanaged.check();
-    let count = |list: &[Finding]| list.iter().filter(|f| f.check == unmanaged).count() as u64;
-    let was_open = open.iter().filter(|(check, _, _)| *check == unmanaged).count() as u64;
-    let open_unmanaged =
-        (was_open + count(&changes.opened_findings)).saturating_sub(count(&changes.resolved_findings));
+    let open_unmanaged = open_unmanaged(&open, &findings, &changes);
     Ok(Scanned { report, findings, changes, unknown_live, open_unmanaged })
+}
+
+/// Unmanaged findings open after the scan and not excepted: this scan's, and those open before
+/// that it neither reported nor resolved (a scan of part of the estate resolves nothing).
+fn open_unmanaged(
+    open: &[(String, String, FindingStatus)],
+    findings: &[Finding],
+    changes: &FindingChanges,
+) -> u64 {
+    let unmanaged = DriftKind::Unmanaged.check();
+    let counted = |status: FindingStatus| status != FindingStatus::Excepted;
+    let keys = |list: &[Finding]| -> std::collections::HashSet<String> {
+        list.iter().filter(|f| f.check == unmanaged).map(|f| f.key.clone()).collect()
+    };
+    let (reported, resolved) = (keys(findings), keys(&changes.resolved_findings));
+    let now = findings.iter().filter(|f| f.check == unmanaged && counted(f.status)).count();
+    let kept = open
+        .iter()
+        .filter(|(check, key, status)| {
+            *check == unmanaged && counted(*status) && !reported.contains(key) && !resolved.contains(key)
+        })
+        .count();
+    (now + kept) as u64
+}
+
+/// Drift items an active exception covers become `excepted` (`plumb_core::exception::apply`).
+/// An item of unknown environment counts as production.
+fn except(
+    ctx: &Context,
+    report: &DriftReport,
+    findings: &mut [Finding],
+    exceptions: &[Exception],
+    now: Timestamp,
+) {
+    if exceptions.is_empty() {
+        return;
+    }
+    let production = ctx.config.inventory.production.as_str();
+    let facts: HashMap<&str, (AssetFacts<'_>, bool)> = report
+        .items
+        .iter()
+        .map(|item| {
+            let facts = AssetFacts {
+                key: &item.key,
+                asset_type: Some(&item.resource_type),
+                environment: item.environment.as_deref(),
+                account: item.account.as_deref(),
+                tags: None,
+            };
+            (item.key.as_str(), (facts, item.environment.as_deref().is_none_or(|e| e == production)))
+        })
+        .collect();
+    plumb_core::exception::apply(findings, exceptions, &facts, now);
 }
 
 /// Open findings about what this scan could not judge stay open, as errors: a scan that did
@@ -449,8 +502,8 @@ fn run(
         kind: RunKind::Drift,
         name: request.source.clone(),
         started_at: used.started,
-        finished_at: Timestamp::from_jiff(jiff::Timestamp::now()),
-        actor: ctx.actor.clone(),
+        finished_at: plumb_store::now(),
+        actor: ctx.principal.who.clone(),
         outcome,
         inputs: json!({
             "states": if request.states.is_empty() { json!("synced") } else { json!(request.states) },
@@ -509,7 +562,13 @@ fn alert_of(run_id: &str, at: Timestamp, request: &DriftRequest, scanned: &Scann
             plumb_sink::Outcome::Incomplete
         },
         error,
-        opened: changes.opened_findings.iter().map(alert_item).collect(),
+        // An excepted item was reviewed and accepted: nobody is paged for it.
+        opened: changes
+            .opened_findings
+            .iter()
+            .filter(|f| f.status != FindingStatus::Excepted)
+            .map(alert_item)
+            .collect(),
         resolved: changes.resolved_findings.iter().map(alert_item).collect(),
         open_unmanaged: *open_unmanaged,
         summary: json!({
@@ -560,7 +619,7 @@ async fn alert_sinks(
     let remembered: HashMap<String, Value> = ctx.store.sink_states().await?;
     let states: Vec<SinkState> = sinks.iter().map(|s| remembered.get(s.name()).cloned()).collect();
     let deliveries = plumb_sink::deliver(sinks, alert, &states, retry).await;
-    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let mut tx = ctx.begin_write().await?;
     for (delivery, before) in deliveries.iter().zip(&states) {
         tx.set_sink_state(&delivery.sink, before.as_ref(), delivery.state.as_ref()).await?;
     }

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use plumb_core::authz::Action;
 use plumb_core::model::{Run, RunKind, RunOutcome};
 use plumb_core::{Asset, AssetId, Kind, NewAsset, Status, Timestamp};
 use plumb_gate::dockerfile::{self, Baseline};
@@ -54,7 +55,7 @@ pub struct ImageResult {
 /// Reads the report, ignore files and VEX, decides, and records the scan when a database is
 /// configured.
 pub async fn image(settings: &Settings, request: &ImageRequest) -> anyhow::Result<ImageResult> {
-    let started = Timestamp::from_jiff(jiff::Timestamp::now());
+    let started = plumb_store::now();
     let text = plumb_gate::error::read(&request.report)?;
     let report = scan::parse(&request.report, &text, request.format)?;
     let mut ignores = Vec::new();
@@ -123,8 +124,9 @@ async fn record_image_scan(
     result: &ImageResult,
     started: Timestamp,
 ) -> anyhow::Result<String> {
+    ctx.permit(Action::RecordRun)?;
     let run_id = ulid::Ulid::generate().to_string();
-    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let mut tx = ctx.begin_write().await?;
     let now = tx.now();
     let summary = scan_summary(request, result, &run_id, now);
     match tx.asset(key).await {
@@ -177,7 +179,7 @@ async fn record_image_scan(
         name: "image".to_owned(),
         started_at: started,
         finished_at: now,
-        actor: ctx.actor.clone(),
+        actor: ctx.principal.who.clone(),
         outcome: if verdict.is_blocking() { RunOutcome::Blocked } else { RunOutcome::Succeeded },
         inputs: json!({
             "image": key,
@@ -355,7 +357,7 @@ pub async fn audit_changes(
     since: jiff::Timestamp,
     until: jiff::Timestamp,
 ) -> anyhow::Result<ChangesResult> {
-    let started = Timestamp::from_jiff(jiff::Timestamp::now());
+    let started = plumb_store::now();
     let github = GitHub::new(api, token, Retry::default())?;
     let branch = github.default_branch(repo).await?;
     let mut pulls = github.merged_pulls(repo, &branch, since, until).await?;
@@ -368,15 +370,16 @@ pub async fn audit_changes(
     let mut result = ChangesResult { branch, changes, run_id: None };
     if settings.database_configured() {
         let ctx = settings.open(&OpenOptions::default()).await?;
+        ctx.permit(Action::RecordRun)?;
         let flagged = result.changes.iter().filter(|c| c.flag.is_some()).count();
-        let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+        let mut tx = ctx.begin_write().await?;
         let run = Run {
             id: ulid::Ulid::generate().to_string(),
             kind: RunKind::Audit,
             name: "changes".to_owned(),
             started_at: started,
             finished_at: tx.now(),
-            actor: ctx.actor.clone(),
+            actor: ctx.principal.who.clone(),
             outcome: if flagged > 0 { RunOutcome::Blocked } else { RunOutcome::Succeeded },
             inputs: json!({"repo": repo.to_string(), "branch": result.branch, "since": since.to_string(), "until": until.to_string(), "api": api}),
             counts: json!({"merged": result.changes.len(), "flagged": flagged}),

@@ -9,6 +9,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
 
 use indicatif::ProgressBar;
+use plumb_core::authz::Action;
 use plumb_core::record::{self, Cell, Defaults, FieldError, Fields};
 use plumb_core::{Asset, AssetId, InventoryRules, NewAsset, Status, Timestamp};
 use plumb_store::{PreparedAsset, WriteTx};
@@ -43,6 +44,7 @@ pub async fn import(
     format: RecordFormat,
     progress: &ProgressBar,
 ) -> anyhow::Result<ImportSummary> {
+    ctx.permit(Action::RegisterAsset)?;
     let name = path.display().to_string();
     let (records, columns) =
         records::open(path, format).map_err(|err| BadInput(format!("cannot read {name}: {err}")))?;
@@ -53,7 +55,7 @@ pub async fn import(
         }
         problems.check()?;
     }
-    let mut tx = ctx.store.begin_write(&ctx.actor).await?;
+    let mut tx = ctx.begin_write().await?;
     let rules = ctx.config.rules();
     let (sender, mut batches) = tokio::sync::mpsc::channel(2);
     let reader =

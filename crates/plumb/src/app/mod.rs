@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod check;
 pub mod drift;
+pub mod exceptions;
 pub mod export;
 pub mod gate;
 pub mod import;
@@ -13,7 +14,8 @@ pub mod sync;
 
 use std::path::{Path, PathBuf};
 
-use plumb_store::{OpenOptions, Store};
+use plumb_core::authz::{self, Action, Identified, Principal};
+use plumb_store::{OpenOptions, Store, WriteTx};
 
 use crate::config::Config;
 
@@ -24,8 +26,20 @@ pub struct Context {
     pub config: Config,
     /// The open store.
     pub store: Store,
-    /// Who the changes are recorded for.
-    pub actor: String,
+    /// Who is acting, with their roles: every change is decided for them and recorded as theirs.
+    pub principal: Principal,
+}
+
+impl Context {
+    /// Refuses what the principal may not do (`plumb_core::authz`, the one table).
+    pub fn permit(&self, action: Action<'_>) -> anyhow::Result<()> {
+        authz::decide(&self.principal, action).map_err(|refusal| crate::error::NotPermitted(refusal).into())
+    }
+
+    /// A write transaction recorded for the principal.
+    pub async fn begin_write(&self) -> anyhow::Result<WriteTx> {
+        Ok(self.store.begin_write(&self.principal.who).await?)
+    }
 }
 
 /// Where the configuration and database come from, as given on the command line.
@@ -72,11 +86,12 @@ impl Settings {
         let config = self.config()?;
         let url = self.database_url(&config);
         let store = Store::open(&url, options).await?;
-        let actor = self.actor();
+        let principal = config.role_holders().principal(&self.actor(), Identified::LocalUser);
         if options.migrate {
-            seal::seal_stored_secrets(&store, &config, &actor).await?;
+            // Maintenance of the database itself, owed to whoever opens it first.
+            seal::seal_stored_secrets(&store, &config, &principal.who).await?;
         }
-        Ok(Context { config, store, actor })
+        Ok(Context { config, store, principal })
     }
 
     /// Who is acting: `--actor` / `PLUMB_ACTOR`, else the OS user.

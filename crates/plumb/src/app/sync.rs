@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use indicatif::ProgressBar;
 use plumb_collect::{CollectError, Collected, Emitter, PartError, Source};
+use plumb_core::authz::Action;
 use plumb_core::coverage::{Freshness, ScopeStatus};
 use plumb_core::model::{RelationKind, Relationship, Run, RunKind, RunOutcome};
 use plumb_core::scope::ScopeId;
@@ -62,7 +63,8 @@ pub struct SyncSummary {
 
 /// Runs one source into the inventory and records the run.
 pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) -> anyhow::Result<SyncSummary> {
-    let started = Timestamp::from_jiff(jiff::Timestamp::now());
+    ctx.permit(Action::RecordRun)?;
+    let started = plumb_store::now();
     let clock = std::time::Instant::now();
     let rules = ctx.config.rules();
     let mapping = ctx.config.tag_mapping();
@@ -124,7 +126,7 @@ pub struct ScopeReport {
 
 /// Every scope's status under the configured freshness limit, worst first.
 pub async fn scope_reports(ctx: &Context) -> anyhow::Result<Vec<ScopeReport>> {
-    let now = Timestamp::from_jiff(jiff::Timestamp::now());
+    let now = plumb_store::now();
     let limit = Freshness { max_age_hours: ctx.config.checks.max_data_age_hours };
     let mut reports: Vec<ScopeReport> = ctx
         .store
@@ -220,7 +222,7 @@ impl Writer<'_> {
         for (resource, hash) in self.batch.drain(..) {
             latest.insert(resource.key(), (resource, hash));
         }
-        let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
+        let mut tx = self.ctx.begin_write().await?;
         let now = tx.now();
         let mut states = HashMap::with_capacity(latest.len());
         let mut elsewhere = Vec::new();
@@ -292,7 +294,7 @@ impl Writer<'_> {
     /// Marks what a complete scope no longer has as absent, and records the scope's sync time
     /// (`at`, when the collection was recorded earlier and replayed now).
     async fn complete(&mut self, scope: &str, at: Option<Timestamp>) -> anyhow::Result<()> {
-        let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
+        let mut tx = self.ctx.begin_write().await?;
         let now = tx.now();
         let before = tx.scope_status(&[scope]).await?.pop();
         let last = before.as_ref().and_then(|b| b.succeeded_at);
@@ -342,7 +344,7 @@ impl Writer<'_> {
     /// Records that a scope could not be collected: its documents stay as they were, and are
     /// no longer current.
     async fn fail_scope(&mut self, error: &PartError) -> anyhow::Result<()> {
-        let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
+        let mut tx = self.ctx.begin_write().await?;
         let now = tx.now();
         let message = format!("{}: {}", error.operation, error.message);
         let before = tx.scope_status(&[error.scope.as_str()]).await?.pop();
@@ -364,7 +366,7 @@ impl Writer<'_> {
     /// After a collection failed as a whole: every scope it covered before that this run did
     /// not finish or fail on its own is failed with the collection's error.
     async fn fail_unreported(&mut self, error: &str) -> anyhow::Result<()> {
-        let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
+        let mut tx = self.ctx.begin_write().await?;
         let now = tx.now();
         let reported: std::collections::HashSet<&str> = self
             .summary
@@ -388,7 +390,7 @@ impl Writer<'_> {
     /// Links live assets to the Terraform state resources that manage them, whichever was
     /// synced first.
     async fn link_managed(&mut self) -> anyhow::Result<()> {
-        let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
+        let mut tx = self.ctx.begin_write().await?;
         let created_at = tx.now();
         for (live, managed) in tx.unlinked_managed().await? {
             let edge = Relationship { from: live, kind: RelationKind::ManagedBy, to: managed, created_at };
@@ -412,8 +414,8 @@ impl Writer<'_> {
             kind: RunKind::Sync,
             name: self.source.to_owned(),
             started_at: started,
-            finished_at: Timestamp::from_jiff(jiff::Timestamp::now()),
-            actor: self.ctx.actor.clone(),
+            finished_at: plumb_store::now(),
+            actor: self.ctx.principal.who.clone(),
             outcome,
             inputs: json!({"source": summary.source}),
             counts: json!({
@@ -430,7 +432,7 @@ impl Writer<'_> {
             }),
             details: json!({"errors": summary.errors, "scopes": summary.scopes, "error": error}),
         };
-        let mut tx = self.ctx.store.begin_write(&self.ctx.actor).await?;
+        let mut tx = self.ctx.begin_write().await?;
         tx.record_run(&run).await?;
         tx.commit().await?;
         Ok(())

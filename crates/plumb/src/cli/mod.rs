@@ -5,6 +5,7 @@ mod audit;
 mod check;
 mod db;
 mod drift;
+mod exception;
 mod gate;
 mod init;
 mod log;
@@ -91,6 +92,8 @@ pub enum Command {
     Gate(gate::GateCommand),
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    #[command(subcommand)]
+    Exception(exception::ExceptionCommand),
 }
 
 impl Command {
@@ -125,6 +128,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Policy(command) => check::policy(&settings, format, command).await,
         Command::Gate(command) => gate::run(&settings, format, command).await,
         Command::Audit(command) => audit::run(&settings, format, command).await,
+        Command::Exception(command) => exception::run(&settings, format, command).await,
     }
 }
 

@@ -209,11 +209,19 @@ impl Findings {
                 message: result.message.clone(),
                 subject: result.key.clone(),
                 location: Some(Location { uri: result.key.clone(), line: None }),
-                suppressed: (result.status == FindingStatus::Excepted)
-                    .then(|| "an unexpired exception covers it".to_owned()),
+                suppressed: (result.status == FindingStatus::Excepted).then(|| excepted_by(result)),
                 properties,
             });
         }
         findings
+    }
+}
+
+/// Why an excepted result does not count: the exception that covers it (its message says
+/// until when).
+fn excepted_by(result: &plumb_core::model::Finding) -> String {
+    match result.evidence.get(plumb_core::exception::EXCEPTED_BY).and_then(|id| id.as_str()) {
+        Some(id) => format!("exception {id} (plumb exception show {id})"),
+        None => "an unexpired exception covers it".to_owned(),
     }
 }

@@ -12,6 +12,7 @@ mod check_aws;
 mod coverage_aws;
 mod drift;
 mod drift_aws;
+mod exceptions;
 mod gate;
 mod import;
 mod log;

@@ -1,0 +1,223 @@
+//! The exceptions register and the roles of policy §7, end to end through the binary on both
+//! backends: request, a refused self-approval, approval by the Information Security Manager,
+//! risk acceptance by the Head of Product for production, `check` showing the results
+//! excepted, the clock passing the expiry (`PLUMB_TEST_NOW`) and `check` reopening them.
+
+use serde_json::Value;
+
+use crate::support::{CONFIG, Env, both_backends};
+
+both_backends!(exceptions_are_governed_and_expire, bad_requests_name_the_field, drift_items_are_excepted_too);
+
+const DEV: &str = "dev@example.com";
+const ISM: &str = "infosec@example.com";
+const HOP: &str = "hop@example.com";
+
+fn as_who(env: &Env, who: &str, args: &[&str]) -> crate::support::Run {
+    env.plumb_with(args, &[("PLUMB_ACTOR", who)])
+}
+
+/// A day `days` from today, as a request writes it.
+fn day(days: i64) -> String {
+    (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * days)).to_string()[..10].to_owned()
+}
+
+fn inventory(env: &Env, vars: &[(&str, &str)]) -> Value {
+    env.plumb_with(&["check", "--pack", "inventory", "-o", "json"], vars).ok().json()
+}
+
+/// (status, message) of one check's result for one key.
+fn result(report: &Value, check: &str, key: &str) -> (String, String) {
+    let found = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == check && f["key"] == key)
+        .unwrap_or_else(|| panic!("no {check} result for {key}: {report}"));
+    (found["status"].as_str().unwrap().to_owned(), found["message"].as_str().unwrap().to_owned())
+}
+
+fn request(env: &Env, who: &str, select: &str, expires: &str) -> Value {
+    let args = [
+        "exception",
+        "request",
+        "--check",
+        "inventory/*",
+        "--select",
+        select,
+        "--justification",
+        "lab hardware, recorded in the spreadsheet until the CMDB import",
+        "--control",
+        "weekly manual review by the SRE Lead",
+        "--expires",
+        expires,
+        "--ref",
+        "SECURITY-42",
+        "-o",
+        "json",
+    ];
+    as_who(env, who, &args).ok().json()
+}
+
+fn exceptions_are_governed_and_expire(env: &Env) {
+    env.write("plumb.toml", &format!("{CONFIG}auditors = [\"audit@example.com\"]\n"));
+    for args in [
+        ["--key", "SN-2", "--kind", "hardware", "--type", "laptop", "--environment", "staging"],
+        ["--key", "SN-P", "--kind", "hardware", "--type", "server", "--environment", "production"],
+    ] {
+        let mut all = vec!["asset", "add"];
+        all.extend_from_slice(&args);
+        as_who(env, DEV, &all).ok();
+    }
+    let before = inventory(env, &[]);
+    assert_eq!(result(&before, "inventory/required-fields", "SN-2").0, "fail");
+    assert_eq!(result(&before, "inventory/required-fields", "SN-P").0, "fail");
+
+    // Staging only: the Information Security Manager's approval is enough, never the
+    // requester's own.
+    let staging = request(env, DEV, "environment=staging", &day(30));
+    assert_eq!((staging["id"].as_str(), staging["state"].as_str()), (Some("EX-1"), Some("requested")));
+    assert_eq!(staging["production"], false);
+    let refused = as_who(env, DEV, &["exception", "approve", "EX-1"]).code(4);
+    assert!(refused.stderr.contains("approved by the Information Security Manager"), "{}", refused.stderr);
+    let own = request(env, ISM, "key=SN-2", &day(10));
+    let refused = as_who(env, ISM, &["exception", "approve", own["id"].as_str().unwrap()]).code(4);
+    assert!(refused.stderr.contains("nobody approves their own request"), "{}", refused.stderr);
+    // Nor may they turn it down themselves: it waits for someone else.
+    as_who(env, ISM, &["exception", "reject", "EX-2", "--reason", "covered by EX-1"]).code(4);
+    let approved = as_who(env, ISM, &["exception", "approve", "EX-1", "-o", "json"]).ok().json();
+    assert_eq!(approved["state"], "active");
+
+    // Production: approved, but not in force until the Head of Product accepts the risk.
+    let production = request(env, DEV, "key=SN-P", &day(60));
+    assert_eq!(production["production"], true);
+    as_who(env, ISM, &["exception", "approve", "EX-3"]).ok();
+    let waiting = inventory(env, &[]);
+    assert_eq!(result(&waiting, "inventory/required-fields", "SN-2").0, "excepted");
+    assert_eq!(result(&waiting, "inventory/required-fields", "SN-P").0, "fail");
+    let refused = as_who(env, ISM, &["exception", "accept-risk", "EX-3"]).code(4);
+    assert!(refused.stderr.contains("Head of Product"), "{}", refused.stderr);
+    as_who(env, HOP, &["exception", "accept-risk", "EX-3"]).ok();
+    let excepted = inventory(env, &[]);
+    let (status, message) = result(&excepted, "inventory/required-fields", "SN-P");
+    assert_eq!(status, "excepted");
+    assert!(message.starts_with("excepted by EX-3 until "), "{message}");
+    env.plumb(&["check", "--pack", "inventory", "--fail-on", "info"]).ok();
+    let sarif = env.plumb(&["check", "--pack", "inventory", "-o", "sarif"]).ok();
+    assert!(sarif.stdout.contains("\"suppressions\""), "{}", sarif.stdout);
+
+    // An auditor reads the register and changes nothing.
+    let listed =
+        as_who(env, "audit@example.com", &["exception", "list", "--status", "active", "-o", "json"]).ok();
+    let listed = listed.json();
+    let ids: Vec<&str> =
+        listed["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["EX-1", "EX-3"]);
+    let refused = as_who(env, "audit@example.com", &["check", "--pack", "inventory"]).code(4);
+    assert!(refused.stderr.contains("auditors read everything and change nothing"), "{}", refused.stderr);
+    let soon = env.plumb(&["exception", "list", "--expiring-within", "45d", "-o", "json"]).ok().json();
+    let soon: Vec<&str> =
+        soon["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(soon, ["EX-1", "EX-2"]);
+
+    // Past EX-1's last day: staging's results fail again and say why; --fail-on blocks.
+    let later = format!("{}T12:00:00Z", day(31));
+    let vars = [("PLUMB_TEST_NOW", later.as_str())];
+    let reopened = inventory(env, &vars);
+    let (status, message) = result(&reopened, "inventory/required-fields", "SN-2");
+    assert_eq!(status, "fail");
+    assert!(message.ends_with(&format!("(exception EX-1 expired {})", day(30))), "{message}");
+    assert_eq!(result(&reopened, "inventory/required-fields", "SN-P").0, "excepted");
+    env.plumb_with(&["check", "--pack", "inventory", "--fail-on", "info"], &vars).code(1);
+
+    // The register is on the chain: an edit beside it is found.
+    env.plumb(&["log", "verify"]).ok();
+    env.sql("UPDATE exceptions SET document = REPLACE(document, 'SECURITY-42', 'SECURITY-43')");
+    let edited = env.plumb(&["log", "verify", "-o", "json"]).code(1).json();
+    assert_eq!(edited["table"], "exceptions", "{edited}");
+}
+
+fn bad_requests_name_the_field(env: &Env) {
+    env.plumb(&["asset", "add", "--key", "SN-1", "--kind", "hardware", "--type", "laptop"]).ok();
+    let base = |check: &str, select: &str, expires: &str| {
+        let args = [
+            "exception",
+            "request",
+            "--check",
+            check,
+            "--select",
+            select,
+            "--justification",
+            "j",
+            "--control",
+            "c",
+            "--expires",
+            expires,
+        ];
+        env.plumb(&args)
+    };
+    let ok_day = day(10);
+    for (check, select, expires, said) in [
+        ("inventory/*", "", day(-1).as_str(), "--expires: "),
+        ("inventory/*", "", day(400).as_str(), "more than 365 days"),
+        ("inventory/*", "", "31/12/2026", "expected YYYY-MM-DD"),
+        ("cis-aws-1.5/9.9", "", ok_day.as_str(), "--check: \"cis-aws-1.5/9.9\" names no check"),
+        ("inventory/*", "colour=red", ok_day.as_str(), "--select: \"colour=red\""),
+    ] {
+        let run = base(check, select, expires).code(2);
+        assert!(run.stderr.contains(said), "{check} {select} {expires}: {}", run.stderr);
+    }
+    let idle = base("cis-aws-1.5/2.1.*", "", &ok_day).ok();
+    assert!(idle.stderr.contains("covers no open finding today"), "{}", idle.stderr);
+    env.plumb_with(&["exception", "reject", "EX-1", "--reason", "no"], &[("PLUMB_ACTOR", ISM)]).ok();
+    let again = env.plumb_with(&["exception", "approve", "EX-1"], &[("PLUMB_ACTOR", ISM)]).code(2);
+    assert!(again.stderr.contains("EX-1 is rejected"), "{}", again.stderr);
+    let missing = env.plumb(&["exception", "show", "EX-9"]).code(2);
+    assert!(missing.stderr.contains("EX-9"), "{}", missing.stderr);
+}
+
+/// A missing instance excepted (its environment is unknown, so as production): drift stores it
+/// as excepted, --fail-on lets it through, and nobody is paged for it.
+fn drift_items_are_excepted_too(env: &Env) {
+    let scope = "aws:111122223333:us-east-1:ec2";
+    let at = jiff::Timestamp::now().to_string();
+    env.write(
+        "live.jsonl",
+        &format!(
+            "{{\"snapshot\": {{\"collected_at\": \"{at}\"}}}}\n{{\"scope_complete\": \"{scope}\"}}\n{{\"snapshot_end\": {{\"resources\": 0}}}}\n"
+        ),
+    );
+    env.plumb(&["sync", "snapshot", "live.jsonl"]).ok();
+    let state = serde_json::json!({"version": 4, "terraform_version": "1.9.0", "serial": 1, "lineage": "l", "outputs": {},
+        "resources": [{"mode": "managed", "type": "aws_instance", "name": "web",
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{"attributes": {"id": "i-a", "instance_type": "t3.micro",
+                "arn": "arn:aws:ec2:us-east-1:111122223333:instance/i-a"}}]}]});
+    env.write("a.tfstate", &state.to_string());
+    let drift = ["drift", "--state", "a.tfstate", "--fail-on", "missing"];
+    env.plumb(&drift).code(1);
+    let args = [
+        "exception",
+        "request",
+        "--check",
+        "drift/missing",
+        "--select",
+        "key=terraform:a.tfstate:*",
+        "--justification",
+        "instance retired, state cleanup in SECURITY-7",
+        "--control",
+        "weekly review",
+        "--expires",
+        &day(7),
+    ];
+    as_who(env, DEV, &args).ok();
+    as_who(env, ISM, &["exception", "approve", "EX-1"]).ok();
+    env.plumb(&drift).code(1);
+    as_who(env, HOP, &["exception", "accept-risk", "EX-1"]).ok();
+    env.plumb(&drift).ok();
+    let history =
+        env.plumb(&["drift", "--history", "terraform:a.tfstate:aws_instance.web", "-o", "json"]).ok().json();
+    let statuses: Vec<&str> =
+        history["items"].as_array().unwrap().iter().filter_map(|e| e["status"].as_str()).collect();
+    assert!(statuses.contains(&"excepted"), "{history}");
+}
