@@ -71,15 +71,24 @@ pub async fn image(settings: &Settings, request: &ImageRequest) -> anyhow::Resul
         vex.read(file, &plumb_gate::error::read(file)?)?;
     }
     drop(text);
+    let image = request.image.clone().or(report.artifact.clone());
+    // With a database, the register's exceptions count beside the ignore files.
+    let ctx = if settings.database_configured() {
+        Some(settings.open(&OpenOptions::default()).await?)
+    } else {
+        None
+    };
+    if let Some(ctx) = &ctx {
+        let key = image.as_deref().unwrap_or_default();
+        ignores.extend(register_ignores(&report, key, &ctx.store.exceptions().await?, started));
+    }
     let policy = ImagePolicy { fail_on: request.fail_on.clone() };
     let verdict = image::evaluate(&report, &policy, &ignores, &vex, started.to_jiff());
-    let image = request.image.clone().or(report.artifact.clone());
     let mut result = ImageResult { format: report.format, image, verdict, run_id: None };
-    if settings.database_configured() {
+    if let Some(ctx) = &ctx {
         match result.image.clone() {
             Some(key) => {
-                let ctx = settings.open(&OpenOptions::default()).await?;
-                result.run_id = Some(record_image_scan(&ctx, &key, request, &result, started).await?);
+                result.run_id = Some(record_image_scan(ctx, &key, request, &result, started).await?);
             }
             None => tracing::warn!(
                 message =
@@ -88,6 +97,38 @@ pub async fn image(settings: &Settings, request: &ImageRequest) -> anyhow::Resul
         }
     }
     Ok(result)
+}
+
+/// The register's active exceptions as ignore rules for this report: one per vulnerability an
+/// exception covers (`image/CVE-…`, or a pattern) on this image. An image has no environment,
+/// so only exceptions whose production risk was accepted apply (`Exception::covers`).
+fn register_ignores(
+    report: &plumb_gate::scan::ScanReport,
+    image: &str,
+    exceptions: &[plumb_core::exception::Exception],
+    now: Timestamp,
+) -> Vec<ignore::IgnoreRule> {
+    let facts = plumb_core::exception::AssetFacts {
+        key: image,
+        asset_type: Some("container_image"),
+        ..plumb_core::exception::AssetFacts::default()
+    };
+    let mut rules = Vec::new();
+    for vulnerability in &report.vulnerabilities {
+        let check = format!("image/{}", vulnerability.id);
+        let Some(exception) = exceptions.iter().find(|e| e.covers(&check, &facts, true, now)) else {
+            continue;
+        };
+        rules.push(ignore::IgnoreRule {
+            id: vulnerability.id.clone(),
+            paths: Vec::new(),
+            purls: Vec::new(),
+            expires: Some(ignore::Expiry { text: exception.last_day(), at: exception.expires_at.to_jiff() }),
+            statement: Some(format!("{}: {}", exception.id, exception.justification)),
+            source: format!("exception {}", exception.id),
+        });
+    }
+    rules
 }
 
 /// The scan summary kept on the asset and in the run.

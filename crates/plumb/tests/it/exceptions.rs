@@ -7,7 +7,12 @@ use serde_json::Value;
 
 use crate::support::{CONFIG, Env, both_backends};
 
-both_backends!(exceptions_are_governed_and_expire, bad_requests_name_the_field, drift_items_are_excepted_too);
+both_backends!(
+    exceptions_are_governed_and_expire,
+    bad_requests_name_the_field,
+    drift_items_are_excepted_too,
+    image_gate_honours_the_register,
+);
 
 const DEV: &str = "dev@example.com";
 const ISM: &str = "infosec@example.com";
@@ -220,4 +225,54 @@ fn drift_items_are_excepted_too(env: &Env) {
     let statuses: Vec<&str> =
         history["items"].as_array().unwrap().iter().filter_map(|e| e["status"].as_str()).collect();
     assert!(statuses.contains(&"excepted"), "{history}");
+}
+
+/// A critical CVE in a real Trivy report blocks the image gate until the register excepts it
+/// for that image (its environment is unknown, so as production).
+fn image_gate_honours_the_register(env: &Env) {
+    env.fixture("trivy/trivy-alpine-39.json", "alpine.json");
+    let gate = [
+        "gate",
+        "image",
+        "--report",
+        "alpine.json",
+        "--image",
+        "registry.example.com/alpine:3.9",
+        "-o",
+        "json",
+    ];
+    let blocked = env.plumb(&gate).code(1).json();
+    assert_eq!(blocked["decisions"]["blocked"], 2, "{blocked}");
+    let args = [
+        "exception",
+        "request",
+        "--check",
+        "image/CVE-2019-14697",
+        "--select",
+        "registry.example.com/alpine:*",
+        "--justification",
+        "musl fix not in 3.9; image retired in SECURITY-9",
+        "--control",
+        "no shell in the pod",
+        "--expires",
+        &day(14),
+    ];
+    as_who(env, DEV, &args).ok();
+    as_who(env, ISM, &["exception", "approve", "EX-1"]).ok();
+    as_who(env, HOP, &["exception", "accept-risk", "EX-1"]).ok();
+    let passed = env.plumb(&gate).ok().json();
+    assert_eq!(passed["decisions"]["blocked"], 0, "{passed}");
+    assert_eq!(passed["decisions"]["excepted"], 2, "{passed}");
+    // Another image is not covered.
+    let other = [
+        "gate",
+        "image",
+        "--report",
+        "alpine.json",
+        "--image",
+        "registry.example.com/musl-app:1",
+        "-o",
+        "json",
+    ];
+    env.plumb(&other).code(1);
 }
