@@ -49,6 +49,15 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// The events of one exception (requested, approved, …), oldest first.
+    pub async fn exception_history(&self, id: &str) -> Result<Vec<Event>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM events WHERE entity = "));
+        sql.bind(Entity::Exception.as_str()).push(" AND entity_id = ").bind(id.to_owned());
+        sql.push(" ORDER BY seq");
+        let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
     /// The events of the findings of these checks for one key (opened, changed, resolved),
     /// oldest first: a resource's drift or check history.
     pub async fn finding_history(&self, checks: &[String], key: &str) -> Result<Vec<Event>, StoreError> {

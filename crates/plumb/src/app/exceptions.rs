@@ -2,8 +2,10 @@
 //! revoke, renew, list. Each decision goes through the role table and leaves an event.
 
 use plumb_core::authz::Action;
-use plumb_core::exception::{Exception, ExceptionId, Request, State};
+use plumb_core::exception::{EXCEPTED_BY, Exception, ExceptionId, Request, State};
 use plumb_core::glob::wildcard;
+use serde::Serialize;
+use serde_json::{Value, json};
 
 use crate::app::Context;
 use crate::app::check::{CheckRequest, policies};
@@ -111,6 +113,42 @@ pub async fn find(ctx: &Context, id: ExceptionId) -> anyhow::Result<Exception> {
     ctx.permit(Action::Read)?;
     let all = ctx.store.exceptions().await?;
     all.into_iter().find(|e| e.id == id).ok_or_else(|| BadInput(format!("no exception {id}")).into())
+}
+
+/// One exception as `show` prints it: the record, its history, and the open findings it
+/// excepts now.
+#[derive(Debug, Serialize)]
+pub struct Shown {
+    /// The record, where it stands and its last day.
+    #[serde(flatten)]
+    pub exception: Value,
+    /// Every change, oldest first: (at, actor, action).
+    pub history: Vec<Value>,
+    /// `CHECK|KEY` of the open findings it excepts.
+    pub covers: Vec<String>,
+}
+
+/// One exception with its history and what it covers.
+pub async fn show(ctx: &Context, id: ExceptionId) -> anyhow::Result<Shown> {
+    let exception = find(ctx, id).await?;
+    let history = ctx
+        .store
+        .exception_history(&id.to_string())
+        .await?
+        .into_iter()
+        .map(|e| json!({"at": e.at, "actor": e.actor, "action": e.action}))
+        .collect();
+    let name = id.to_string();
+    let covers = ctx
+        .store
+        .findings(None, false)
+        .await?
+        .into_iter()
+        .filter(|f| f.finding.evidence.get(EXCEPTED_BY).and_then(Value::as_str) == Some(name.as_str()))
+        .map(|f| format!("{}|{}", f.finding.check, f.finding.key))
+        .collect();
+    let exception = serde_json::to_value(exception.listed(plumb_store::now()))?;
+    Ok(Shown { exception, history, covers })
 }
 
 /// The register, optionally only in one state or ending within `days`.

@@ -90,37 +90,44 @@ pub enum ExceptionCommand {
         #[arg(long, value_parser = days)]
         expiring_within: Option<u32>,
     },
-    /// One exception.
+    /// One exception, with its history and the open findings it excepts now.
     Show {
         /// EX-N.
         id: String,
     },
 }
 
+/// Every field of an exception; `show` adds its history and what it covers (empty in lists).
+const FIELDS: &[&str] = &[
+    "id",
+    "state",
+    "checks",
+    "selector",
+    "justification",
+    "controls",
+    "reference",
+    "production",
+    "requested_by",
+    "requested_at",
+    "last_day",
+    "expires_at",
+    "decision",
+    "decided_by",
+    "decided_at",
+    "reason",
+    "risk_accepted_by",
+    "risk_accepted_at",
+    "renews",
+    "history",
+    "covers",
+];
+
 const VIEW: View = View {
     table: &["id", "state", "checks", "selector", "last_day", "requested_by", "decided_by"],
-    all: &[
-        "id",
-        "state",
-        "checks",
-        "selector",
-        "justification",
-        "controls",
-        "reference",
-        "production",
-        "requested_by",
-        "requested_at",
-        "last_day",
-        "expires_at",
-        "decision",
-        "decided_by",
-        "decided_at",
-        "reason",
-        "risk_accepted_by",
-        "risk_accepted_at",
-        "renews",
-    ],
+    all: FIELDS,
 };
+
+const SHOW_VIEW: View = View { table: FIELDS, all: FIELDS };
 
 pub async fn run(settings: &Settings, format: Format, command: ExceptionCommand) -> anyhow::Result<Outcome> {
     let ctx = settings.open(&OpenOptions::default()).await?;
@@ -157,7 +164,11 @@ pub async fn run(settings: &Settings, format: Format, command: ExceptionCommand)
         ExceptionCommand::Revoke { id, reason } => {
             exceptions::decide(&ctx, id_of(&id)?, Decide::Revoke(&reason)).await?
         }
-        ExceptionCommand::Show { id } => exceptions::find(&ctx, id_of(&id)?).await?,
+        ExceptionCommand::Show { id } => {
+            let shown = exceptions::show(&ctx, id_of(&id)?).await?;
+            report::one(out, format, SHOW_VIEW, &shown)?;
+            return Ok(Outcome::Clean);
+        }
         ExceptionCommand::List { status, expiring_within } => {
             let all = exceptions::list(&ctx, status, expiring_within).await?;
             let rows: Vec<_> = all.iter().map(|e| e.listed(now)).collect();

@@ -108,6 +108,15 @@ fn exceptions_are_governed_and_expire(env: &Env) {
     assert_eq!(status, "excepted");
     assert!(message.starts_with("excepted by EX-3 until "), "{message}");
     env.plumb(&["check", "--pack", "inventory", "--fail-on", "info"]).ok();
+    let shown = env.plumb(&["exception", "show", "EX-3", "-o", "json"]).ok().json();
+    let actions: Vec<&str> =
+        shown["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["requested", "approved", "risk_accepted"], "{shown}");
+    assert!(
+        shown["covers"].as_array().unwrap().contains(&"inventory/required-fields|SN-P".into()),
+        "{shown}"
+    );
+    env.plumb(&["exception", "show", "EX-3"]).ok();
     let sarif = env.plumb(&["check", "--pack", "inventory", "-o", "sarif"]).ok();
     assert!(sarif.stdout.contains("\"suppressions\""), "{}", sarif.stdout);
 
