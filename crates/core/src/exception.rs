@@ -476,6 +476,57 @@ pub fn apply(
     }
 }
 
+/// The check of expired exceptions whose results still fail (policy §9: an exception ends; the
+/// departure it allowed must end with it).
+pub const EXPIRED_CHECK: &str = "exceptions/expired";
+
+/// One `exceptions/expired` failure per exception that expired (approved, not revoked) while
+/// results it covered still fail, keyed by the exception: evidence for CFG-01 and the
+/// covered checks' controls. `findings` are a run's results after [`apply`].
+pub fn expired_with_failures(findings: &[Finding], exceptions: &[Exception], now: Timestamp) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for exception in
+        exceptions.iter().filter(|e| e.decision == Decision::Approved && e.state(now) == State::Expired)
+    {
+        // `apply` named the exception on each failing result it had covered.
+        let marker = format!("(exception {} expired", exception.id);
+        let failing: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.status == FindingStatus::Fail && f.message.contains(&marker))
+            .collect();
+        let Some(worst) = failing.iter().map(|f| f.severity).max() else { continue };
+        let mut controls = vec!["CFG-01".to_owned()];
+        for finding in &failing {
+            for control in &finding.controls {
+                if !controls.contains(control) {
+                    controls.push(control.clone());
+                }
+            }
+        }
+        let results: Vec<String> = failing.iter().map(|f| format!("{} {}", f.check, f.key)).collect();
+        found.push(Finding {
+            check: EXPIRED_CHECK.to_owned(),
+            title: "Expired exceptions whose results still fail".to_owned(),
+            controls,
+            key: exception.id.to_string(),
+            status: FindingStatus::Fail,
+            severity: worst,
+            message: format!(
+                "{} expired {} and {} result(s) it covered still fail: {}",
+                exception.id,
+                exception.last_day(),
+                results.len(),
+                results.join(", ")
+            ),
+            evidence: serde_json::json!({"exception": exception.id, "expires_at": exception.expires_at, "results": results}),
+            remediation: format!("fix what {} covered, or renew it: plumb exception renew {} --expires DAY", exception.id, exception.id),
+            first_seen: now,
+            last_seen: now,
+        });
+    }
+    found
+}
+
 /// What a request says, before it has a number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
@@ -731,12 +782,19 @@ mod tests {
 
         let later = at("2027-01-02T00:00:00Z");
         let mut findings = vec![failing("k")];
-        apply(&mut findings, &[active], &assets, later);
+        apply(&mut findings, std::slice::from_ref(&active), &assets, later);
         assert_eq!(findings[0].status, FindingStatus::Fail);
         assert!(
             findings[0].message.ends_with("(exception EX-7 expired 2026-12-31)"),
             "{}",
             findings[0].message
         );
+        let expired = expired_with_failures(&findings, std::slice::from_ref(&active), later);
+        assert_eq!(expired.len(), 1);
+        assert_eq!((expired[0].check.as_str(), expired[0].key.as_str()), (EXPIRED_CHECK, "EX-7"));
+        assert!(expired[0].controls.contains(&"CFG-01".to_owned()), "{:?}", expired[0].controls);
+        assert!(expired[0].message.contains("pack/rule k"), "{}", expired[0].message);
+        // Before the expiry there is nothing to say.
+        assert!(expired_with_failures(&findings, &[active], now).is_empty());
     }
 }

@@ -16,7 +16,7 @@ use indicatif::ProgressBar;
 use plumb_core::Timestamp;
 use plumb_core::authz::Action;
 use plumb_core::coverage::{Coverage, Freshness, Gap};
-use plumb_core::exception::{AssetFacts, Exception};
+use plumb_core::exception::{self, AssetFacts, Exception};
 use plumb_core::model::{Finding, FindingStatus, PREVIOUS_STATUS, Run, RunKind, RunOutcome, Severity};
 use plumb_core::scope::{self, ScopeId};
 use plumb_policy::{
@@ -188,21 +188,32 @@ pub async fn check(
         &Inputs { assets: &assets, documents: &documents, context: &context },
         progress,
     )?);
+    let exceptions = ctx.store.exceptions().await?;
+    apply_exceptions(ctx, &mut findings, &assets, &exceptions, started);
+    findings.extend(exception::expired_with_failures(&findings, &exceptions, started));
     findings.sort_by(|a, b| (&a.check, &a.key).cmp(&(&b.check, &b.key)));
-    apply_exceptions(ctx, &mut findings, &assets, &ctx.store.exceptions().await?, started);
     let run_id = ulid::Ulid::generate().to_string();
     let mut tx = ctx.begin_write().await?;
+    // An expired exception's finding is this run's to resolve only when the run judged a
+    // check it covered.
+    let speaks_for = |check: &str, key: &str| {
+        check != exception::EXPIRED_CHECK
+            || exceptions.iter().any(|e| e.id.to_string() == key && checks.iter().any(|c| e.names_check(c)))
+    };
     // A run of one environment did not look at the others' resources.
-    let reach = if request.environment.is_none() { Reach::All } else { Reach::Reported };
+    let reach = if request.environment.is_none() { Reach::Within(&speaks_for) } else { Reach::Reported };
+    let mut recorded = checks.clone();
+    recorded.push(exception::EXPIRED_CHECK.to_owned());
     let changes = if has_duplicates(&findings) {
         let mut stored = stored_findings(&findings);
-        let changes = tx.record_findings(&checks, &mut stored, &run_id, reach).await?;
+        let changes = tx.record_findings(&recorded, &mut stored, &run_id, reach).await?;
         carry_first_seen(&mut findings, &stored);
         changes
     } else {
-        tx.record_findings(&checks, &mut findings, &run_id, reach).await?
+        tx.record_findings(&recorded, &mut findings, &run_id, reach).await?
     };
-    let summary = summarize(set.checks(), &findings);
+    let mut summary = summarize(set.checks(), &findings);
+    summary.extend(expired_summary(&findings));
     let judged = Judged { set: &set, files: &files, resources: assets.len() };
     tx.record_run(&run(ctx, &run_id, request, started, &summary, &changes, &judged)).await?;
     tx.commit().await?;
@@ -838,6 +849,20 @@ fn summarize(checks: &[Check], findings: &[Finding]) -> Vec<CheckSummary> {
         }
     }
     by_check.into_values().collect()
+}
+
+/// The summary line of expired exceptions whose results still fail, when there are any.
+fn expired_summary(findings: &[Finding]) -> Option<CheckSummary> {
+    let expired: Vec<&Finding> = findings.iter().filter(|f| f.check == exception::EXPIRED_CHECK).collect();
+    let first = expired.first()?;
+    Some(CheckSummary {
+        check: first.check.clone(),
+        title: first.title.clone(),
+        controls: vec!["CFG-01".to_owned()],
+        severity: expired.iter().map(|f| f.severity).max().unwrap_or(first.severity).as_str().to_owned(),
+        fail: expired.len() as u64,
+        ..CheckSummary::default()
+    })
 }
 
 /// What a run judged with, for its record.

@@ -142,6 +142,10 @@ fn exceptions_are_governed_and_expire(env: &Env) {
     assert_eq!(status, "fail");
     assert!(message.ends_with(&format!("(exception EX-1 expired {})", day(30))), "{message}");
     assert_eq!(result(&reopened, "inventory/required-fields", "SN-P").0, "excepted");
+    // The expired exception whose results still fail is a finding of its own (CFG-01).
+    let (status, message) = result(&reopened, "exceptions/expired", "EX-1");
+    assert_eq!(status, "fail");
+    assert!(message.contains("inventory/required-fields SN-2"), "{message}");
     env.plumb_with(&["check", "--pack", "inventory", "--fail-on", "info"], &vars).code(1);
 
     // The register is on the chain: an edit beside it is found.
