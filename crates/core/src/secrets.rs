@@ -9,6 +9,8 @@
 //! secret change and two states can still be compared; without the key nothing can be
 //! learned from it, not even by trying likely passwords.
 
+use std::fmt::Write as _;
+
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -102,18 +104,24 @@ impl Sealer {
                 }
             }
         }
-        self.seal_named(values, "", &mut sealed);
+        self.seal_named(values, &mut String::new(), &mut sealed);
         sealed
     }
 
     /// Seals, at any depth, the strings, objects and lists under names that say secret
     /// (`password`, `*_secret`, `private_key*`, `*_token`, …). Flags and numbers are left, as
     /// a name like `allow_users_to_change_password` holds no secret.
-    fn seal_named(&self, value: &mut Value, at: &str, sealed: &mut Vec<String>) {
-        // Every attribute of every state resource passes here: paths are only written out
-        // for what is sealed or gone into, never for the scalars that are most of a state.
-        let join = |name: &dyn std::fmt::Display| {
-            if at.is_empty() { name.to_string() } else { format!("{at}.{name}") }
+    fn seal_named(&self, value: &mut Value, at: &mut String, sealed: &mut Vec<String>) {
+        // Every attribute of every state resource passes here: the path is one buffer grown
+        // and cut back as the walk goes in and out, copied only for what is sealed.
+        let within = |at: &mut String, part: &dyn std::fmt::Display| {
+            let len = at.len();
+            if len > 0 {
+                at.push('.');
+            }
+            // Writing to a String cannot fail.
+            let _ = write!(at, "{part}");
+            len
         };
         match value {
             Value::Object(map) => {
@@ -123,16 +131,22 @@ impl Sealer {
                         || matches!(child, Value::Array(a) if !a.is_empty());
                     if holds_data && secret_name(name) && !is_sealed(child) {
                         *child = self.seal(child);
-                        sealed.push(join(name));
+                        let len = within(at, name);
+                        sealed.push(at.clone());
+                        at.truncate(len);
                     } else if matches!(child, Value::Object(_) | Value::Array(_)) {
-                        self.seal_named(child, &join(name), sealed);
+                        let len = within(at, name);
+                        self.seal_named(child, at, sealed);
+                        at.truncate(len);
                     }
                 }
             }
             Value::Array(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
                     if matches!(item, Value::Object(_) | Value::Array(_)) {
-                        self.seal_named(item, &join(&i), sealed);
+                        let len = within(at, &i);
+                        self.seal_named(item, at, sealed);
+                        at.truncate(len);
                     }
                 }
             }
@@ -185,10 +199,15 @@ pub fn secret_name(name: &str) -> bool {
         "_type",
         "_mode",
     ];
-    let says = name == "token"
-        || WORDS.iter().any(|w| name.contains(w))
-        || ENDINGS.iter().any(|e| name.ends_with(e));
+    let says =
+        name == "token" || WORDS.iter().any(|w| holds(name, w)) || ENDINGS.iter().any(|e| name.ends_with(e));
     says && !ABOUT.iter().any(|a| name.ends_with(a))
+}
+
+/// Whether `word` occurs in `name`. Attribute names are short: comparing windows costs less
+/// than building `str::contains`'s searcher, and this runs for every attribute of a state.
+fn holds(name: &str, word: &str) -> bool {
+    name.as_bytes().windows(word.len()).any(|window| window == word.as_bytes())
 }
 
 /// A path of `sensitive_attributes`: `[{"type": "get_attr", "value": "password"},
