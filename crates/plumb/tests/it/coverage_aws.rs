@@ -144,9 +144,20 @@ fn failed_and_stale_collections_never_pass(env: &Env) {
         );
         assert!(message.contains("the last result was"), "{message}");
         account.plumb(&["check", "--pack", "cis-aws-1.5", "--fail-on", "critical"], &[]).code(1);
-        account
-            .plumb(&["check", "--pack", "cis-aws-1.5", "--fail-on", "critical", "--allow-errors"], &[])
-            .ok();
+        // Allowing errors lets through what was never judged, never a failure an error now
+        // hides: the account's critical failures (root without MFA, …) still block.
+        let hidden = |severity: &str| {
+            good["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["status"] == "fail" && f["severity"] == severity)
+        };
+        assert!(hidden("critical") || hidden("high"), "the seeded account fails a critical or high check");
+        for (threshold, blocks) in [("critical", hidden("critical")), ("high", true)] {
+            let args = ["check", "--pack", "cis-aws-1.5", "--fail-on", threshold, "--allow-errors"];
+            account.plumb(&args, &[]).code(i32::from(blocks));
+        }
         let junit = account.plumb(&["check", "--pack", "cis-aws-1.5", "-o", "junit"], &[]).ok();
         assert!(junit.stdout.contains("<error message=\"not evaluated:"), "{}", junit.stdout);
         assert!(!junit.stdout.contains(" errors=\"0\""), "{}", junit.stdout);
