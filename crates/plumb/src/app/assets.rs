@@ -1,7 +1,7 @@
 //! Changing assets one at a time: add, set, transition, link, and moving production assets to
 //! new role holders.
 
-use plumb_core::authz::{Action, AssetRef};
+use plumb_core::authz::Action;
 use plumb_core::lifecycle::check_transition;
 use plumb_core::model::{RelationKind, Relationship};
 use plumb_core::record::{self, Defaults, FieldError, Fields};
@@ -43,7 +43,7 @@ pub async fn add(ctx: &Context, fields: &Fields) -> anyhow::Result<Asset> {
 pub async fn set(ctx: &Context, reference: &str, fields: &Fields) -> anyhow::Result<Asset> {
     let mut tx = ctx.begin_write().await?;
     let before = tx.asset(reference).await?;
-    ctx.permit(Action::EditAsset(asset_ref(ctx, &before)))?;
+    ctx.permit(Action::EditAsset(ctx.asset_ref(&before)))?;
     let after = record::apply_changes(&before, fields, &ctx.config.rules()).map_err(field_problems)?;
     tx.update_asset(&before, &after, "updated", None).await?;
     tx.commit().await?;
@@ -59,7 +59,7 @@ pub async fn transition(
 ) -> anyhow::Result<Asset> {
     let mut tx = ctx.begin_write().await?;
     let before = tx.asset(reference).await?;
-    let asset = asset_ref(ctx, &before);
+    let asset = ctx.asset_ref(&before);
     let leaving = matches!(to, Status::Decommissioning | Status::Decommissioned);
     ctx.permit(if leaving { Action::Decommission(asset) } else { Action::EditAsset(asset) })?;
     check_transition(&before, to, evidence).map_err(|err| BadInput(err.to_string()))?;
@@ -79,7 +79,7 @@ pub async fn link(
 ) -> anyhow::Result<(Relationship, bool)> {
     let mut tx = ctx.begin_write().await?;
     let (from, to) = (tx.asset(from).await?, tx.asset(to).await?);
-    ctx.permit(Action::EditAsset(asset_ref(ctx, &from)))?;
+    ctx.permit(Action::EditAsset(ctx.asset_ref(&from)))?;
     if from.id == to.id {
         return Err(BadInput(format!("{} cannot be linked to itself", from.key)).into());
     }
@@ -113,15 +113,6 @@ pub async fn reassign_production(ctx: &Context) -> anyhow::Result<Vec<Asset>> {
     }
     tx.commit().await?;
     Ok(changed)
-}
-
-/// The asset as the authorisation table sees it.
-fn asset_ref<'a>(ctx: &Context, asset: &'a Asset) -> AssetRef<'a> {
-    AssetRef {
-        owner: asset.owner.as_deref(),
-        manager: asset.manager.as_deref(),
-        production: asset.environment.as_deref() == Some(ctx.config.inventory.production.as_str()),
-    }
 }
 
 /// Field problems as one bad-input error, one problem per line.

@@ -65,7 +65,7 @@ pub async fn import(
     if empty {
         tx.defer_indexes().await?;
     }
-    let mut import = Import { tx, rules, problems, summary: ImportSummary::default(), empty };
+    let mut import = Import { ctx, tx, rules, problems, summary: ImportSummary::default(), empty };
     while let Some(batch) = batches.recv().await {
         import.write(batch).await?;
         if import.problems.full() {
@@ -158,7 +158,9 @@ fn text(fields: &Fields, name: &str) -> Option<String> {
 }
 
 /// The writing side: one transaction for the whole file.
-struct Import {
+struct Import<'a> {
+    /// Who imports: every existing asset the file changes is decided for them.
+    ctx: &'a Context,
     tx: WriteTx,
     rules: InventoryRules,
     problems: Problems,
@@ -168,7 +170,7 @@ struct Import {
     empty: bool,
 }
 
-impl Import {
+impl Import<'_> {
     async fn write(&mut self, batch: Vec<Item>) -> anyhow::Result<()> {
         let mut pending = Vec::with_capacity(batch.len());
         for item in batch {
@@ -187,6 +189,10 @@ impl Import {
         for record in pending {
             let line = record.line;
             if let Some(before) = record.key.as_deref().and_then(|k| by_key.get(k)) {
+                // Registering is anyone's; changing an existing asset is its keepers'.
+                self.ctx
+                    .permit(Action::EditAsset(self.ctx.asset_ref(before)))
+                    .map_err(|err| err.context(format!("line {line}: {}", before.key)))?;
                 match record::apply_changes(before, &record.fields, &self.rules) {
                     Ok(after) if self.problems.is_empty() => {
                         if self.tx.update_asset(before, &after, "imported", None).await? {

@@ -36,6 +36,15 @@ impl Context {
         authz::decide(&self.principal, action).map_err(|refusal| crate::error::NotPermitted(refusal).into())
     }
 
+    /// An asset as the role table sees it: its keepers, and whether it is production.
+    pub fn asset_ref<'a>(&self, asset: &'a plumb_core::Asset) -> authz::AssetRef<'a> {
+        authz::AssetRef {
+            owner: asset.owner.as_deref(),
+            manager: asset.manager.as_deref(),
+            production: asset.environment.as_deref() == Some(self.config.inventory.production.as_str()),
+        }
+    }
+
     /// A write transaction recorded for the principal.
     pub async fn begin_write(&self) -> anyhow::Result<WriteTx> {
         Ok(self.store.begin_write(&self.principal.who).await?)

@@ -12,6 +12,7 @@ both_backends!(
     bad_requests_name_the_field,
     drift_items_are_excepted_too,
     image_gate_honours_the_register,
+    roles_decide_who_changes_assets,
 );
 
 const DEV: &str = "dev@example.com";
@@ -288,4 +289,31 @@ fn image_gate_honours_the_register(env: &Env) {
         "json",
     ];
     env.plumb(&other).code(1);
+}
+
+/// With admins named, an asset is changed by its keepers only, through `asset set` and through
+/// an import alike; a refused import writes nothing.
+fn roles_decide_who_changes_assets(env: &Env) {
+    env.write("plumb.toml", &format!("{CONFIG}admins = [\"root@example.com\"]\n"));
+    let add = [
+        "asset",
+        "add",
+        "--key",
+        "SN-1",
+        "--kind",
+        "hardware",
+        "--type",
+        "laptop",
+        "--owner",
+        "ana@example.com",
+    ];
+    as_who(env, DEV, &add).ok();
+    let refused = as_who(env, DEV, &["asset", "set", "SN-1", "--location", "HQ"]).code(4);
+    assert!(refused.stderr.contains("kept by its owner or manager"), "{}", refused.stderr);
+    env.write("change.csv", "key,kind,type,location\nSN-9,hardware,laptop,HQ\nSN-1,hardware,laptop,Lab\n");
+    let refused = as_who(env, DEV, &["asset", "import", "change.csv"]).code(4);
+    assert!(refused.stderr.contains("line 3: SN-1"), "{}", refused.stderr);
+    assert_eq!(env.count(), 1, "nothing of the refused file was written");
+    as_who(env, "ana@example.com", &["asset", "import", "change.csv"]).ok();
+    as_who(env, "root@example.com", &["asset", "set", "SN-1", "--location", "HQ"]).ok();
 }
