@@ -346,6 +346,11 @@ impl Exception {
         }
     }
 
+    /// Whether it was in force (approved, not revoked) and has ended by `now`.
+    pub fn lapsed(&self, now: Timestamp) -> bool {
+        self.decision == Decision::Approved && self.state(now) == State::Expired
+    }
+
     /// Whether it applies to `check` on `asset` at `now`. A production asset is covered only by
     /// an exception whose production risk was accepted, whatever its selector says.
     pub fn covers(&self, check: &str, asset: &AssetFacts<'_>, production: bool, now: Timestamp) -> bool {
@@ -485,9 +490,7 @@ pub const EXPIRED_CHECK: &str = "exceptions/expired";
 /// covered checks' controls. `findings` are a run's results after [`apply`].
 pub fn expired_with_failures(findings: &[Finding], exceptions: &[Exception], now: Timestamp) -> Vec<Finding> {
     let mut found = Vec::new();
-    for exception in
-        exceptions.iter().filter(|e| e.decision == Decision::Approved && e.state(now) == State::Expired)
-    {
+    for exception in exceptions.iter().filter(|e| e.lapsed(now)) {
         // `apply` named the exception on each failing result it had covered.
         let marker = format!("(exception {} expired", exception.id);
         let failing: Vec<&Finding> = findings
@@ -525,6 +528,49 @@ pub fn expired_with_failures(findings: &[Finding], exceptions: &[Exception], now
         });
     }
     found
+}
+
+/// What a reminder is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reminder {
+    /// In force, and ends within the notice period.
+    Expiring,
+    /// Was in force, and has ended.
+    Expired,
+}
+
+impl Reminder {
+    /// Its word in alerts and on the chain.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reminder::Expiring => "expiring",
+            Reminder::Expired => "expired",
+        }
+    }
+}
+
+/// The reminders due at `now` with `notice_days` of notice: one `expiring` for each active
+/// exception ending within the notice, one `expired` for each that lapsed. "Due", not "due
+/// today": whoever sends them remembers what was sent, so a missed day loses nothing. An
+/// exception whose renewal is already in force needs no reminder.
+pub fn reminders_due(
+    exceptions: &[Exception],
+    now: Timestamp,
+    notice_days: u32,
+) -> Vec<(&Exception, Reminder)> {
+    let horizon = now.plus_days(i64::from(notice_days)).unwrap_or(now);
+    let renewed =
+        |id: ExceptionId| exceptions.iter().any(|e| e.renews == Some(id) && e.state(now) == State::Active);
+    exceptions
+        .iter()
+        .filter(|e| !renewed(e.id))
+        .filter_map(|e| match e.state(now) {
+            State::Active if e.expires_at <= horizon => Some((e, Reminder::Expiring)),
+            _ if e.lapsed(now) => Some((e, Reminder::Expired)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// What a request says, before it has a number.
@@ -648,6 +694,40 @@ mod tests {
         request("2026-12-31")
             .into_exception(ExceptionId(1), "ana@example.com", production, at(NOW), 365)
             .unwrap()
+    }
+
+    #[test]
+    fn reminders_are_due_within_the_notice_and_once_lapsed() {
+        let approved = |id: u64, last_day: &str| {
+            let mut e = request(last_day)
+                .into_exception(ExceptionId(id), "ana@example.com", false, at(NOW), 365)
+                .unwrap();
+            e.approve("ism@example.com", at(NOW)).unwrap();
+            e
+        };
+        let soon = approved(1, "2026-12-10"); // ends 2026-12-11T00:00Z: 7.6 days away
+        let later = approved(2, "2027-02-01");
+        let requested = request("2026-12-05")
+            .into_exception(ExceptionId(3), "ana@example.com", false, at(NOW), 365)
+            .unwrap();
+        let renewed = approved(4, "2026-12-06");
+        let mut renewal = approved(5, "2027-03-01");
+        renewal.renews = Some(ExceptionId(4));
+        let register = [soon, later, requested, renewed, renewal];
+        let due = |now: &str, days: u32| -> Vec<String> {
+            reminders_due(&register, at(now), days)
+                .into_iter()
+                .map(|(e, r)| format!("{} {}", e.id, r.as_str()))
+                .collect()
+        };
+        assert_eq!(due(NOW, 14), ["EX-1 expiring"]);
+        assert_eq!(due(NOW, 7), Vec::<String>::new(), "7 days' notice: EX-1 ends in 7.6");
+        // A week on, EX-1 has lapsed; an unapproved request that ran out is not news; EX-4's
+        // renewal is in force, so its end is not either.
+        assert_eq!(due("2026-12-12T00:00:00Z", 14), ["EX-1 expired"]);
+        let mut revoked = register[0].clone();
+        revoked.revoke("ism@example.com", "fixed", at(NOW)).unwrap();
+        assert!(reminders_due(&[revoked], at("2026-12-12T00:00:00Z"), 14).is_empty());
     }
 
     #[test]

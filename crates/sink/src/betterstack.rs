@@ -37,10 +37,11 @@ use serde_json::{Value, json};
 
 use crate::config::{self, Secret};
 use crate::http;
-use crate::{Alert, AlertItem, Outcome, Sink, SinkError, SinkState, SinkType, UNMANAGED};
+use crate::{Alert, AlertItem, Outcome, Scan, Sink, SinkError, SinkState, SinkType, UNMANAGED};
 
-/// The registry entry.
-pub(crate) const TYPE: SinkType = SinkType { name: "betterstack", build };
+/// The registry entry. An incident is about unmanaged resources, so it hears drift only.
+pub(crate) const TYPE: SinkType =
+    SinkType { name: "betterstack", build, hears: &[Scan::Drift], can_hear: &[Scan::Drift] };
 
 /// The resources listed in an incident's description; the rest are counted.
 const LISTED: usize = 100;
@@ -100,7 +101,7 @@ fn plan(alert: &Alert, state: &SinkState) -> Action {
     if alert.outcome == Outcome::Failed {
         return Action::Keep;
     }
-    let any_open = alert.open_unmanaged > 0 || unmanaged(&alert.opened).next().is_some();
+    let any_open = alert.open_unmanaged.unwrap_or(0) > 0 || unmanaged(&alert.opened).next().is_some();
     match (open_incident(state), any_open) {
         (None, true) => Action::Create,
         // Only a scan that saw everything may say the unmanaged resources are gone.
@@ -116,7 +117,7 @@ fn unmanaged(items: &[AlertItem]) -> impl Iterator<Item = &AlertItem> {
 /// The create request's body.
 fn incident(alert: &Alert, requester_email: &str) -> Value {
     let new: Vec<&AlertItem> = unmanaged(&alert.opened).collect();
-    let open = alert.open_unmanaged.max(new.len() as u64);
+    let open = alert.open_unmanaged.unwrap_or(0).max(new.len() as u64);
     let plural = if open == 1 { "resource" } else { "resources" };
     let summary = format!("plumb {}: {open} unmanaged {plural} found", alert.scan);
     json!({
@@ -252,14 +253,14 @@ mod tests {
 
     fn alert(outcome: Outcome, opened: Vec<AlertItem>, open_unmanaged: u64) -> Alert {
         Alert {
-            scan: "drift".to_owned(),
+            scan: Scan::Drift,
             run_id: "01J0000000000000000000000".to_owned(),
             at: "2026-05-01T12:00:00Z".to_owned(),
             outcome,
             error: None,
             opened,
             resolved: Vec::new(),
-            open_unmanaged,
+            open_unmanaged: Some(open_unmanaged),
             summary: json!({}),
             report_url: None,
         }

@@ -1,11 +1,11 @@
-//! Reading one `[[sink]]` table: the keys every sink has (`type`, `name`), the sink's own keys
+//! Reading one `[[sink]]` table: the keys every sink has (`type`, `name`, `scans`), the sink's own keys
 //! (unknown ones refused), secrets from environment variables, and error messages that name
 //! the sink and the key.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::SinkError;
+use crate::{Scan, SinkError};
 
 /// The keys every sink table has.
 pub(crate) struct Head {
@@ -13,7 +13,12 @@ pub(crate) struct Head {
     pub sink_type: String,
     /// The `name` key, when given.
     pub name: Option<String>,
+    /// The `scans` key, when given.
+    pub scans: Option<Vec<Scan>>,
 }
+
+/// The keys every sink has, taken out before a type reads its own.
+const COMMON: &[&str] = &["type", "name", "scans"];
 
 impl Head {
     /// Reads `type` and `name` from a table.
@@ -36,7 +41,12 @@ impl Head {
                 return fail(&format!("[[sink]]{named} has no `type`, expected one of {}", known.join(", ")));
             }
         };
-        Ok(Head { sink_type, name })
+        let mut head = Head { sink_type, name, scans: None };
+        if let Some(value) = table.get("scans") {
+            let problem = |problem| SinkError::Config(format!("{}: key `scans`: {problem}", head.label()));
+            head.scans = Some(scans(value).map_err(problem)?);
+        }
+        Ok(head)
     }
 
     /// How messages name this sink: its name when it has one, else its type.
@@ -70,8 +80,9 @@ pub(crate) fn parse<T: DeserializeOwned>(
         return Err(SinkError::Config(format!("{label}: expected type `{sink_type}`")));
     }
     let mut table = settings.as_object().cloned().unwrap_or_default();
-    table.remove("type");
-    table.remove("name");
+    for key in COMMON {
+        table.remove(*key);
+    }
     // serde_path_to_error names the key when a value has the wrong type; serde alone says
     // only "invalid type: integer, expected a string".
     let parsed: T = serde_path_to_error::deserialize(Value::Object(table)).map_err(|err| {
@@ -80,6 +91,25 @@ pub(crate) fn parse<T: DeserializeOwned>(
         SinkError::Config(format!("{label}: {at}{} ({sink_type} takes {keys})", err.inner()))
     })?;
     Ok(Parsed { name: head.name.unwrap_or_else(|| sink_type.to_owned()), label, keys: parsed })
+}
+
+/// A `scans` value: a non-empty array of scan names.
+fn scans(value: &Value) -> Result<Vec<Scan>, String> {
+    let known = || Scan::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+    let Some(items) = value.as_array().filter(|items| !items.is_empty()) else {
+        return Err(format!("expected a non-empty array of {}", known()));
+    };
+    items
+        .iter()
+        .map(|item| {
+            let text = item.as_str().unwrap_or_default();
+            Scan::ALL
+                .iter()
+                .copied()
+                .find(|scan| scan.as_str() == text)
+                .ok_or_else(|| format!("unknown scan {item}, expected one of {}", known()))
+        })
+        .collect()
 }
 
 /// A secret read from the environment; `Debug` never shows it.
@@ -180,6 +210,19 @@ mod tests {
         check(json!({"type": 1}), "err sink: key `type` must be a string");
         check(json!({"type": "demo", "name": ""}), "err sink: key `name` must be a non-empty string");
         check(json!(["demo"]), "err sink: a [[sink]] entry must be a table");
+        // `scans` is everyone's key, read before the type's own.
+        check(
+            json!({"type": "demo", "url": "u", "scans": ["drift"]}),
+            r#"ok demo | sink (demo) | Keys { url: "u", retries: 0 }"#,
+        );
+        check(
+            json!({"type": "demo", "name": "ops", "url": "u", "scans": ["drfit"]}),
+            r#"err sink "ops" (demo): key `scans`: unknown scan "drfit", expected one of drift, exception-reminder"#,
+        );
+        check(
+            json!({"type": "demo", "url": "u", "scans": "drift"}),
+            "err sink (demo): key `scans`: expected a non-empty array of drift, exception-reminder",
+        );
     }
 
     #[test]

@@ -52,10 +52,11 @@ pub struct Delivery {
     pub state: SinkState,
 }
 
-/// Sends `alert` to every sink concurrently, each with retries and backoff; never fails. A
-/// sink that keeps failing is reported in its `Delivery` (the error has the HTTP status or
-/// "timed out after …"); the others are unaffected. `states[i]` is sink `i`'s remembered
-/// state (a missing entry is `None`). The result has one `Delivery` per sink, in order.
+/// Sends `alert` to every sink that hears its scan, concurrently, each with retries and
+/// backoff; never fails. A sink that keeps failing is reported in its `Delivery` (the error
+/// has the HTTP status or "timed out after …"); the others are unaffected. `states[i]` is sink
+/// `i`'s remembered state (a missing entry is `None`). The result has one `Delivery` per sink
+/// that hears the scan, in order; the others are not told and keep their state.
 pub async fn deliver(
     sinks: &[Box<dyn Sink>],
     alert: &Alert,
@@ -63,17 +64,15 @@ pub async fn deliver(
     retry: &Retry,
 ) -> Vec<Delivery> {
     let state = |i: usize| states.get(i).cloned().flatten();
+    let hearing = || sinks.iter().map(Box::as_ref).enumerate().filter(|(_, sink)| sink.hears(alert.scan));
     let client = match http::client(retry.timeout) {
         Ok(client) => client,
         Err(err) => {
             let message = err.to_string();
-            let failed = |(i, sink)| failure(sink, 0, message.clone(), state(i));
-            return sinks.iter().map(Box::as_ref).enumerate().map(failed).collect();
+            return hearing().map(|(i, sink)| failure(sink, 0, message.clone(), state(i))).collect();
         }
     };
-    let each =
-        sinks.iter().enumerate().map(|(i, sink)| deliver_one(&client, sink.as_ref(), alert, state(i), retry));
-    join_all(each).await
+    join_all(hearing().map(|(i, sink)| deliver_one(&client, sink, alert, state(i), retry))).await
 }
 
 /// One sink: attempts until one succeeds, a failure is not worth retrying, or attempts run

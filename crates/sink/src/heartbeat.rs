@@ -17,10 +17,12 @@ use serde_json::Value;
 
 use crate::config::{self, Secret};
 use crate::http;
-use crate::{Alert, Outcome, Sink, SinkError, SinkState, SinkType};
+use crate::{Alert, Outcome, Scan, Sink, SinkError, SinkState, SinkType};
 
-/// The registry entry.
-pub(crate) const TYPE: SinkType = SinkType { name: "heartbeat", build };
+/// The registry entry. A heartbeat watches one job: the daily drift scan unless its table's
+/// `scans` names another (a reminder must not tell it the drift scan ran).
+pub(crate) const TYPE: SinkType =
+    SinkType { name: "heartbeat", build, hears: &[Scan::Drift], can_hear: Scan::ALL };
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,5 +1,5 @@
-//! plumb's alert sinks: where a drift scan's news goes (Better Stack incidents and heartbeats,
-//! Slack, signed webhooks).
+//! plumb's alert sinks: where a drift scan's and an exception reminder's news goes (Better
+//! Stack incidents and heartbeats, Slack, signed webhooks).
 //!
 //! The crate knows only the [`Alert`] shape below, not plumb's domain types, so the binary
 //! decides what a scan opened and resolved and this crate decides how each destination hears
@@ -23,11 +23,41 @@ use serde::Serialize;
 pub use deliver::{Delivery, Retry, deliver};
 pub use error::SinkError;
 
+/// What tells the sinks: each `[[sink]]` hears the scans its `scans` key names (by default
+/// those its type is made for: a Better Stack incident or heartbeat is about drift).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scan {
+    /// A drift scan: unmanaged, missing and changed resources.
+    Drift,
+    /// `plumb exception remind`: exceptions ending soon, and those that ended.
+    ExceptionReminder,
+}
+
+impl Scan {
+    /// Every scan, in the order messages list them.
+    pub const ALL: &'static [Scan] = &[Scan::Drift, Scan::ExceptionReminder];
+
+    /// Its name in `scans = [...]`, alerts and headers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scan::Drift => "drift",
+            Scan::ExceptionReminder => "exception-reminder",
+        }
+    }
+}
+
+impl std::fmt::Display for Scan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What one scan tells the sinks.
 #[derive(Clone, Debug, Serialize)]
 pub struct Alert {
-    /// The kind of scan, such as `drift`.
-    pub scan: String,
+    /// The kind of scan.
+    pub scan: Scan,
     /// The stored run's id (ULID text).
     pub run_id: String,
     /// When the scan ran, RFC 3339 in UTC.
@@ -40,9 +70,11 @@ pub struct Alert {
     pub opened: Vec<AlertItem>,
     /// Items that went away in this scan; each is alerted once.
     pub resolved: Vec<AlertItem>,
-    /// Unmanaged items still open after this scan, those in `opened` included.
-    pub open_unmanaged: u64,
-    /// Counts: `{"unmanaged":N,"missing":N,"changed":N,"managed":N,"live":N}`.
+    /// Unmanaged items still open after this scan, those in `opened` included; drift only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_unmanaged: Option<u64>,
+    /// Counts; drift: `{"unmanaged":N,"missing":N,"changed":N,"managed":N,"live":N}`,
+    /// reminders: `{"expiring":N,"expired":N}`.
     pub summary: serde_json::Value,
     /// A link to the scan's report, when there is one.
     pub report_url: Option<String>,
@@ -75,14 +107,14 @@ pub enum Outcome {
     Failed,
 }
 
-/// One drift item an alert reports.
+/// One item an alert reports: a drift item or an exception.
 #[derive(Clone, Debug, Serialize)]
 pub struct AlertItem {
-    /// `unmanaged`, `missing` or `changed`.
+    /// Drift: `unmanaged`, `missing` or `changed`; reminders: `expiring` or `expired`.
     pub kind: String,
-    /// The resource key (an ARN for AWS) or the Terraform address key.
+    /// The resource key (an ARN for AWS) or the Terraform address key; the exception's id.
     pub key: String,
-    /// The resource type, such as `aws_s3_bucket` or `aws.s3.bucket`.
+    /// The resource type, such as `aws_s3_bucket` or `aws.s3.bucket`; `exception`.
     pub resource_type: String,
     /// One readable sentence.
     pub message: String,
@@ -111,18 +143,60 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
         alert: &'a Alert,
         state: &'a SinkState,
     ) -> BoxFuture<'a, Result<SinkState, SinkError>>;
+
+    /// Whether this sink is told of `scan`. [`build`] wraps every sink in the `scans` its
+    /// table names (or its type's default), so a sink type need not say.
+    fn hears(&self, scan: Scan) -> bool {
+        let _ = scan;
+        true
+    }
+}
+
+/// A built sink and the scans its table lets it hear.
+#[derive(Debug)]
+struct Scoped {
+    sink: Box<dyn Sink>,
+    scans: Vec<Scan>,
+}
+
+impl Sink for Scoped {
+    fn name(&self) -> &str {
+        self.sink.name()
+    }
+
+    fn sink_type(&self) -> &'static str {
+        self.sink.sink_type()
+    }
+
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        alert: &'a Alert,
+        state: &'a SinkState,
+    ) -> BoxFuture<'a, Result<SinkState, SinkError>> {
+        self.sink.send(client, alert, state)
+    }
+
+    fn hears(&self, scan: Scan) -> bool {
+        self.scans.contains(&scan)
+    }
 }
 
 /// Builds a sink from its whole `[[sink]]` table (as JSON) and an environment lookup.
 pub type BuildFn =
     fn(&serde_json::Value, &dyn Fn(&str) -> Option<String>) -> Result<Box<dyn Sink>, SinkError>;
 
-/// A sink type: its name in `type = "…"` and how to build one from its table.
+/// A sink type: its name in `type = "…"`, how to build one from its table, and the scans it
+/// hears.
 pub struct SinkType {
     /// The value of the table's `type` key.
     pub name: &'static str,
     /// Builds the sink; [`build`] picks the type and calls this.
     pub build: BuildFn,
+    /// The scans it hears when its table has no `scans` key.
+    pub hears: &'static [Scan],
+    /// The scans a `scans` key may name: those the type has something to say about.
+    pub can_hear: &'static [Scan],
 }
 
 /// Every sink type plumb knows.
@@ -131,9 +205,13 @@ pub const SINKS: &[SinkType] = &[betterstack::TYPE, slack::TYPE, webhook::TYPE, 
 /// Builds a sink from one `[[sink]]` table (as JSON). `env` looks up environment variables,
 /// so tests need not change the process environment.
 ///
-/// An unknown type, a missing or unknown key, a value of the wrong type and an environment
-/// variable that is not set (or is empty) are [`SinkError::Config`], with a message naming the
-/// sink (its name, else its type), the key and what was expected.
+/// The table's optional `scans = ["drift", "exception-reminder"]` says which scans it hears;
+/// without it, those its type is made for ([`SinkType::hears`]).
+///
+/// An unknown type, a missing or unknown key, a value of the wrong type, a scan the type
+/// cannot hear and an environment variable that is not set (or is empty) are
+/// [`SinkError::Config`], with a message naming the sink (its name, else its type), the key
+/// and what was expected.
 pub fn build(
     settings: &serde_json::Value,
     env: &dyn Fn(&str) -> Option<String>,
@@ -148,7 +226,18 @@ pub fn build(
             known.join(", ")
         )));
     };
-    (sink_type.build)(settings, env)
+    let scans = head.scans.clone().unwrap_or_else(|| sink_type.hears.to_vec());
+    if let Some(scan) = scans.iter().find(|scan| !sink_type.can_hear.contains(scan)) {
+        let can: Vec<&str> = sink_type.can_hear.iter().map(|s| s.as_str()).collect();
+        return Err(SinkError::Config(format!(
+            "{}: key `scans`: a {} sink cannot take {scan} alerts (it takes {})",
+            head.label(),
+            sink_type.name,
+            can.join(", ")
+        )));
+    }
+    let sink = (sink_type.build)(settings, env)?;
+    Ok(Box::new(Scoped { sink, scans }))
 }
 
 #[cfg(test)]
@@ -209,14 +298,14 @@ mod tests {
             message: "m".to_owned(),
         };
         let mut alert = Alert {
-            scan: "drift".to_owned(),
+            scan: Scan::Drift,
             run_id: "r".to_owned(),
             at: "2026-01-01T00:00:00Z".to_owned(),
             outcome: Outcome::Completed,
             error: None,
             opened: Vec::new(),
             resolved: Vec::new(),
-            open_unmanaged: 3,
+            open_unmanaged: Some(3),
             summary: json!({}),
             report_url: None,
         };

@@ -17,10 +17,10 @@ use serde_json::{Value, json};
 
 use crate::config::{self, Secret};
 use crate::http;
-use crate::{Alert, AlertItem, Outcome, Sink, SinkError, SinkState, SinkType, UNMANAGED};
+use crate::{Alert, AlertItem, Outcome, Scan, Sink, SinkError, SinkState, SinkType, UNMANAGED};
 
 /// The registry entry.
-pub(crate) const TYPE: SinkType = SinkType { name: "slack", build };
+pub(crate) const TYPE: SinkType = SinkType { name: "slack", build, hears: Scan::ALL, can_hear: Scan::ALL };
 
 /// Items listed per section; the rest are counted.
 const LISTED: usize = 20;
@@ -47,20 +47,24 @@ fn build(settings: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<Box<d
     Ok(Box::new(Slack { name: parsed.name, url }))
 }
 
-/// "plumb drift: 2 new unmanaged, 1 new changed, 1 resolved (5 unmanaged open)".
+/// The item kinds headlines count, in their order; any other is "other".
+const KINDS: &[&str] = &[UNMANAGED, "missing", "changed", "expired", "expiring"];
+
+/// "plumb drift: 2 new unmanaged, 1 new changed, 1 resolved (5 unmanaged open)";
+/// "plumb exception-reminder: 1 expired, 2 expiring".
 fn headline(alert: &Alert) -> String {
+    // A reminder is about what stands, not what a scan newly found.
+    let new = if alert.scan == Scan::Drift { "new " } else { "" };
     let mut parts = Vec::new();
-    for kind in [UNMANAGED, "missing", "changed"] {
-        let count = alert.opened.iter().filter(|item| item.kind == kind).count();
+    for kind in KINDS {
+        let count = alert.opened.iter().filter(|item| item.kind == *kind).count();
         if count > 0 {
-            parts.push(format!("{count} new {kind}"));
+            parts.push(format!("{count} {new}{kind}"));
         }
     }
-    let other =
-        alert.opened.iter().filter(|item| !matches!(item.kind.as_str(), UNMANAGED | "missing" | "changed"));
-    let other = other.count();
+    let other = alert.opened.iter().filter(|item| !KINDS.contains(&item.kind.as_str())).count();
     if other > 0 {
-        parts.push(format!("{other} new other"));
+        parts.push(format!("{other} {new}other"));
     }
     if !alert.resolved.is_empty() {
         parts.push(format!("{} resolved", alert.resolved.len()));
@@ -68,16 +72,14 @@ fn headline(alert: &Alert) -> String {
     if parts.is_empty() {
         parts.push("nothing new".to_owned());
     }
+    let open = alert.open_unmanaged.map(|n| format!(" ({n} unmanaged open)")).unwrap_or_default();
     match (alert.outcome, &alert.error) {
-        (Outcome::Completed, _) | (_, None) => {
-            format!("plumb {}: {} ({} unmanaged open)", alert.scan, parts.join(", "), alert.open_unmanaged)
-        }
+        (Outcome::Completed, _) | (_, None) => format!("plumb {}: {}{open}", alert.scan, parts.join(", ")),
         (outcome, Some(error)) => format!(
-            "plumb {} {}: {error}; {} ({} unmanaged open)",
+            "plumb {} {}: {error}; {}{open}",
             alert.scan,
             if outcome == Outcome::Failed { "failed" } else { "incomplete" },
             parts.join(", "),
-            alert.open_unmanaged
         ),
     }
 }
@@ -174,14 +176,14 @@ mod tests {
 
     fn alert(opened: Vec<AlertItem>, resolved: Vec<AlertItem>, open_unmanaged: u64) -> Alert {
         Alert {
-            scan: "drift".to_owned(),
+            scan: Scan::Drift,
             run_id: "R1".to_owned(),
             at: "2026-05-01T12:00:00Z".to_owned(),
             outcome: Outcome::Completed,
             error: None,
             opened,
             resolved,
-            open_unmanaged,
+            open_unmanaged: Some(open_unmanaged),
             summary: json!({}),
             report_url: None,
         }
@@ -200,6 +202,14 @@ mod tests {
             ),
             (alert(vec![], vec![item("unmanaged", "a")], 0), "plumb drift: 1 resolved (0 unmanaged open)"),
         ];
+        let mut reminder = alert(
+            vec![item("expiring", "EX-2"), item("expired", "EX-1"), item("expiring", "EX-3")],
+            vec![],
+            0,
+        );
+        reminder.scan = Scan::ExceptionReminder;
+        reminder.open_unmanaged = None;
+        assert_eq!(headline(&reminder), "plumb exception-reminder: 1 expired, 2 expiring");
         for (alert, expect) in rows {
             assert_eq!(headline(&alert), expect);
         }

@@ -10,7 +10,7 @@
 //!
 //! The body is the exact JSON serialization of `Alert`. Headers follow GitHub's webhook
 //! convention so receivers can reuse their verification code: `X-Plumb-Event` (the scan,
-//! `drift`), `X-Plumb-Delivery` (the run id, the same on every retry, for de-duplication) and
+//! `drift` or `exception-reminder`), `X-Plumb-Delivery` (the run id, the same on every retry, for de-duplication) and
 //! `X-Plumb-Signature-256: sha256=<hex HMAC-SHA256(secret, body bytes)>`.
 
 use futures_util::future::BoxFuture;
@@ -22,10 +22,10 @@ use sha2::Sha256;
 
 use crate::config::{self, Secret};
 use crate::http;
-use crate::{Alert, Sink, SinkError, SinkState, SinkType};
+use crate::{Alert, Scan, Sink, SinkError, SinkState, SinkType};
 
 /// The registry entry.
-pub(crate) const TYPE: SinkType = SinkType { name: "webhook", build };
+pub(crate) const TYPE: SinkType = SinkType { name: "webhook", build, hears: Scan::ALL, can_hear: Scan::ALL };
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,7 +85,7 @@ impl Sink for Webhook {
             let request = client
                 .post(self.url.clone())
                 .header(CONTENT_TYPE, "application/json")
-                .header("X-Plumb-Event", &alert.scan)
+                .header("X-Plumb-Event", alert.scan.as_str())
                 .header("X-Plumb-Delivery", &alert.run_id)
                 .header("X-Plumb-Signature-256", signed)
                 .body(body);

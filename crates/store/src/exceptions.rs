@@ -1,9 +1,12 @@
-//! The exceptions register: one row per exception (its document), every change an event.
+//! The exceptions register: one row per exception (its document), every change an event; and
+//! the reminders sent about them, which are events only (the chain is their ledger).
+
+use std::collections::HashSet;
 
 use plumb_core::EventDraft;
 use plumb_core::exception::{Exception, ExceptionId};
 use plumb_core::model::Entity;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -17,9 +20,37 @@ impl Store {
         let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
         rows.iter().map(from_row).collect()
     }
+
+    /// The reminders sent, each as [`reminder_id`]: a reminder is sent once per exception,
+    /// kind and sink.
+    pub async fn reminders_sent(&self) -> Result<HashSet<String>, StoreError> {
+        let mut sql = Sql::new("SELECT entity_id FROM events WHERE entity = ");
+        sql.bind(Entity::Reminder.as_str());
+        let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| row.try_get("entity_id").map_err(StoreError::from)).collect()
+    }
+}
+
+/// How a sent reminder is named on the chain: `EX-3|expiring|slack`.
+pub fn reminder_id(exception: ExceptionId, kind: &str, sink: &str) -> String {
+    format!("{exception}|{kind}|{sink}")
 }
 
 impl WriteTx {
+    /// Records that `sink` took the `kind` reminder (`expiring`, `expired`) about `exception`
+    /// in run `run_id`.
+    pub async fn record_reminder(
+        &mut self,
+        exception: ExceptionId,
+        kind: &str,
+        sink: &str,
+        run_id: &str,
+    ) -> Result<(), StoreError> {
+        let after = json!({"exception": exception.to_string(), "kind": kind, "sink": sink, "run_id": run_id});
+        let id = reminder_id(exception, kind, sink);
+        self.append(EventDraft::new(Entity::Reminder, id, "sent", None, Some(&after))).await
+    }
+
     /// The exception numbered `id`, as this transaction sees it.
     pub async fn exception(&mut self, id: ExceptionId) -> Result<Exception, StoreError> {
         let mut sql = Sql::new("SELECT document FROM exceptions WHERE id = ");

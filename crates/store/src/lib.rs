@@ -30,6 +30,7 @@ pub use assets::{AssetFilter, AssetPage, DocumentScan, Page, TagFilter, decode_c
 pub use clock::{TEST_NOW, now};
 pub use error::StoreError;
 pub use events::Verification;
+pub use exceptions::reminder_id;
 pub use findings::{FindingChanges, Reach, StoredFinding};
 pub use maintenance::{Reseal, Rewrite};
 pub use migrate::MigrationState;

@@ -17,6 +17,7 @@ word_enum! {
         Sink = "sink",
         Scope = "scope",
         Exception = "exception",
+        Reminder = "reminder",
         Chain = "chain",
     }
 }

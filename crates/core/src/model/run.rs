@@ -19,6 +19,8 @@ word_enum! {
         Gate = "gate",
         /// An audit (register reconciliation, change review).
         Audit = "audit",
+        /// Telling the sinks of exceptions ending soon and of those that ended.
+        Reminder = "reminder",
     }
 }
 

@@ -30,12 +30,12 @@ use plumb_core::model::{Finding, FindingStatus, Run, RunKind, RunOutcome};
 use plumb_core::secrets::Sealer;
 use plumb_core::sync::{Resource, TagMapping, discovered};
 use plumb_core::{AssetId, InventoryRules, Timestamp};
-use plumb_sink::{Alert, AlertItem, Delivery, Retry, Sink, SinkState};
+use plumb_sink::{Alert, AlertItem, Delivery, Retry, Scan, Sink};
 use plumb_store::{AssetFilter, FindingChanges, Reach};
 use serde_json::{Value, json};
 
-use crate::app::Context;
 use crate::app::sync::collect_error;
+use crate::app::{Context, alerts};
 use crate::error::BadInput;
 
 /// The ignore file read when none is named, if it exists.
@@ -123,12 +123,12 @@ pub async fn drift(
         Ok(scanned) => scanned,
         Err(err) => {
             let alert = failed_alert(&run_id, started, &err);
-            alert_sinks(ctx, sinks, retry, &alert, None).await?;
+            alerts::tell(ctx, sinks, retry, &alert, None).await?;
             return Err(err);
         }
     };
     let alert = alert_of(&run_id, started, request, &scanned);
-    let deliveries = alert_sinks(ctx, sinks, retry, &alert, Some(&run_id)).await?;
+    let deliveries = alerts::tell(ctx, sinks, retry, &alert, Some(&run_id)).await?;
     let Scanned { report, findings, changes, unknown_live, .. } = scanned;
     Ok(DriftScan {
         run_id,
@@ -553,7 +553,7 @@ fn alert_of(run_id: &str, at: Timestamp, request: &DriftRequest, scanned: &Scann
         None => None,
     };
     Alert {
-        scan: "drift".to_owned(),
+        scan: Scan::Drift,
         run_id: run_id.to_owned(),
         at: at.to_string(),
         outcome: if error.is_none() {
@@ -570,7 +570,7 @@ fn alert_of(run_id: &str, at: Timestamp, request: &DriftRequest, scanned: &Scann
             .map(alert_item)
             .collect(),
         resolved: changes.resolved_findings.iter().map(alert_item).collect(),
-        open_unmanaged: *open_unmanaged,
+        open_unmanaged: Some(*open_unmanaged),
         summary: json!({
             "unmanaged": totals.unmanaged,
             "missing": totals.missing,
@@ -591,62 +591,16 @@ pub fn incomplete_message(report: &DriftReport) -> String {
 
 fn failed_alert(run_id: &str, at: Timestamp, err: &anyhow::Error) -> Alert {
     Alert {
-        scan: "drift".to_owned(),
+        scan: Scan::Drift,
         run_id: run_id.to_owned(),
         at: at.to_string(),
         outcome: plumb_sink::Outcome::Failed,
         error: Some(format!("{err:#}")),
         opened: Vec::new(),
         resolved: Vec::new(),
-        open_unmanaged: 0,
+        // A failed scan knows nothing of what is open.
+        open_unmanaged: None,
         summary: json!({}),
         report_url: None,
     }
-}
-
-/// Tells every sink, then remembers their states and, for a recorded run, notes the
-/// deliveries on it.
-async fn alert_sinks(
-    ctx: &Context,
-    sinks: &[Box<dyn Sink>],
-    retry: &Retry,
-    alert: &Alert,
-    run_id: Option<&str>,
-) -> anyhow::Result<Vec<Delivery>> {
-    if sinks.is_empty() {
-        return Ok(Vec::new());
-    }
-    let remembered: HashMap<String, Value> = ctx.store.sink_states().await?;
-    let states: Vec<SinkState> = sinks.iter().map(|s| remembered.get(s.name()).cloned()).collect();
-    let deliveries = plumb_sink::deliver(sinks, alert, &states, retry).await;
-    let mut tx = ctx.begin_write().await?;
-    for (delivery, before) in deliveries.iter().zip(&states) {
-        tx.set_sink_state(&delivery.sink, before.as_ref(), delivery.state.as_ref()).await?;
-    }
-    if let Some(run_id) = run_id {
-        tx.annotate_run(run_id, "alerts", &serde_json::to_value(&deliveries)?).await?;
-    }
-    tx.commit().await?;
-    Ok(deliveries)
-}
-
-/// The sinks of `[[sink]]`, built with secrets from the environment. Names must differ: a
-/// sink's remembered state is kept under its name.
-pub fn sinks(ctx: &Context) -> anyhow::Result<Vec<Box<dyn Sink>>> {
-    let env = |name: &str| std::env::var(name).ok();
-    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    for (index, settings) in ctx.config.sink_settings()?.iter().enumerate() {
-        let sink = plumb_sink::build(settings, &env)
-            .map_err(|err| BadInput(format!("[[sink]] #{} in plumb.toml: {err}", index + 1)))?;
-        if sinks.iter().any(|s| s.name() == sink.name()) {
-            return Err(BadInput(format!(
-                "[[sink]] #{}: another sink is named {:?}; give each a different `name`",
-                index + 1,
-                sink.name()
-            ))
-            .into());
-        }
-        sinks.push(sink);
-    }
-    Ok(sinks)
 }

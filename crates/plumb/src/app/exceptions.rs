@@ -1,14 +1,18 @@
 //! The exceptions register (policy §9): request, approve, reject, accept the production risk,
-//! revoke, renew, list. Each decision goes through the role table and leaves an event.
+//! revoke, renew, list, remind. Each decision goes through the role table and leaves an event.
+
+use std::collections::BTreeMap;
 
 use plumb_core::authz::Action;
-use plumb_core::exception::{EXCEPTED_BY, Exception, ExceptionId, Request, State};
+use plumb_core::exception::{EXCEPTED_BY, Exception, ExceptionId, Reminder, Request, State, reminders_due};
 use plumb_core::glob::wildcard;
+use plumb_core::model::{Run, RunKind, RunOutcome};
+use plumb_sink::{Alert, AlertItem, Delivery, Retry, Scan, Sink};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::app::Context;
 use crate::app::check::{CheckRequest, policies};
+use crate::app::{Context, alerts};
 use crate::error::BadInput;
 
 /// Checks whose ids come from what a gate found rather than from a pack: any id under these.
@@ -196,4 +200,199 @@ async fn known_check(ctx: &Context, pattern: &str) -> anyhow::Result<()> {
 /// What a finding's key alone says about its asset (enough for key selectors).
 fn facts_of_key(key: &str) -> plumb_core::exception::AssetFacts<'_> {
     plumb_core::exception::AssetFacts { key, ..Default::default() }
+}
+
+/// One reminder that was due: about which exception, and which sinks have had it.
+#[derive(Debug, Serialize)]
+pub struct Due {
+    /// The exception.
+    pub exception: ExceptionId,
+    /// Ending soon, or ended.
+    pub reminder: Reminder,
+    /// Its last day.
+    pub last_day: String,
+    /// What the alert says.
+    pub message: String,
+    /// The sinks that took it in this run.
+    pub sent_to: Vec<String>,
+    /// The sinks that had taken it before (not told again).
+    pub sent_before: Vec<String>,
+}
+
+/// What `remind` did.
+#[derive(Debug, Serialize)]
+pub struct Reminded {
+    /// The run recorded; `None` when no sink had anything new to hear.
+    pub run_id: Option<String>,
+    /// Every reminder due now.
+    pub due: Vec<Due>,
+    /// Each sink's delivery in this run.
+    pub deliveries: Vec<Delivery>,
+}
+
+impl Reminded {
+    /// Why the run did not do its job: a sink that never took its reminders (they stay due and
+    /// are sent by the next run).
+    pub fn failure(&self) -> Option<String> {
+        let failed: Vec<String> = self
+            .deliveries
+            .iter()
+            .filter(|d| !d.ok)
+            .map(|d| format!("sink {} ({}): {}", d.sink, d.sink_type, d.error.as_deref().unwrap_or("failed")))
+            .collect();
+        (!failed.is_empty()).then(|| format!("reminders not delivered, they stay due: {}", failed.join("; ")))
+    }
+}
+
+/// Tells the sinks that hear `exception-reminder` of every exception ending within
+/// `notice_days` and of every one that lapsed, each sink once per reminder: what a sink has
+/// taken is on the chain, so a run that was missed or failed loses nothing and a second run
+/// sends nothing twice.
+pub async fn remind(ctx: &Context, notice_days: u32, retry: &Retry) -> anyhow::Result<Reminded> {
+    ctx.permit(Action::RecordRun)?;
+    let sinks: Vec<Box<dyn Sink>> =
+        alerts::sinks(ctx)?.into_iter().filter(|s| s.hears(Scan::ExceptionReminder)).collect();
+    if sinks.is_empty() {
+        return Err(BadInput(
+            "no [[sink]] in plumb.toml takes exception reminders: a slack or webhook sink does by default, \
+             others when their `scans` names \"exception-reminder\""
+                .to_owned(),
+        )
+        .into());
+    }
+    let started = plumb_store::now();
+    let register = ctx.store.exceptions().await?;
+    let sent = ctx.store.reminders_sent().await?;
+    let mut due: Vec<Due> = reminders_due(&register, started, notice_days)
+        .into_iter()
+        .map(|(exception, reminder)| Due {
+            exception: exception.id,
+            reminder,
+            last_day: exception.last_day(),
+            message: reminder_message(exception, reminder),
+            sent_to: Vec::new(),
+            sent_before: Vec::new(),
+        })
+        .collect();
+    // Sinks that have the same reminders to hear hear them in one alert.
+    let mut groups: BTreeMap<Vec<usize>, Vec<Box<dyn Sink>>> = BTreeMap::new();
+    for sink in sinks {
+        let mut unsent = Vec::new();
+        for (index, item) in due.iter_mut().enumerate() {
+            if sent.contains(&plumb_store::reminder_id(item.exception, item.reminder.as_str(), sink.name())) {
+                item.sent_before.push(sink.name().to_owned());
+            } else {
+                unsent.push(index);
+            }
+        }
+        if !unsent.is_empty() {
+            groups.entry(unsent).or_default().push(sink);
+        }
+    }
+    if groups.is_empty() {
+        return Ok(Reminded { run_id: None, due, deliveries: Vec::new() });
+    }
+    let run_id = ulid::Ulid::generate().to_string();
+    let mut deliveries = Vec::new();
+    for (items, sinks) in &groups {
+        let alert = reminder_alert(&run_id, started, items.iter().map(|&i| &due[i]));
+        for delivery in alerts::tell(ctx, sinks, retry, &alert, None).await? {
+            if delivery.ok {
+                items.iter().for_each(|&i| due[i].sent_to.push(delivery.sink.clone()));
+            }
+            deliveries.push(delivery);
+        }
+    }
+    let reminded = Reminded { run_id: Some(run_id), due, deliveries };
+    record_reminders(ctx, &reminded, notice_days, started).await?;
+    Ok(reminded)
+}
+
+/// "EX-3 (cis-aws-1.5/2.1.1 on type=aws.s3.bucket) ends after 2026-12-10; renew or fix what it covers."
+fn reminder_message(exception: &Exception, reminder: Reminder) -> String {
+    let selector = exception.selector.to_string();
+    let scope = if selector.is_empty() {
+        exception.checks.clone()
+    } else {
+        format!("{} on {selector}", exception.checks)
+    };
+    match reminder {
+        Reminder::Expiring => format!(
+            "{} ({scope}) ends after {}: renew it (plumb exception renew {} --expires DAY) or fix what it covers",
+            exception.id,
+            exception.last_day(),
+            exception.id
+        ),
+        Reminder::Expired => format!(
+            "{} ({scope}) ended after {}: what it covered counts again",
+            exception.id,
+            exception.last_day()
+        ),
+    }
+}
+
+fn reminder_alert<'a>(
+    run_id: &str,
+    at: plumb_core::Timestamp,
+    items: impl Iterator<Item = &'a Due>,
+) -> Alert {
+    let opened: Vec<AlertItem> = items
+        .map(|due| AlertItem {
+            kind: due.reminder.as_str().to_owned(),
+            key: due.exception.to_string(),
+            resource_type: "exception".to_owned(),
+            message: due.message.clone(),
+        })
+        .collect();
+    let count = |kind: Reminder| opened.iter().filter(|item| item.kind == kind.as_str()).count();
+    let summary = json!({"expiring": count(Reminder::Expiring), "expired": count(Reminder::Expired)});
+    Alert {
+        scan: Scan::ExceptionReminder,
+        run_id: run_id.to_owned(),
+        at: at.to_string(),
+        outcome: plumb_sink::Outcome::Completed,
+        error: None,
+        opened,
+        resolved: Vec::new(),
+        open_unmanaged: None,
+        summary,
+        report_url: None,
+    }
+}
+
+/// The run and, for every sink that took a reminder, that it did: in one transaction, so a
+/// reminder is on the chain exactly when its run is.
+async fn record_reminders(
+    ctx: &Context,
+    reminded: &Reminded,
+    notice_days: u32,
+    started: plumb_core::Timestamp,
+) -> anyhow::Result<()> {
+    let Some(run_id) = &reminded.run_id else { return Ok(()) };
+    let mut tx = ctx.begin_write().await?;
+    for due in &reminded.due {
+        for sink in &due.sent_to {
+            tx.record_reminder(due.exception, due.reminder.as_str(), sink, run_id).await?;
+        }
+    }
+    let sent: usize = reminded.due.iter().map(|d| d.sent_to.len()).sum();
+    let run = Run {
+        id: run_id.clone(),
+        kind: RunKind::Reminder,
+        name: "exceptions".to_owned(),
+        started_at: started,
+        finished_at: tx.now(),
+        actor: ctx.principal.who.clone(),
+        outcome: match reminded.deliveries.iter().filter(|d| d.ok).count() {
+            _ if reminded.failure().is_none() => RunOutcome::Succeeded,
+            0 => RunOutcome::Failed,
+            _ => RunOutcome::Partial,
+        },
+        inputs: json!({"within_days": notice_days}),
+        counts: json!({"due": reminded.due.len(), "sent": sent}),
+        details: json!({"due": reminded.due, "alerts": reminded.deliveries}),
+    };
+    tx.record_run(&run).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! engine and sinks). Front ends (the CLI now, the HTTP API later) call these and only format
 //! what they return.
 
+pub mod alerts;
 pub mod assets;
 pub mod check;
 pub mod drift;

@@ -89,7 +89,7 @@ pub async fn run(settings: &Settings, format: Format, args: DriftArgs) -> anyhow
     if let Some(key) = &args.history {
         return history(&ctx, format, key).await;
     }
-    let sinks = app::drift::sinks(&ctx)?;
+    let sinks = app::alerts::sinks(&ctx)?;
     let request = DriftRequest {
         states: args.states,
         source: args.source,

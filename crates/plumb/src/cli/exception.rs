@@ -7,7 +7,7 @@ use plumb_store::OpenOptions;
 use crate::app::Settings;
 use crate::app::exceptions::{self, Decide};
 use crate::cli::stdout;
-use crate::error::{BadInput, Outcome};
+use crate::error::{BadInput, Environment, Outcome};
 use crate::report::{self, Format, View};
 
 /// The exceptions register (policy §9): documented, time-boxed departures from a check, with
@@ -95,6 +95,19 @@ pub enum ExceptionCommand {
         /// EX-N.
         id: String,
     },
+    /// Tell the [[sink]]s of exceptions ending soon and of those that ended.
+    ///
+    /// Each sink hears each reminder once: what it took is recorded on the chain, so running
+    /// this daily or weekly (or after a missed week) sends what is due and not yet sent, never
+    /// twice. Slack and webhook sinks hear reminders by default; a heartbeat only when its
+    /// `scans` names "exception-reminder". Exit 3 when a sink failed (its reminders stay due).
+    ///
+    /// Example: plumb exception remind --within 14d
+    Remind {
+        /// The notice: exceptions ending within this many days (`14` or `14d`).
+        #[arg(long, value_parser = days, default_value = "14")]
+        within: u32,
+    },
 }
 
 /// Every field of an exception; `show` adds its history and what it covers (empty in lists).
@@ -169,6 +182,7 @@ pub async fn run(settings: &Settings, format: Format, command: ExceptionCommand)
             report::one(out, format, SHOW_VIEW, &shown)?;
             return Ok(Outcome::Clean);
         }
+        ExceptionCommand::Remind { within } => return remind(&ctx, format, within).await,
         ExceptionCommand::List { status, expiring_within } => {
             let all = exceptions::list(&ctx, status, expiring_within).await?;
             let rows: Vec<_> = all.iter().map(|e| e.listed(now)).collect();
@@ -178,6 +192,25 @@ pub async fn run(settings: &Settings, format: Format, command: ExceptionCommand)
     };
     report::one(out, format, VIEW, &decided.listed(now))?;
     Ok(Outcome::Clean)
+}
+
+const REMIND_VIEW: View = View {
+    table: &["exception", "reminder", "last_day", "sent_to", "sent_before"],
+    all: &["exception", "reminder", "last_day", "message", "sent_to", "sent_before"],
+};
+
+async fn remind(ctx: &crate::app::Context, format: Format, within: u32) -> anyhow::Result<Outcome> {
+    let reminded = exceptions::remind(ctx, within, &plumb_sink::Retry::default()).await?;
+    report::list(&mut stdout(), format, REMIND_VIEW, &reminded.due, None)?;
+    let sent: usize = reminded.due.iter().map(|d| d.sent_to.len()).sum();
+    match &reminded.run_id {
+        Some(run) => eprintln!("{} reminder(s) due, {sent} sent (run {run})", reminded.due.len()),
+        None => eprintln!("{} reminder(s) due, every sink has had them; nothing sent", reminded.due.len()),
+    }
+    match reminded.failure() {
+        Some(failure) => Err(Environment(failure).into()),
+        None => Ok(Outcome::Clean),
+    }
 }
 
 fn warn_if_idle(requested: &exceptions::Requested) {

@@ -1,10 +1,12 @@
 //! The exceptions register and the roles of policy §7, end to end through the binary on both
 //! backends: request, a refused self-approval, approval by the Information Security Manager,
 //! risk acceptance by the Head of Product for production, `check` showing the results
-//! excepted, the clock passing the expiry (`PLUMB_TEST_NOW`) and `check` reopening them.
+//! excepted, the clock passing the expiry (`PLUMB_TEST_NOW`), `check` reopening them and
+//! `exception remind` telling a local receiver once.
 
 use serde_json::Value;
 
+use crate::fake_http::{FakeHttp, Response};
 use crate::support::{CONFIG, Env, both_backends};
 
 both_backends!(
@@ -13,6 +15,7 @@ both_backends!(
     drift_items_are_excepted_too,
     image_gate_honours_the_register,
     roles_decide_who_changes_assets,
+    reminders_reach_each_sink_once,
 );
 
 const DEV: &str = "dev@example.com";
@@ -65,8 +68,20 @@ fn request(env: &Env, who: &str, select: &str, expires: &str) -> Value {
     as_who(env, who, &args).ok().json()
 }
 
+/// Sinks for reminders: a signed webhook, and a heartbeat that watches the drift scan only
+/// (a reminder must never tell it the daily scan ran).
+fn sinks(hook: &FakeHttp) -> String {
+    format!(
+        "\n[[sink]]\ntype = \"webhook\"\nname = \"security\"\nurl = \"{}/hook\"\nsecret_env = \"PLUMB_TEST_HOOK_SECRET\"\n\
+         \n[[sink]]\ntype = \"heartbeat\"\nurl_env = \"PLUMB_TEST_HEARTBEAT\"\n",
+        hook.url
+    )
+}
+
 fn exceptions_are_governed_and_expire(env: &Env) {
-    env.write("plumb.toml", &format!("{CONFIG}auditors = [\"audit@example.com\"]\n"));
+    let hook = FakeHttp::start(|_, _, _| Response::json(serde_json::json!({})));
+    let heartbeat = FakeHttp::start(|_, _, _| Response::json(serde_json::json!({})));
+    env.write("plumb.toml", &format!("{CONFIG}auditors = [\"audit@example.com\"]\n{}", sinks(&hook)));
     for args in [
         ["--key", "SN-2", "--kind", "hardware", "--type", "laptop", "--environment", "staging"],
         ["--key", "SN-P", "--kind", "hardware", "--type", "server", "--environment", "production"],
@@ -148,6 +163,44 @@ fn exceptions_are_governed_and_expire(env: &Env) {
     assert_eq!(status, "fail");
     assert!(message.contains("inventory/required-fields SN-2"), "{message}");
     env.plumb_with(&["check", "--pack", "inventory", "--fail-on", "info"], &vars).code(1);
+
+    // Reminders: EX-1 ended, EX-3 ends within 30 days; one signed alert, and a second run
+    // sends nothing. The heartbeat hears drift only.
+    let beat = format!("{}/beat", heartbeat.url);
+    let remind_vars = [
+        ("PLUMB_TEST_NOW", later.as_str()),
+        ("PLUMB_TEST_HOOK_SECRET", "s3cret"),
+        ("PLUMB_TEST_HEARTBEAT", &beat),
+    ];
+    let reminded =
+        env.plumb_with(&["exception", "remind", "--within", "30d", "-o", "json"], &remind_vars).ok();
+    let due: Vec<(String, String)> = reminded.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["exception"].as_str().unwrap().to_owned(), d["reminder"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        due,
+        [("EX-1".into(), "expired".into()), ("EX-3".into(), "expiring".into())],
+        "{}",
+        reminded.stdout
+    );
+    let sent = hook.requests();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].headers["x-plumb-event"], "exception-reminder");
+    assert!(sent[0].headers["x-plumb-signature-256"].starts_with("sha256="), "{:?}", sent[0].headers);
+    let alert: Value = serde_json::from_str(&sent[0].body).unwrap();
+    assert_eq!(alert["scan"], "exception-reminder");
+    assert_eq!(alert["summary"], serde_json::json!({"expiring": 1, "expired": 1}));
+    assert!(alert.get("open_unmanaged").is_none(), "{alert}");
+    let keys: Vec<&str> =
+        alert["opened"].as_array().unwrap().iter().map(|i| i["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["EX-1", "EX-3"]);
+    let again = env.plumb_with(&["exception", "remind", "--within", "30d"], &remind_vars).ok();
+    assert!(again.stderr.contains("nothing sent"), "{}", again.stderr);
+    assert_eq!(hook.requests().len(), 1);
+    assert!(heartbeat.requests().is_empty(), "{:?}", heartbeat.requests());
 
     // The register is on the chain: an edit beside it is found.
     env.plumb(&["log", "verify"]).ok();
@@ -316,4 +369,53 @@ fn roles_decide_who_changes_assets(env: &Env) {
     assert_eq!(env.count(), 1, "nothing of the refused file was written");
     as_who(env, "ana@example.com", &["asset", "import", "change.csv"]).ok();
     as_who(env, "root@example.com", &["asset", "set", "SN-1", "--location", "HQ"]).ok();
+}
+
+/// A sink that fails keeps its reminders due and the command exits 3; the sink that took them
+/// is not told twice; a sink added later hears what is still due; nothing due, nothing sent.
+fn reminders_reach_each_sink_once(env: &Env) {
+    let good = FakeHttp::start(|_, _, _| Response::json(serde_json::json!({})));
+    let flaky = FakeHttp::start(|_, _, seen| {
+        if seen < 4 { Response::status(503, "down") } else { Response::json(serde_json::json!({})) }
+    });
+    let hooks = format!(
+        "\n[[sink]]\ntype = \"webhook\"\nname = \"good\"\nurl = \"{}/hook\"\nsecret_env = \"S\"\n\
+         \n[[sink]]\ntype = \"webhook\"\nname = \"flaky\"\nurl = \"{}/hook\"\nsecret_env = \"S\"\n",
+        good.url, flaky.url
+    );
+    env.write("plumb.toml", CONFIG);
+    let vars = [("S", "s3cret")];
+    // No sink hears reminders: a configuration problem, said as one.
+    let none = env.plumb(&["exception", "remind"]).code(2);
+    assert!(none.stderr.contains("no [[sink]]"), "{}", none.stderr);
+    env.write("plumb.toml", &format!("{CONFIG}{hooks}"));
+    env.plumb_with(&["exception", "remind"], &vars).ok();
+    assert!(good.requests().is_empty(), "nothing is due, nothing is sent");
+
+    let add: Vec<&str> =
+        "asset add --key SN-1 --kind hardware --type laptop --environment staging".split(' ').collect();
+    env.plumb(&add).ok();
+    request(env, DEV, "environment=staging", &day(5));
+    as_who(env, ISM, &["exception", "approve", "EX-1"]).ok();
+    let failed = env.plumb_with(&["exception", "remind", "--within", "14d"], &vars).code(3);
+    assert!(
+        failed.stderr.contains("sink flaky (webhook)") && failed.stderr.contains("stay due"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!((good.requests().len(), flaky.requests().len()), (1, 4));
+    // The next run tells the sink that failed, and only it.
+    env.plumb_with(&["exception", "remind", "--within", "14d"], &vars).ok();
+    assert_eq!((good.requests().len(), flaky.requests().len()), (1, 5));
+    let runs = env.plumb(&["run", "list", "-o", "json"]).ok().json();
+    let outcomes: Vec<&str> = runs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "reminder")
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes.len(), 2, "{runs}");
+    assert!(outcomes.contains(&"partial") && outcomes.contains(&"succeeded"), "{runs}");
+    env.plumb(&["log", "verify"]).ok();
 }

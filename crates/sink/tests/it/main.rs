@@ -8,12 +8,13 @@ mod config;
 mod heartbeat;
 mod receiver;
 mod retries;
+mod scans;
 mod slack;
 mod webhook;
 
 use std::time::Duration;
 
-use plumb_sink::{Alert, AlertItem, Delivery, Outcome, Retry, Sink, SinkState};
+use plumb_sink::{Alert, AlertItem, Delivery, Outcome, Retry, Scan, Sink, SinkState};
 use serde_json::{Value, json};
 
 pub fn item(kind: &str, key: &str, resource_type: &str) -> AlertItem {
@@ -28,16 +29,26 @@ pub fn item(kind: &str, key: &str, resource_type: &str) -> AlertItem {
 /// A completed drift scan's alert.
 pub fn alert(opened: Vec<AlertItem>, resolved: Vec<AlertItem>, open_unmanaged: u64) -> Alert {
     Alert {
-        scan: "drift".to_owned(),
+        scan: Scan::Drift,
         run_id: "01HZX5K3M7Q9R2T4V6W8Y0A1B2".to_owned(),
         at: "2026-05-01T12:00:00Z".to_owned(),
         outcome: Outcome::Completed,
         error: None,
         opened,
         resolved,
-        open_unmanaged,
+        open_unmanaged: Some(open_unmanaged),
         summary: json!({"unmanaged": open_unmanaged, "missing": 0, "changed": 0, "managed": 10, "live": 12}),
         report_url: None,
+    }
+}
+
+/// An exception reminder's alert.
+pub fn reminder() -> Alert {
+    Alert {
+        scan: Scan::ExceptionReminder,
+        open_unmanaged: None,
+        summary: json!({"expiring": 1, "expired": 0}),
+        ..alert(vec![item("expiring", "EX-1", "exception")], vec![], 0)
     }
 }
 
