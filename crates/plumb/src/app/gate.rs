@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use plumb_core::authz::Action;
+use plumb_core::exception::{AssetFacts, Exception, ExceptionId};
 use plumb_core::model::{Run, RunKind, RunOutcome};
 use plumb_core::{Asset, AssetId, Kind, NewAsset, Status, Timestamp};
 use plumb_gate::dockerfile::{self, Baseline};
@@ -18,6 +19,7 @@ use plumb_gate::scan::{self, ScanFormat, Severity};
 use plumb_gate::vex::Vex;
 use plumb_gate::{GateError, ignore};
 use plumb_store::{OpenOptions, StoreError};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::app::{Context, Settings};
@@ -105,14 +107,10 @@ pub async fn image(settings: &Settings, request: &ImageRequest) -> anyhow::Resul
 fn register_ignores(
     report: &plumb_gate::scan::ScanReport,
     image: &str,
-    exceptions: &[plumb_core::exception::Exception],
+    exceptions: &[Exception],
     now: Timestamp,
 ) -> Vec<ignore::IgnoreRule> {
-    let facts = plumb_core::exception::AssetFacts {
-        key: image,
-        asset_type: Some("container_image"),
-        ..plumb_core::exception::AssetFacts::default()
-    };
+    let facts = AssetFacts { key: image, asset_type: Some("container_image"), ..AssetFacts::default() };
     let mut rules = Vec::new();
     for vulnerability in &report.vulnerabilities {
         let check = format!("image/{}", vulnerability.id);
@@ -238,6 +236,73 @@ async fn record_image_scan(
     Ok(run_id)
 }
 
+/// The active exception that covers a gate's finding, which then does not block.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Covered {
+    /// The exception.
+    pub exception: ExceptionId,
+    /// Its last day.
+    pub last_day: String,
+    /// Why it was granted.
+    pub justification: String,
+}
+
+impl Covered {
+    /// "exception EX-3 until 2027-01-31: legacy base image, rebuilt weekly".
+    pub fn describe(&self) -> String {
+        format!("exception {} until {}: {}", self.exception, self.last_day, self.justification)
+    }
+}
+
+/// A gate's finding and the exception that covers it, if one does.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Judged<T> {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: T,
+    /// The exception under which it does not block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excepted: Option<Covered>,
+}
+
+/// What a gate looked at, as the register's selectors see it.
+struct Subject<'a> {
+    /// The check id, such as `dockerfile/not-pinned`.
+    check: &'a str,
+    /// The file, as given: the key selectors match.
+    key: String,
+    /// `dockerfile` or `terraform`.
+    asset_type: &'a str,
+    /// The environment the gate was told, if any.
+    environment: Option<&'a str>,
+    /// Whether it may touch production (then only risk-accepted exceptions cover it).
+    production: bool,
+}
+
+/// The register's exceptions, when a database is configured; with none, the gates run from
+/// their files alone.
+async fn register(settings: &Settings) -> anyhow::Result<Vec<Exception>> {
+    if !settings.database_configured() {
+        return Ok(Vec::new());
+    }
+    Ok(settings.open(&OpenOptions::default()).await?.store.exceptions().await?)
+}
+
+/// `finding` with the active exception that covers `subject`, if any.
+fn judge<T>(finding: T, subject: &Subject<'_>, register: &[Exception], now: Timestamp) -> Judged<T> {
+    let facts = AssetFacts {
+        key: &subject.key,
+        asset_type: Some(subject.asset_type),
+        environment: subject.environment,
+        ..AssetFacts::default()
+    };
+    let excepted = register
+        .iter()
+        .find(|e| e.covers(subject.check, &facts, subject.production, now))
+        .map(|e| Covered { exception: e.id, last_day: e.last_day(), justification: e.justification.clone() });
+    Judged { finding, excepted }
+}
+
 /// One Dockerfile's `FROM` lines and violations.
 #[derive(Debug)]
 pub struct DockerfileResult {
@@ -245,31 +310,69 @@ pub struct DockerfileResult {
     pub file: PathBuf,
     /// Its `FROM` lines.
     pub froms: Vec<dockerfile::From>,
-    /// What is wrong.
-    pub violations: Vec<dockerfile::Violation>,
+    /// What is wrong, each with the exception that covers it, if any.
+    pub violations: Vec<Judged<dockerfile::Violation>>,
 }
 
-/// Checks every Dockerfile against the baseline in the configuration.
-pub fn dockerfiles(
+/// Checks every Dockerfile against the baseline in the configuration. With a database, a
+/// violation an active exception covers (`dockerfile/RULE`, selected by the file's path as
+/// its key, type `dockerfile`) does not block; a Dockerfile names no environment, so only
+/// risk-accepted exceptions apply.
+pub async fn dockerfiles(
     settings: &Settings,
     files: &[PathBuf],
     build_args: &HashMap<String, String>,
 ) -> anyhow::Result<(Vec<DockerfileResult>, bool)> {
     let config = settings.config()?;
     let baseline = Baseline::new(config.baseline.image.iter().map(|i| i.repository.as_str()));
+    let (register, now) = (register(settings).await?, plumb_store::now());
     let mut results = Vec::new();
     for file in files {
         let text = plumb_gate::error::read(file)?;
         let froms = dockerfile::parse(file, &text, build_args)?;
-        let violations = dockerfile::check(file, &froms, &baseline);
+        let violations = dockerfile::check(file, &froms, &baseline)
+            .into_iter()
+            .map(|v| {
+                let subject = Subject {
+                    check: v.rule.id(),
+                    key: file.display().to_string(),
+                    asset_type: "dockerfile",
+                    environment: None,
+                    production: true,
+                };
+                judge(v, &subject, &register, now)
+            })
+            .collect();
         results.push(DockerfileResult { file: file.clone(), froms, violations });
     }
     Ok((results, baseline.is_empty()))
 }
 
-/// Checks the Terraform under `dir`; findings block only in the production environment.
-pub fn iac(settings: &Settings, dir: &Path, environment: Option<&str>) -> anyhow::Result<(iac::Scan, bool)> {
+/// What `gate iac` found under a folder.
+#[derive(Debug)]
+pub struct IacResult {
+    /// The scan; its findings are in `findings`, judged.
+    pub scan: iac::Scan,
+    /// Every finding, each with the exception that covers it, if any.
+    pub findings: Vec<Judged<iac::Finding>>,
+    /// Whether the environment is production: only then do findings block.
+    pub production: bool,
+}
+
+impl IacResult {
+    /// Whether the gate blocks: production, and a finding no exception covers.
+    pub fn blocks(&self) -> bool {
+        self.production && self.findings.iter().any(|f| f.excepted.is_none())
+    }
+}
+
+/// Checks the Terraform under `dir`; findings block only in the production environment. With
+/// a database, a finding an active exception covers (`iac/RULE`, selected by the `.tf` file's
+/// path as its key, type `terraform`, and `environment=`) does not block.
+pub async fn iac(settings: &Settings, dir: &Path, environment: Option<&str>) -> anyhow::Result<IacResult> {
     let config = settings.config()?;
+    // A folder given no environment may be production: as for images, only risk-accepted
+    // exceptions cover it; it blocks only when production is named.
     let production = environment.is_some_and(|e| e == config.inventory.production);
     if !dir.is_dir() {
         return Err(GateError::Read {
@@ -278,7 +381,22 @@ pub fn iac(settings: &Settings, dir: &Path, environment: Option<&str>) -> anyhow
         }
         .into());
     }
-    Ok((iac::scan_dir(dir)?, production))
+    let mut scan = iac::scan_dir(dir)?;
+    let (register, now) = (register(settings).await?, plumb_store::now());
+    let findings = std::mem::take(&mut scan.findings)
+        .into_iter()
+        .map(|f| {
+            let subject = Subject {
+                check: f.rule.id(),
+                key: f.file.display().to_string(),
+                asset_type: "terraform",
+                environment,
+                production: environment.is_none_or(|e| e == config.inventory.production),
+            };
+            judge(f, &subject, &register, now)
+        })
+        .collect();
+    Ok(IacResult { scan, findings, production })
 }
 
 /// Where the required checks came from.

@@ -164,8 +164,8 @@ pub async fn run(settings: &Settings, format: Format, command: GateCommand) -> a
     }
     match command {
         GateCommand::Image(args) => image(settings, format, args).await,
-        GateCommand::Dockerfile(args) => dockerfiles(settings, format, &args),
-        GateCommand::Iac(args) => iac(settings, format, &args),
+        GateCommand::Dockerfile(args) => dockerfiles(settings, format, &args).await,
+        GateCommand::Iac(args) => iac(settings, format, &args).await,
         GateCommand::Pr(args) => pull_request(format, &args).await,
     }
 }
@@ -378,7 +378,7 @@ fn image_findings(request: &ImageRequest, result: &ImageResult) -> Findings {
     findings
 }
 
-fn dockerfiles(settings: &Settings, format: Format, args: &DockerfileArgs) -> anyhow::Result<Outcome> {
+async fn dockerfiles(settings: &Settings, format: Format, args: &DockerfileArgs) -> anyhow::Result<Outcome> {
     let mut build_args = HashMap::new();
     for pair in &args.build_args {
         let (name, value) = pair
@@ -386,7 +386,7 @@ fn dockerfiles(settings: &Settings, format: Format, args: &DockerfileArgs) -> an
             .ok_or_else(|| BadInput(format!("--build-arg {pair:?}: expected NAME=VALUE")))?;
         build_args.insert(name.to_owned(), value.to_owned());
     }
-    let (results, no_baseline) = gate::dockerfiles(settings, &args.files, &build_args)?;
+    let (results, no_baseline) = gate::dockerfiles(settings, &args.files, &build_args).await?;
     if no_baseline {
         eprintln!(
             "note: plumb.toml approves no base image yet ([[baseline.image]]), so every pulled image is refused"
@@ -400,7 +400,8 @@ fn dockerfiles(settings: &Settings, format: Format, args: &DockerfileArgs) -> an
         if result.violations.is_empty() {
             findings.passed.push(result.file.display().to_string());
         }
-        for v in &result.violations {
+        for judged in &result.violations {
+            let v = &judged.finding;
             let mut properties = Map::new();
             properties.insert("image".into(), json!(v.image));
             findings.findings.push(Finding {
@@ -409,7 +410,7 @@ fn dockerfiles(settings: &Settings, format: Format, args: &DockerfileArgs) -> an
                 message: v.message.clone(),
                 subject: format!("{}:{}", v.file.display(), v.line),
                 location: Some(Location { uri: v.file.display().to_string(), line: Some(v.line) }),
-                suppressed: None,
+                suppressed: judged.excepted.as_ref().map(gate::Covered::describe),
                 kind: Kind::Fail,
                 properties,
             });
@@ -417,10 +418,14 @@ fn dockerfiles(settings: &Settings, format: Format, args: &DockerfileArgs) -> an
     }
     let froms: usize = results.iter().map(|r| r.froms.len()).sum();
     let violations: usize = results.iter().map(|r| r.violations.len()).sum();
-    eprintln!("{} Dockerfile(s), {froms} FROM line(s): {violations} violation(s)", results.len());
+    let excepted: usize = results.iter().flat_map(|r| &r.violations).filter(|v| v.excepted.is_some()).count();
+    eprintln!(
+        "{} Dockerfile(s), {froms} FROM line(s): {violations} violation(s) ({excepted} excepted)",
+        results.len()
+    );
     let document = json!({
         "gate": "dockerfile",
-        "outcome": if violations > 0 { "blocked" } else { "passed" },
+        "outcome": if violations > excepted { "blocked" } else { "passed" },
         "files": results.iter().map(|r| json!({"file": r.file.display().to_string(), "froms": r.froms, "violations": r.violations})).collect::<Vec<_>>(),
     });
     emit(format, &findings, &document, |out| {
@@ -459,18 +464,23 @@ fn findings_table(out: &mut dyn Write, findings: &Findings, clean: &str) -> std:
                 None => l.uri.clone(),
             }),
             rule: f.rule_id.clone(),
-            problem: f.message.clone(),
+            problem: match &f.suppressed {
+                Some(why) => format!("{} [excepted: {why}]", f.message),
+                None => f.message.clone(),
+            },
         })
         .collect();
     let columns = &["location", "rule", "problem"];
     report::list(out, Format::Table, View { table: columns, all: columns }, &rows, None)
 }
 
-fn iac(settings: &Settings, format: Format, args: &IacArgs) -> anyhow::Result<Outcome> {
-    let (scan, production) = gate::iac(settings, &args.dir, args.environment.as_deref())?;
+async fn iac(settings: &Settings, format: Format, args: &IacArgs) -> anyhow::Result<Outcome> {
+    let result = gate::iac(settings, &args.dir, args.environment.as_deref()).await?;
+    let (scan, production) = (&result.scan, result.production);
     let level = if production { Level::Error } else { Level::Warning };
     let mut findings = Findings::new("plumb gate iac");
-    for f in &scan.findings {
+    for judged in &result.findings {
+        let f = &judged.finding;
         findings.rule(Rule::new(f.rule.id(), iac_rule_text(f.rule)));
         let mut properties = Map::new();
         properties.insert("subject".into(), json!(f.subject));
@@ -483,33 +493,34 @@ fn iac(settings: &Settings, format: Format, args: &IacArgs) -> anyhow::Result<Ou
             message: format!("{}: {}", f.subject, f.message),
             subject: format!("{}:{} {}", f.file.display(), f.line, f.subject),
             location: Some(Location { uri: f.file.display().to_string(), line: Some(f.line) }),
-            suppressed: None,
+            suppressed: judged.excepted.as_ref().map(gate::Covered::describe),
             kind: Kind::Fail,
             properties,
         });
     }
     for file in &scan.files {
-        if !scan.findings.iter().any(|f| &f.file == file) {
+        if !result.findings.iter().any(|f| &f.finding.file == file) {
             findings.passed.push(file.display().to_string());
         }
     }
     let kind = if production { "blocking (production)" } else { "warnings (not production)" };
+    let excepted = result.findings.iter().filter(|f| f.excepted.is_some()).count();
     eprintln!(
-        "{} .tf file(s), {} module(s), {} provider requirement(s): {} finding(s), {kind}",
+        "{} .tf file(s), {} module(s), {} provider requirement(s): {} finding(s) ({excepted} excepted), {kind}",
         scan.files.len(),
         scan.modules,
         scan.providers,
-        scan.findings.len()
+        result.findings.len()
     );
     let document = json!({
         "gate": "iac",
         "environment": args.environment,
         "production": production,
-        "outcome": if production && !scan.findings.is_empty() { "blocked" } else { "passed" },
+        "outcome": if result.blocks() { "blocked" } else { "passed" },
         "files": scan.files.len(),
         "modules": scan.modules,
         "providers": scan.providers,
-        "findings": scan.findings,
+        "findings": result.findings,
     });
     emit(format, &findings, &document, |out| {
         findings_table(out, &findings, "every module and provider is pinned to an exact version")

@@ -14,6 +14,7 @@ both_backends!(
     bad_requests_name_the_field,
     drift_items_are_excepted_too,
     image_gate_honours_the_register,
+    file_gates_honour_the_register,
     roles_decide_who_changes_assets,
     reminders_reach_each_sink_once,
 );
@@ -47,11 +48,15 @@ fn result(report: &Value, check: &str, key: &str) -> (String, String) {
 }
 
 fn request(env: &Env, who: &str, select: &str, expires: &str) -> Value {
+    request_for(env, who, "inventory/*", select, expires)
+}
+
+fn request_for(env: &Env, who: &str, check: &str, select: &str, expires: &str) -> Value {
     let args = [
         "exception",
         "request",
         "--check",
-        "inventory/*",
+        check,
         "--select",
         select,
         "--justification",
@@ -342,6 +347,45 @@ fn image_gate_honours_the_register(env: &Env) {
         "json",
     ];
     env.plumb(&other).code(1);
+}
+
+fn approved_exception(env: &Env, check: &str, select: &str) {
+    let requested = request_for(env, DEV, check, select, &day(20));
+    let id = requested["id"].as_str().unwrap().to_owned();
+    as_who(env, ISM, &["exception", "approve", &id]).ok();
+    as_who(env, HOP, &["exception", "accept-risk", &id]).ok();
+}
+
+/// `gate dockerfile` and `gate iac` read the register too, selected by the file's path; what it
+/// does not cover still blocks.
+fn file_gates_honour_the_register(env: &Env) {
+    env.fixture("dockerfile", "dockerfile");
+    env.fixture("gate/terraform", "tf");
+    let django = ["gate", "dockerfile", "dockerfile/defectdojo-Dockerfile.django-alpine", "-o", "json"];
+    env.plumb(&django).code(1);
+    approved_exception(env, "dockerfile/*", "dockerfile/defectdojo-*");
+    let passed = env.plumb(&django).ok().json();
+    assert_eq!(passed["outcome"], "passed", "{passed}");
+    assert_eq!(passed["files"][0]["violations"][0]["excepted"]["exception"], "EX-1", "{passed}");
+    let table = env.plumb(&django[..3]).ok();
+    assert!(table.stdout.contains("[excepted: exception EX-1 until"), "{}", table.stdout);
+    env.plumb(&["gate", "dockerfile", "dockerfile/prowler-ui.Dockerfile"]).code(1);
+
+    let iac = ["gate", "iac", "tf/live", "--env", "production", "-o", "json"];
+    env.plumb(&iac).code(1);
+    approved_exception(env, "iac/*", "tf/live/modules/*");
+    let partly = env.plumb(&iac).code(1).json();
+    let excepted: Vec<&str> = partly["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["excepted"]["exception"] == "EX-2")
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(excepted, ["tf/live/modules/network/main.tf"; 4], "{partly}");
+    approved_exception(env, "iac/*", "tf/live/main.tf");
+    let sarif = env.plumb(&["gate", "iac", "tf/live", "--env", "production", "-o", "sarif"]).ok();
+    assert!(sarif.stdout.contains("\"suppressions\""), "{}", sarif.stdout);
 }
 
 /// With admins named, an asset is changed by its keepers only, through `asset set` and through

@@ -428,7 +428,7 @@ fn iac_gate_blocks_only_production() {
         ".terraform/ is skipped"
     );
     let run = env.plumb(&["gate", "iac", "tf/live"]).ok();
-    assert!(run.stderr.contains("8 finding(s), warnings (not production)"), "{}", run.stderr);
+    assert!(run.stderr.contains("8 finding(s) (0 excepted), warnings (not production)"), "{}", run.stderr);
     assert!(run.stdout.contains("tf/live/main.tf:27"), "{}", run.stdout);
     env.plumb(&["gate", "iac", "tf/live", "--env", "staging"]).ok();
     let run = env.plumb(&["gate", "iac", "tf/broken", "--env", "production"]).code(2);
