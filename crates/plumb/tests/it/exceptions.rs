@@ -249,6 +249,20 @@ fn bad_requests_name_the_field(env: &Env) {
     env.plumb_with(&["exception", "reject", "EX-1", "--reason", "no"], &[("PLUMB_ACTOR", ISM)]).ok();
     let again = env.plumb_with(&["exception", "approve", "EX-1"], &[("PLUMB_ACTOR", ISM)]).code(2);
     assert!(again.stderr.contains("EX-1 is rejected"), "{}", again.stderr);
+    // A request whose last day passed before anyone looked at it cannot be approved any more.
+    base("inventory/*", "", &day(3)).ok();
+    let later = format!("{}T12:00:00Z", day(5));
+    let late = [("PLUMB_ACTOR", ISM), ("PLUMB_TEST_NOW", later.as_str())];
+    let expired = env.plumb_with(&["exception", "approve", "EX-2"], &late).code(2);
+    assert!(expired.stderr.contains("EX-2 is expired"), "{}", expired.stderr);
+    // The register exports with the field names of -o json.
+    let csv = env.plumb(&["exception", "list", "-o", "csv"]).ok();
+    let header = csv.stdout.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with("id,state,checks,selector,justification,controls,reference,production,"),
+        "{header}"
+    );
+    assert_eq!(csv.stdout.lines().count(), 3, "{}", csv.stdout);
     let missing = env.plumb(&["exception", "show", "EX-9"]).code(2);
     assert!(missing.stderr.contains("EX-9"), "{}", missing.stderr);
 }
