@@ -1,6 +1,6 @@
 //! `plumb sync`: collect resources into the inventory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -220,12 +220,21 @@ pub async fn run(settings: &Settings, format: Format, args: SyncArgs) -> anyhow:
     Ok(Outcome::Clean)
 }
 
+/// Whether two paths name one file: a configured path is relative to plumb.toml, the argument
+/// to the working folder.
+fn same_file(configured: &Path, given: &Path) -> bool {
+    match (std::fs::canonicalize(configured), std::fs::canonicalize(given)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => configured == given,
+    }
+}
+
 /// The file source's settings: the configured one for this file or name, with flags on top.
 fn file_settings(ctx: &Context, args: FileArgs) -> anyhow::Result<Value> {
     let path = args.file.display().to_string();
     let configured = ctx.config.source_settings()?.into_iter().find(|s| {
         s.get("type").and_then(Value::as_str) == Some("file")
-            && (s.get("path").and_then(Value::as_str) == Some(path.as_str())
+            && (s.get("path").and_then(Value::as_str).is_some_and(|p| same_file(Path::new(p), &args.file))
                 || args.name.is_some() && s.get("name").and_then(Value::as_str) == args.name.as_deref())
     });
     let mut settings = configured.unwrap_or_else(|| json!({"type": "file"}));
