@@ -101,7 +101,7 @@ pub fn generate_resources(count: u64, path: &Path) -> anyhow::Result<()> {
 }
 
 /// Every service the AWS collector has, and whether it runs once per account.
-const SERVICES: &[(&str, bool)] = &[
+pub const SERVICES: &[(&str, bool)] = &[
     ("iam", true),
     ("s3", true),
     ("account", true),

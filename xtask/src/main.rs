@@ -8,6 +8,7 @@
 //! cargo xtask generate assets N FILE
 //! cargo xtask generate trivy-report MB FILE
 //! cargo xtask generate terraform N DIR
+//! cargo xtask sample                     # regenerates examples/sample/ (the demo's estate)
 //! ```
 //!
 //! `bench gates` times the debug binary (a release build costs more than the whole benchmark
@@ -24,6 +25,7 @@ use anyhow::{Context, bail};
 mod checks;
 mod drift;
 mod recording;
+mod sample;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,11 +42,12 @@ fn main() -> anyhow::Result<()> {
         ["generate", "trivy-report", megabytes, file] => {
             generate_trivy_report(megabytes.parse().context("MB must be a number")?, Path::new(file))
         }
+        ["sample"] => sample::generate(&root().join("examples/sample")),
         ["generate", "terraform", count, dir] => {
             generate_terraform(count.parse().context("N must be a number")?, Path::new(dir))
         }
         _ => bail!(
-            "usage: cargo xtask bench import|sync|check|drift [--count N] [--backend sqlite|postgres]\n       cargo xtask bench gates [--report-mb N] [--tf-files N]\n       cargo xtask generate assets N FILE\n       cargo xtask generate trivy-report MB FILE\n       cargo xtask generate terraform N DIR"
+            "usage: cargo xtask bench import|sync|check|drift [--count N] [--backend sqlite|postgres]\n       cargo xtask bench gates [--report-mb N] [--tf-files N]\n       cargo xtask generate assets N FILE\n       cargo xtask generate trivy-report MB FILE\n       cargo xtask generate terraform N DIR\n       cargo xtask sample   (regenerates examples/sample/)"
         ),
     }
 }

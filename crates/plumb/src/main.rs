@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use plumb::{cli, error};
 
 // The process allocator is mimalloc, declared by regorus (its `allocator-memory-limits`
@@ -12,7 +11,7 @@ use plumb::{cli, error};
 // bytes, which is how a policy's memory is limited (plumb_policy::Limits).
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

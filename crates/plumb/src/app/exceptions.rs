@@ -26,8 +26,10 @@ const DRIFT_CHECKS: &[&str] = &["drift/unmanaged", "drift/missing", "drift/chang
 pub struct Requested {
     /// The exception, as stored.
     pub exception: Exception,
-    /// Open findings it would cover today; none is worth a warning, not a refusal.
-    pub covers_now: usize,
+    /// Open findings it would cover today; none is worth a warning, not a refusal. `None` for
+    /// a gate's checks (`image/…`, `dockerfile/…`, `iac/…`): gates judge when they run and
+    /// store no findings to count.
+    pub covers_now: Option<usize>,
 }
 
 /// Requests an exception. A check pattern that names no check is refused (a typo must not
@@ -44,6 +46,9 @@ pub async fn request(ctx: &Context, request: Request) -> anyhow::Result<Requeste
         .map_err(|err| BadInput(err.to_string()))?;
     tx.save_exception(None, &exception, "requested").await?;
     tx.commit().await?;
+    if is_gate_check(&exception.checks) {
+        return Ok(Requested { exception, covers_now: None });
+    }
     let covers_now = ctx
         .store
         .findings(None, false)
@@ -54,7 +59,7 @@ pub async fn request(ctx: &Context, request: Request) -> anyhow::Result<Requeste
                 && exception.selector.matches(&facts_of_key(&f.finding.key))
         })
         .count();
-    Ok(Requested { exception, covers_now })
+    Ok(Requested { exception, covers_now: Some(covers_now) })
 }
 
 /// A renewal: a new request with the same scope, justification and controls, and a new last
@@ -177,7 +182,7 @@ pub async fn list(
 /// Refuses a check pattern that names no check plumb knows: no built-in check, drift kind,
 /// gate namespace or check with a stored finding.
 async fn known_check(ctx: &Context, pattern: &str) -> anyhow::Result<()> {
-    if GATE_CHECKS.iter().any(|prefix| pattern.starts_with(prefix)) {
+    if is_gate_check(pattern) {
         return Ok(());
     }
     let everything =
@@ -195,6 +200,11 @@ async fn known_check(ctx: &Context, pattern: &str) -> anyhow::Result<()> {
         ))
         .into())
     }
+}
+
+/// Whether a check pattern is a gate's (its ids come from what the gate found).
+fn is_gate_check(pattern: &str) -> bool {
+    GATE_CHECKS.iter().any(|prefix| pattern.starts_with(prefix))
 }
 
 /// What a finding's key alone says about its asset (enough for key selectors).

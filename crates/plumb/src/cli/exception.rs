@@ -101,11 +101,9 @@ pub enum ExceptionCommand {
     /// this daily or weekly (or after a missed week) sends what is due and not yet sent, never
     /// twice. Slack and webhook sinks hear reminders by default; a heartbeat only when its
     /// `scans` names "exception-reminder". Exit 3 when a sink failed (its reminders stay due).
-    ///
-    /// Example: plumb exception remind --within 14d
     Remind {
         /// The notice: exceptions ending within this many days (`14` or `14d`).
-        #[arg(long, value_parser = days, default_value = "14")]
+        #[arg(long, value_parser = days, default_value = "14", value_name = "DAYS")]
         within: u32,
     },
 }
@@ -214,7 +212,7 @@ async fn remind(ctx: &crate::app::Context, format: Format, within: u32) -> anyho
 }
 
 fn warn_if_idle(requested: &exceptions::Requested) {
-    if requested.covers_now == 0 {
+    if requested.covers_now == Some(0) {
         eprintln!(
             "warning: {} covers no open finding today (it will cover what its scope matches once approved)",
             requested.exception.id

@@ -5,6 +5,7 @@ mod audit;
 mod check;
 mod db;
 mod drift;
+mod examples;
 mod exception;
 mod gate;
 mod init;
@@ -36,28 +37,38 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The heading global flags are listed under in every command's help, apart from its own.
+const GLOBAL: &str = "Global options";
+
+/// The command line as parsed: the derived definition with every command's examples.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = examples::attach(Cli::command()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
 /// Flags every command accepts.
 #[derive(Debug, Args)]
 pub struct Global {
     /// Configuration file [default: ./plumb.toml when present, else built-in defaults].
-    #[arg(long, global = true, env = "PLUMB_CONFIG", value_name = "FILE")]
+    #[arg(long, global = true, env = "PLUMB_CONFIG", value_name = "FILE", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
     /// Database: sqlite://PATH or postgres://USER@HOST/DB [default: the configuration's].
-    #[arg(long, global = true, env = "PLUMB_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(long, global = true, env = "PLUMB_DATABASE_URL", value_name = "URL", hide_env_values = true, help_heading = GLOBAL)]
     pub database_url: Option<String>,
 
     /// Who the changes are recorded for in the history [default: the OS user].
-    #[arg(long, global = true, env = "PLUMB_ACTOR", value_name = "EMAIL")]
+    #[arg(long, global = true, env = "PLUMB_ACTOR", value_name = "EMAIL", help_heading = GLOBAL)]
     pub actor: Option<String>,
 
     /// Output: aligned table, JSON or CSV with the API's field names; checks, drift, gates and
     /// audits also print SARIF 2.1.0 (code scanning), JUnit XML (CI test reports) and HTML.
-    #[arg(short, long, global = true, value_enum, default_value_t = Format::Table)]
+    #[arg(short, long, global = true, value_enum, default_value_t = Format::Table, help_heading = GLOBAL)]
     pub output: Format,
 
     /// Log more to standard error (-v info, -vv debug); PLUMB_LOG takes tracing filters.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 }
 

@@ -10,6 +10,7 @@ mod assets;
 mod check;
 mod check_aws;
 mod coverage_aws;
+mod demo;
 mod drift;
 mod drift_aws;
 mod exceptions;

@@ -1,0 +1,3 @@
+module "dlq" {
+  source = "git::https://github.com/acme/terraform-sqs.git?ref=v2.1.0"
+}
