@@ -1,7 +1,7 @@
 //! `cargo xtask sample`: the sample estate in `examples/sample/` that `examples/demo` runs on.
 //!
-//! What derives from the collectors' shapes is generated: the AWS recording of two accounts
-//! (production and staging, as the AWS collector records them), the Terraform states that
+//! What derives from the collectors' shapes is generated: the AWS recording of three
+//! accounts (production, staging and shared services, as the AWS collector records them), the Terraform states that
 //! manage them with drift planted in production (a bucket made by hand, a security group
 //! opened by hand, an instance deleted by hand), a Trivy report of the API's image, and the
 //! CMDB's registrations (what Terraform made, and the laptops of the MDM export that IT handed
@@ -29,8 +29,13 @@ struct Account {
     environment: &'static str,
     /// Who owns its resources (policy §3: production is the Head of Product's).
     owner: &'static str,
-    /// Whether it follows the baselines (production does, mostly; staging drifted).
+    /// Whether it follows the baselines (production and shared services do, mostly; staging
+    /// does not).
     hardened: bool,
+    /// Whether someone changed it by hand behind Terraform's back (production).
+    drifted: bool,
+    /// The prefix of its bucket names.
+    prefix: &'static str,
 }
 
 const ACCOUNTS: &[Account] = &[
@@ -39,8 +44,25 @@ const ACCOUNTS: &[Account] = &[
         environment: "production",
         owner: "head.of.product@example.com",
         hardened: true,
+        drifted: true,
+        prefix: "acme-prod",
     },
-    Account { id: "444455556666", environment: "staging", owner: "platform@example.com", hardened: false },
+    Account {
+        id: "444455556666",
+        environment: "staging",
+        owner: "platform@example.com",
+        hardened: false,
+        drifted: false,
+        prefix: "acme-staging",
+    },
+    Account {
+        id: "777788889999",
+        environment: "shared",
+        owner: "platform@example.com",
+        hardened: true,
+        drifted: false,
+        prefix: "acme-shared",
+    },
 ];
 
 /// One collected resource and, when Terraform manages it, its state resource.
@@ -77,7 +99,7 @@ pub fn generate(dir: &Path) -> anyhow::Result<()> {
         }
         let managed: Vec<&Value> = estate.iter().filter_map(|r| r.managed.as_ref()).collect();
         let mut managed: Vec<Value> = managed.into_iter().cloned().collect();
-        if account.hardened {
+        if account.drifted {
             // Deleted by hand in the console: Terraform still manages it.
             managed.push(state_resource(
                 "aws_instance",
@@ -322,12 +344,13 @@ fn instance(account: &Account, id: &str, name: &str) -> Resource {
 /// One account's resources: the settings documents, then what Terraform manages, then (in
 /// production) what was made by hand.
 fn estate(account: &Account) -> Vec<Resource> {
-    let prefix = if account.hardened { "acme-prod" } else { "acme-staging" };
+    let prefix = account.prefix;
     let hardened = account.hardened;
     let mut all = settings(account);
     all.push(bucket(account, &format!("{prefix}-orders-exports"), true, true, true));
     all.push(bucket(account, &format!("{prefix}-web-assets"), true, !hardened, true));
-    let ssh: &[u16] = if hardened { &[443, 22] } else { &[443] };
+    // Opened by hand for a quick look, and never closed.
+    let ssh: &[u16] = if account.drifted { &[443, 22] } else { &[443] };
     all.push(security_group(account, &format!("sg-0{}", &account.id[..8]), "web", ssh, &[443]));
     all.push(instance(account, &format!("i-0{}0001", &account.id[..8]), "api-1"));
     all.push(instance(account, &format!("i-0{}0002", &account.id[..8]), "api-2"));
@@ -379,7 +402,7 @@ fn estate(account: &Account) -> Vec<Resource> {
             "InlinePolicies": [], "Groups": ["deployers"], "MFADevices": []})),
         managed: Some(state_resource("aws_iam_user", &user.replace('-', "_"), json!({"id": user, "arn": key, "name": user, "path": "/"}))),
     });
-    if hardened {
+    if account.drifted {
         // Made by hand in the console: no state manages it.
         all.push(bucket(account, "acme-prod-scratch-2026", false, true, false));
     }

@@ -31,10 +31,10 @@ fn the_demo_shows_the_whole_loop_on_the_sample_estate() {
         for expected in [
             "INV-01 inventory   8 failing results: inventory/financial-ref (4), inventory/required-fields (2), \
              inventory/unregistered-running (2)",
-            "CIS AWS v1.5: 76 failing, 12 for a person to judge, 0 not evaluable",
+            "CIS AWS v1.5: 106 failing, 18 for a person to judge, 0 not evaluable",
             "gate image: blocked (2 CVEs at high or critical); after exception EX-1: blocked (1 blocked, 1 excepted)",
             "gate dockerfile: blocked (2 violations); gate iac: blocked (1 unpinned)",
-            "CFG-02 drift       1 unmanaged, 1 missing, 1 changed; 18 of 19 live resources managed; 1 alert(s) \
+            "CFG-02 drift       1 unmanaged, 1 missing, 1 changed; 27 of 28 live resources managed; 1 alert(s) \
              received: plumb drift: 1 new unmanaged, 1 new missing, 1 new changed (1 unmanaged open)",
             "verified",
         ] {
