@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use indicatif::ProgressBar;
 use plumb_core::Timestamp;
 use plumb_core::authz::Action;
 use plumb_core::coverage::{Coverage, Freshness, Gap};
@@ -28,6 +27,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use crate::app::Context;
+use crate::app::progress::Shared;
 use crate::error::BadInput;
 
 const BATCH: usize = 500;
@@ -162,11 +162,7 @@ fn read_policies(dir: &Path) -> anyhow::Result<Vec<Source>> {
 }
 
 /// Runs the checks and stores their results.
-pub async fn check(
-    ctx: &Context,
-    request: &CheckRequest,
-    progress: &ProgressBar,
-) -> anyhow::Result<CheckReport> {
+pub async fn check(ctx: &Context, request: &CheckRequest, progress: &Shared) -> anyhow::Result<CheckReport> {
     ctx.permit(Action::RecordRun)?;
     let clock = std::time::Instant::now();
     let started = plumb_store::now();
@@ -178,16 +174,19 @@ pub async fn check(
     let open = open_findings(ctx, &checks).await?;
     let context =
         Document::from_json(&check_context(ctx, started)).map_err(|err| BadInput(err.to_string()))?;
-    let work = plan(set.checks(), &assets, &coverage, &open, request.environment.as_deref());
-    progress.set_length(work.items.len() as u64);
-    let documents = documents(&assets)?;
-    let mut findings = work.errors;
-    findings.extend(evaluate(
-        &set,
-        &work.items,
-        &Inputs { assets: &assets, documents: &documents, context: &context },
-        progress,
-    )?);
+    let mut findings = crate::app::cpu_bound(|| -> anyhow::Result<Vec<Finding>> {
+        let work = plan(set.checks(), &assets, &coverage, &open, request.environment.as_deref());
+        progress.set_total(work.items.len() as u64);
+        let documents = documents(&assets)?;
+        let mut findings = work.errors;
+        findings.extend(evaluate(
+            &set,
+            &work.items,
+            &Inputs { assets: &assets, documents: &documents, context: &context },
+            progress,
+        )?);
+        Ok(findings)
+    })?;
     let exceptions = ctx.store.exceptions().await?;
     apply_exceptions(ctx, &mut findings, &assets, &exceptions, started);
     findings.extend(exception::expired_with_failures(&findings, &exceptions, started));
@@ -579,7 +578,7 @@ fn evaluate(
     set: &PolicySet,
     items: &[Item<'_>],
     inputs: &Inputs<'_>,
-    progress: &ProgressBar,
+    progress: &Shared,
 ) -> anyhow::Result<Vec<Finding>> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(items.len().max(1));
     let next = AtomicUsize::new(0);
@@ -603,7 +602,7 @@ fn evaluate(
                                     return Err(err);
                                 }
                             }
-                            progress.inc(1);
+                            progress.advance(1);
                         }
                         Ok(found)
                     })

@@ -20,7 +20,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use indicatif::ProgressBar;
 use plumb_collect::terraform::StateResource;
 use plumb_core::authz::Action;
 use plumb_core::coverage::{Coverage, Freshness};
@@ -34,6 +33,7 @@ use plumb_sink::{Alert, AlertItem, Delivery, Retry, Scan, Sink};
 use plumb_store::{AssetFilter, FindingChanges, Reach};
 use serde_json::{Value, json};
 
+use crate::app::progress::Shared;
 use crate::app::sync::collect_error;
 use crate::app::{Context, alerts};
 use crate::error::BadInput;
@@ -113,7 +113,7 @@ pub async fn drift(
     request: &DriftRequest,
     sinks: &[Box<dyn Sink>],
     retry: &Retry,
-    progress: &ProgressBar,
+    progress: &Shared,
 ) -> anyhow::Result<DriftScan> {
     ctx.permit(Action::RecordRun)?;
     let clock = std::time::Instant::now();
@@ -155,7 +155,7 @@ struct Scanned {
 async fn scan(
     ctx: &Context,
     request: &DriftRequest,
-    progress: &ProgressBar,
+    progress: &Shared,
     started: Timestamp,
     run_id: &str,
 ) -> anyhow::Result<Scanned> {
@@ -182,7 +182,7 @@ async fn scan(
     } else {
         add_state_files(ctx, request, detector, &sealer, progress).await?
     };
-    let report = detector.finish();
+    let report = crate::app::cpu_bound(|| detector.finish());
     let now = plumb_store::now();
     let mut findings: Vec<Finding> = report.items.iter().map(|item| item.finding(now)).collect();
     except(ctx, &report, &mut findings, &ctx.store.exceptions().await?, now);
@@ -313,7 +313,7 @@ async fn add_live(
     ctx: &Context,
     source: &str,
     detector: &mut Detector,
-    progress: &ProgressBar,
+    progress: &Shared,
 ) -> anyhow::Result<u64> {
     let mut scan = ctx.store.scan_documents(source).await?;
     let (sender, mut pages) = tokio::sync::mpsc::channel(2);
@@ -327,12 +327,16 @@ async fn add_live(
     });
     let mut unknown = 0;
     while let Some(batch) = pages.recv().await {
-        progress.inc(batch.len() as u64);
-        for record in batch {
-            if !detector.add_live(record) {
-                unknown += 1;
+        progress.advance(batch.len() as u64);
+        unknown += crate::app::cpu_bound(|| {
+            let mut unknown = 0;
+            for record in batch {
+                if !detector.add_live(record) {
+                    unknown += 1;
+                }
             }
-        }
+            unknown
+        });
     }
     reading.await??;
     Ok(unknown)
@@ -342,7 +346,7 @@ async fn add_live(
 async fn add_synced_states(
     ctx: &Context,
     mut detector: Detector,
-    progress: &ProgressBar,
+    progress: &Shared,
 ) -> anyhow::Result<Detector> {
     let filter = AssetFilter { source: Some("terraform".to_owned()), ..AssetFilter::default() };
     let mut scan = ctx.store.scan_assets(filter).await?;
@@ -352,7 +356,7 @@ async fn add_synced_states(
                 detector.add_managed(&managed);
             }
         }
-        progress.inc(batch.len() as u64);
+        progress.advance(batch.len() as u64);
     }
     Ok(detector)
 }
@@ -363,7 +367,7 @@ async fn add_state_files(
     request: &DriftRequest,
     detector: Detector,
     sealer: &Sealer,
-    progress: &ProgressBar,
+    progress: &Shared,
 ) -> anyhow::Result<Detector> {
     let mut readers = Vec::new();
     for state in &request.states {
@@ -391,7 +395,7 @@ fn read_states(
     mut detector: Detector,
     environment: Option<&(TagMapping, InventoryRules)>,
     sealer: &Sealer,
-    progress: &ProgressBar,
+    progress: &Shared,
 ) -> anyhow::Result<Detector> {
     let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Managed>>(8);
     std::thread::scope(|threads| {
@@ -400,7 +404,7 @@ fn read_states(
             for managed in &batch {
                 detector.add_managed(managed);
             }
-            progress.inc(batch.len() as u64);
+            progress.advance(batch.len() as u64);
         }
         parsing.join().map_err(|_| anyhow::anyhow!("parsing the states stopped"))?
     })?;

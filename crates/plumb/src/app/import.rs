@@ -8,13 +8,13 @@ use std::fmt::Write as _;
 use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
 
-use indicatif::ProgressBar;
 use plumb_core::authz::Action;
 use plumb_core::record::{self, Cell, Defaults, FieldError, Fields};
 use plumb_core::{Asset, AssetId, InventoryRules, NewAsset, Status, Timestamp};
 use plumb_store::{PreparedAsset, WriteTx};
 
 use crate::app::Context;
+use crate::app::progress::Shared;
 use crate::error::BadInput;
 use plumb_collect::records::{self, RecordFormat};
 
@@ -42,7 +42,7 @@ pub async fn import(
     ctx: &Context,
     path: &Path,
     format: RecordFormat,
-    progress: &ProgressBar,
+    progress: &Shared,
 ) -> anyhow::Result<ImportSummary> {
     ctx.permit(Action::RegisterAsset)?;
     let name = path.display().to_string();
@@ -103,7 +103,7 @@ struct Reader {
     rules: InventoryRules,
     now: Timestamp,
     seen: Seen,
-    progress: ProgressBar,
+    progress: Shared,
 }
 
 impl Reader {
@@ -128,7 +128,7 @@ impl Reader {
             Ok(record) => record,
             Err(err) => return Item::Problem(err.line, err.message),
         };
-        self.progress.inc(1);
+        self.progress.advance(1);
         let (key, id) =
             (text(&record.fields, "key"), text(&record.fields, "id").and_then(|id| id.parse().ok()));
         if let Err(problem) = self.seen.check(record.line, key.as_deref(), id) {

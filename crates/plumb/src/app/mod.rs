@@ -10,6 +10,7 @@ pub mod exceptions;
 pub mod export;
 pub mod gate;
 pub mod import;
+pub mod progress;
 pub mod seal;
 pub mod sync;
 
@@ -19,6 +20,18 @@ use plumb_core::authz::{self, Action, Identified, Principal};
 use plumb_store::{OpenOptions, Store, WriteTx};
 
 use crate::config::Config;
+
+/// Runs CPU-bound work (evaluating policies, comparing a million resources) without holding
+/// up the async runtime: on a multi-threaded runtime the worker hands its other tasks to the
+/// rest first, so an API request is never stalled behind a check run. Elsewhere (a test's
+/// single-threaded runtime) it just runs.
+pub fn cpu_bound<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
 
 /// Everything a use case needs: configuration, the store, and who is acting.
 #[derive(Debug)]

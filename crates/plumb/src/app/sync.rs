@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 
-use indicatif::ProgressBar;
 use plumb_collect::{CollectError, Collected, Emitter, PartError, Source};
 use plumb_core::authz::Action;
 use plumb_core::coverage::{Freshness, ScopeStatus};
@@ -25,6 +24,7 @@ use plumb_store::{PreparedAsset, SyncState, WriteTx};
 use serde_json::json;
 
 use crate::app::Context;
+use crate::app::progress::Shared;
 use crate::error::{BadInput, Environment};
 
 const BATCH: usize = 1_000;
@@ -62,7 +62,7 @@ pub struct SyncSummary {
 }
 
 /// Runs one source into the inventory and records the run.
-pub async fn sync(ctx: &Context, source: &dyn Source, progress: &ProgressBar) -> anyhow::Result<SyncSummary> {
+pub async fn sync(ctx: &Context, source: &dyn Source, progress: &Shared) -> anyhow::Result<SyncSummary> {
     ctx.permit(Action::RecordRun)?;
     let started = plumb_store::now();
     let clock = std::time::Instant::now();
@@ -183,7 +183,7 @@ struct Writer<'a> {
     /// scope's first resource arrives. What is left when the scope completes is gone.
     unseen: HashMap<String, HashMap<String, SyncState>>,
     batch: Vec<(Resource, String)>,
-    progress: ProgressBar,
+    progress: Shared,
 }
 
 impl Writer<'_> {
@@ -192,7 +192,7 @@ impl Writer<'_> {
             match item {
                 Collected::Resources(resources) => {
                     self.summary.resources += resources.len() as u64;
-                    self.progress.inc(resources.len() as u64);
+                    self.progress.advance(resources.len() as u64);
                     self.batch.extend(resources);
                     if self.batch.len() >= BATCH {
                         self.flush().await?;
@@ -284,7 +284,7 @@ impl Writer<'_> {
         self.summary.new += new.len() as u64;
         tx.create_assets(new).await?;
         tx.commit().await?;
-        self.progress.set_message(format!(
+        self.progress.note(&format!(
             "{} new, {} changed, {} unchanged",
             self.summary.new, self.summary.changed, self.summary.unchanged
         ));

@@ -446,7 +446,8 @@ async fn import(ctx: &Context, format: Format, args: ImportArgs) -> anyhow::Resu
     progress.set_message(args.file.display().to_string());
     progress.enable_steady_tick(std::time::Duration::from_millis(200));
     let started = Instant::now();
-    let result = app::import::import(ctx, &args.file, file_format, &progress).await;
+    let result =
+        app::import::import(ctx, &args.file, file_format, &crate::cli::progress::shared(&progress)).await;
     progress.finish_and_clear();
     let summary = result?;
     let seconds = started.elapsed().as_secs_f64();

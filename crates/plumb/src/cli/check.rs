@@ -122,7 +122,7 @@ pub async fn run(settings: &Settings, format: Format, args: CheckArgs) -> anyhow
         ProgressStyle::with_template("{spinner} checking {pos}/{len} batches ({per_sec}) {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    let result = app::check::check(&ctx, &request, &progress).await;
+    let result = app::check::check(&ctx, &request, &crate::cli::progress::shared(&progress)).await;
     progress.finish_and_clear();
     let report = result?;
     let fail_on = args.fail_on.map(|threshold| FailOn { threshold, allow_errors: args.allow_errors });

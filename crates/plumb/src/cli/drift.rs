@@ -101,7 +101,14 @@ pub async fn run(settings: &Settings, format: Format, args: DriftArgs) -> anyhow
         ProgressStyle::with_template("{spinner} comparing {pos} resources ({per_sec}) {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    let result = app::drift::drift(&ctx, &request, &sinks, &Retry::default(), &progress).await;
+    let result = app::drift::drift(
+        &ctx,
+        &request,
+        &sinks,
+        &Retry::default(),
+        &crate::cli::progress::shared(&progress),
+    )
+    .await;
     progress.finish_and_clear();
     let scan = result?;
     let fail_on = DriftFailOn { kinds: args.fail_on, allow_errors: args.allow_errors };

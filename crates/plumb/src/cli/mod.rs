@@ -10,6 +10,7 @@ mod exception;
 mod gate;
 mod init;
 mod log;
+mod progress;
 mod run;
 mod sync;
 

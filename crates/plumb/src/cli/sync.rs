@@ -184,7 +184,7 @@ pub async fn run(settings: &Settings, format: Format, args: SyncArgs) -> anyhow:
         );
         progress.set_prefix(source.describe());
         progress.enable_steady_tick(std::time::Duration::from_millis(200));
-        let result = app::sync::sync(&ctx, source.as_ref(), &progress).await;
+        let result = app::sync::sync(&ctx, source.as_ref(), &crate::cli::progress::shared(&progress)).await;
         progress.finish_and_clear();
         let summary = result?;
         eprintln!(
