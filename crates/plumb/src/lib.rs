@@ -1,8 +1,6 @@
-//! plumb as a library: the composition root behind the `plumb` binary (and, later, the HTTP
-//! API). Front ends live in `cli`; use cases in `app`; output formats in `report`.
+//! The `plumb` command line: a thin front end over the use cases and output formats of
+//! `plumb-app` (re-exported here under the names the front end uses).
 
-pub mod app;
 pub mod cli;
-pub mod config;
-pub mod error;
-pub mod report;
+
+pub use plumb_app::{app, config, error, report};

@@ -65,8 +65,8 @@ pub struct Global {
 
     /// Output: aligned table, JSON or CSV with the API's field names; checks, drift, gates and
     /// audits also print SARIF 2.1.0 (code scanning), JUnit XML (CI test reports) and HTML.
-    #[arg(short, long, global = true, value_enum, default_value_t = Format::Table, help_heading = GLOBAL)]
-    pub output: Format,
+    #[arg(short, long, global = true, value_enum, default_value_t = Output(Format::Table), help_heading = GLOBAL)]
+    pub output: Output,
 
     /// Log more to standard error (-v info, -vv debug); PLUMB_LOG takes tracing filters.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
@@ -118,7 +118,7 @@ impl Command {
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let settings = cli.global.settings();
-    let format = cli.global.output;
+    let format = cli.global.output.0;
     // Refused before anything runs, so a write command never succeeds and then fails to print.
     if !format.is_for_records() && !cli.command.prints_findings() {
         return Err(BadInput(format!(
@@ -141,6 +141,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Gate(command) => gate::run(&settings, format, command).await,
         Command::Audit(command) => audit::run(&settings, format, command).await,
         Command::Exception(command) => exception::run(&settings, format, command).await,
+    }
+}
+
+/// `-o`'s value: a report format, listed with its description.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Output(pub Format);
+
+/// Every `-o` value, in `Format::ALL`'s order.
+const OUTPUTS: [Output; Format::ALL.len()] = {
+    let mut outputs = [Output(Format::Table); Format::ALL.len()];
+    let mut i = 0;
+    while i < outputs.len() {
+        outputs[i] = Output(Format::ALL[i]);
+        i += 1;
+    }
+    outputs
+};
+
+impl clap::ValueEnum for Output {
+    fn value_variants<'a>() -> &'a [Self] {
+        &OUTPUTS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.as_str()).help(self.0.describe()))
     }
 }
 

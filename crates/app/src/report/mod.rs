@@ -12,13 +12,12 @@ pub mod sarif;
 
 use std::io::{self, Write};
 
-use clap::ValueEnum;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use serde_json::Value;
 
 /// How a read command prints its result.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {
     /// Aligned columns for people.
     #[default]
@@ -36,6 +35,22 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order help lists them.
+    pub const ALL: [Format; 6] =
+        [Format::Table, Format::Json, Format::Csv, Format::Sarif, Format::Junit, Format::Html];
+
+    /// What it is, in a few words (the `-o` help).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Format::Table => "Aligned columns for people",
+            Format::Json => "JSON with the API's field names",
+            Format::Csv => "CSV with a header row",
+            Format::Sarif => "SARIF 2.1.0, for code scanning (gates and audits)",
+            Format::Junit => "JUnit XML, for CI test reports (gates and audits)",
+            Format::Html => "A standalone HTML page (checks, drift, gates and audits)",
+        }
+    }
+
     /// The word given to `-o`.
     pub fn as_str(self) -> &'static str {
         match self {
