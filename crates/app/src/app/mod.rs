@@ -9,6 +9,7 @@ pub mod drift;
 pub mod exceptions;
 pub mod export;
 pub mod gate;
+pub mod gate_reports;
 pub mod import;
 pub mod progress;
 pub mod seal;

@@ -2,13 +2,12 @@
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use serde_json::{Map, json};
 
 use crate::app::Settings;
 use crate::app::gate as app;
+use crate::app::gate_reports;
 use crate::cli::gate::{emit, github_token, repo};
 use crate::error::{BadInput, Outcome};
-use crate::report::findings::{Finding, Findings, Kind, Level, Location, Rule};
 use crate::report::{self, Format, View};
 
 /// Audits kept as evidence for the controls.
@@ -55,34 +54,8 @@ pub async fn run(settings: &Settings, format: Format, command: AuditCommand) -> 
     }
     let token = github_token()?;
     let result = app::audit_changes(settings, &args.api_url, &token, &repo, since, until).await?;
-    let mut findings = Findings::new("plumb audit changes");
-    findings.rule(Rule::new(
-        "audit/unreviewed-merge",
-        "A pull request was merged without an independent approval of its head commit.",
-    ));
-    for change in &result.changes {
-        let subject = format!("{repo}#{} {}", change.number, change.title);
-        match &change.flag {
-            None => findings.passed.push(subject),
-            Some(flag) => {
-                let mut properties = Map::new();
-                properties.insert("author".into(), json!(change.author));
-                properties.insert("merged_at".into(), json!(change.merged_at));
-                properties.insert("head_sha".into(), json!(change.head_sha));
-                findings.findings.push(Finding {
-                    rule_id: "audit/unreviewed-merge".to_owned(),
-                    level: Level::Error,
-                    message: format!("#{} {}", change.number, flag),
-                    subject,
-                    location: Some(Location { uri: change.url.clone(), line: None }),
-                    suppressed: None,
-                    kind: Kind::Fail,
-                    properties,
-                });
-            }
-        }
-    }
-    let flagged = findings.findings.len();
+    let report = gate_reports::changes(&repo, since, until, &result);
+    let flagged = report.findings.findings.len();
     eprintln!(
         "{repo} {}: {} pull request(s) merged from {since} to {until}, {flagged} flagged",
         result.branch,
@@ -91,17 +64,6 @@ pub async fn run(settings: &Settings, format: Format, command: AuditCommand) -> 
     if let Some(run) = &result.run_id {
         eprintln!("recorded as run {run}");
     }
-    let document = json!({
-        "audit": "changes",
-        "control": "CFG-01",
-        "repo": repo.to_string(),
-        "branch": result.branch,
-        "since": since.to_string(),
-        "until": until.to_string(),
-        "outcome": if flagged > 0 { "flagged" } else { "passed" },
-        "pull_requests": result.changes,
-        "run_id": result.run_id,
-    });
     let rows: Vec<Row> = result
         .changes
         .iter()
@@ -114,7 +76,7 @@ pub async fn run(settings: &Settings, format: Format, command: AuditCommand) -> 
             title: c.title.clone(),
         })
         .collect();
-    emit(format, &findings, &document, |out| {
+    emit(format, &report, |out| {
         let columns = &["number", "merged_at", "author", "approved_by", "flag", "title"];
         report::list(out, Format::Table, View { table: columns, all: columns }, &rows, None)
     })

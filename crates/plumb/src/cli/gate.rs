@@ -6,18 +6,17 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use plumb_gate::github::{CheckState, Repo};
-use plumb_gate::image::{Decision, Finding as VulnFinding};
+use plumb_gate::github::Repo;
+use plumb_gate::image::Decision;
 use plumb_gate::scan::{ScanFormat, Severity};
-use plumb_gate::{dockerfile, iac};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
 
 use crate::app::Settings;
-use crate::app::gate::{self, ImageRequest, ImageResult, PrResult};
+use crate::app::gate::{self, ImageRequest, ImageResult};
+use crate::app::gate_reports::{self, GateReport, why};
 use crate::cli::stdout;
 use crate::error::{BadInput, Outcome};
-use crate::report::findings::{Finding, Findings, Kind, Level, Location, Rule};
+use crate::report::findings::Findings;
 use crate::report::{self, Format, View};
 
 /// CI gates: scanned images, base images, IaC version pins, pull-request review.
@@ -173,18 +172,17 @@ pub async fn run(settings: &Settings, format: Format, command: GateCommand) -> a
 /// Prints findings in the chosen format; `table` prints the human form.
 pub(crate) fn emit(
     format: Format,
-    findings: &Findings,
-    json: &Value,
+    gated: &GateReport,
     table: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> anyhow::Result<Outcome> {
     let out = &mut stdout();
-    if !report::write_findings(out, format, findings, &[])? {
+    if !report::write_findings(out, format, &gated.findings, &[])? {
         match format {
-            Format::Json => report::write_json(out, json)?,
+            Format::Json => report::write_json(out, &gated.document)?,
             _ => table(out)?,
         }
     }
-    Ok(if findings.findings.iter().any(Finding::blocks) { Outcome::Blocking } else { Outcome::Clean })
+    Ok(if gated.blocks() { Outcome::Blocking } else { Outcome::Clean })
 }
 
 async fn image(settings: &Settings, format: Format, args: ImageArgs) -> anyhow::Result<Outcome> {
@@ -197,26 +195,8 @@ async fn image(settings: &Settings, format: Format, args: ImageArgs) -> anyhow::
         image: args.image,
     };
     let result = gate::image(settings, &request).await?;
-    let findings = image_findings(&request, &result);
+    let report = gate_reports::image(&request, &result);
     let verdict = &result.verdict;
-    let counts: Map<String, Value> =
-        verdict.by_severity().into_iter().map(|(s, n)| (s.as_str().to_owned(), json!(n))).collect();
-    let decisions: Map<String, Value> =
-        verdict.by_decision().into_iter().map(|(k, n)| (k.to_owned(), json!(n))).collect();
-    let document = json!({
-        "gate": "image",
-        "outcome": if verdict.is_blocking() { "blocked" } else { "passed" },
-        "image": result.image,
-        "report": request.report.display().to_string(),
-        "format": result.format.as_str(),
-        "fail_on": request.fail_on,
-        "reported": verdict.reported,
-        "vulnerabilities": counts,
-        "decisions": decisions,
-        "findings": verdict.findings,
-        "expired_exceptions": verdict.expired,
-        "run_id": result.run_id,
-    });
     let summary = severity_summary(verdict.by_severity());
     let [blocked, excepted, vex, allowed] = verdict.by_decision().map(|(_, n)| n);
     eprintln!(
@@ -229,7 +209,7 @@ async fn image(settings: &Settings, format: Format, args: ImageArgs) -> anyhow::
     if let Some(run) = &result.run_id {
         eprintln!("recorded as run {run}");
     }
-    emit(format, &findings, &document, |out| image_table(out, &result))
+    emit(format, &report, |out| image_table(out, &result))
 }
 
 fn severity_summary(counts: Vec<(Severity, usize)>) -> String {
@@ -295,89 +275,6 @@ fn decision_word(decision: &Decision) -> &'static str {
     }
 }
 
-/// Why a finding blocks or does not, in a few words.
-fn why(finding: &VulnFinding) -> String {
-    match &finding.decision {
-        Decision::Blocked if !finding.expired_exceptions.is_empty() => {
-            format!("exception expired ({})", finding.expired_exceptions.join(", "))
-        }
-        Decision::Blocked => {
-            format!("{} location(s): {}", finding.locations.len(), finding.locations.join("; "))
-        }
-        Decision::Excepted { source, until, statement } => {
-            let until = until.as_deref().map_or("no expiry".to_owned(), |u| format!("until {u}"));
-            let statement = statement.as_deref().map(|s| format!(": {s}")).unwrap_or_default();
-            format!("{until} ({source}){statement}")
-        }
-        Decision::Vex { status, justification, source } => {
-            let justification = justification.as_deref().map(|j| format!(": {j}")).unwrap_or_default();
-            format!("{}{justification} ({source})", status.as_str())
-        }
-        Decision::Allowed => String::new(),
-    }
-}
-
-/// The CVSS-like score code scanning ranks by, from a severity.
-fn security_severity(severity: Severity) -> Option<f64> {
-    match severity {
-        Severity::Critical => Some(9.5),
-        Severity::High => Some(8.0),
-        Severity::Medium => Some(5.5),
-        Severity::Low => Some(2.0),
-        Severity::Negligible | Severity::Unknown => None,
-    }
-}
-
-fn image_findings(request: &ImageRequest, result: &ImageResult) -> Findings {
-    let mut findings = Findings::new("plumb gate image");
-    for f in &result.verdict.findings {
-        let v = &f.vulnerability;
-        findings.rule(Rule {
-            id: v.id.clone(),
-            description: v.title.clone().unwrap_or_else(|| v.id.clone()),
-            help_uri: v.url.clone(),
-            security_severity: security_severity(v.severity),
-        });
-        let fixed = if v.fixed_versions.is_empty() {
-            "no fixed version yet".to_owned()
-        } else {
-            format!("fixed in {}", v.fixed_versions.join(", "))
-        };
-        let level = match (&f.decision, v.severity) {
-            (Decision::Allowed, Severity::Critical | Severity::High | Severity::Medium) => Level::Warning,
-            (Decision::Allowed, _) => Level::Note,
-            _ => Level::Error,
-        };
-        let suppressed = match &f.decision {
-            Decision::Excepted { .. } | Decision::Vex { .. } => Some(why(f)),
-            Decision::Blocked | Decision::Allowed => None,
-        };
-        let mut properties = Map::new();
-        properties.insert("severity".into(), json!(v.severity));
-        properties.insert("package".into(), json!(v.package));
-        properties.insert("installed_version".into(), json!(v.version));
-        properties.insert("fixed_versions".into(), json!(v.fixed_versions));
-        properties.insert("locations".into(), json!(f.locations));
-        if let Some(purl) = &v.purl {
-            properties.insert("purl".into(), json!(purl));
-        }
-        findings.findings.push(Finding {
-            rule_id: v.id.clone(),
-            level,
-            message: format!("{} in {} {} ({}): {fixed}", v.id, v.package, v.version, v.severity),
-            subject: format!("{} {} {}", v.id, v.package, v.version),
-            location: f.locations.first().map(|uri| Location { uri: uri.clone(), line: Some(1) }),
-            suppressed,
-            kind: Kind::Fail,
-            properties,
-        });
-    }
-    if result.verdict.findings.is_empty() {
-        findings.passed.push(result.image.clone().unwrap_or_else(|| request.report.display().to_string()));
-    }
-    findings
-}
-
 async fn dockerfiles(settings: &Settings, format: Format, args: &DockerfileArgs) -> anyhow::Result<Outcome> {
     let mut build_args = HashMap::new();
     for pair in &args.build_args {
@@ -392,30 +289,7 @@ async fn dockerfiles(settings: &Settings, format: Format, args: &DockerfileArgs)
             "note: plumb.toml approves no base image yet ([[baseline.image]]), so every pulled image is refused"
         );
     }
-    let mut findings = Findings::new("plumb gate dockerfile");
-    for rule in [dockerfile::Rule::NotApproved, dockerfile::Rule::NotPinned, dockerfile::Rule::Unresolved] {
-        findings.rule(Rule::new(rule.id(), docker_rule_text(rule)));
-    }
-    for result in &results {
-        if result.violations.is_empty() {
-            findings.passed.push(result.file.display().to_string());
-        }
-        for judged in &result.violations {
-            let v = &judged.finding;
-            let mut properties = Map::new();
-            properties.insert("image".into(), json!(v.image));
-            findings.findings.push(Finding {
-                rule_id: v.rule.id().to_owned(),
-                level: Level::Error,
-                message: v.message.clone(),
-                subject: format!("{}:{}", v.file.display(), v.line),
-                location: Some(Location { uri: v.file.display().to_string(), line: Some(v.line) }),
-                suppressed: judged.excepted.as_ref().map(gate::Covered::describe),
-                kind: Kind::Fail,
-                properties,
-            });
-        }
-    }
+    let report = gate_reports::dockerfiles(&results);
     let froms: usize = results.iter().map(|r| r.froms.len()).sum();
     let violations: usize = results.iter().map(|r| r.violations.len()).sum();
     let excepted: usize = results.iter().flat_map(|r| &r.violations).filter(|v| v.excepted.is_some()).count();
@@ -423,24 +297,9 @@ async fn dockerfiles(settings: &Settings, format: Format, args: &DockerfileArgs)
         "{} Dockerfile(s), {froms} FROM line(s): {violations} violation(s) ({excepted} excepted)",
         results.len()
     );
-    let document = json!({
-        "gate": "dockerfile",
-        "outcome": if violations > excepted { "blocked" } else { "passed" },
-        "files": results.iter().map(|r| json!({"file": r.file.display().to_string(), "froms": r.froms, "violations": r.violations})).collect::<Vec<_>>(),
-    });
-    emit(format, &findings, &document, |out| {
-        findings_table(out, &findings, "every FROM is an approved baseline image pinned by digest")
+    emit(format, &report, |out| {
+        findings_table(out, &report.findings, "every FROM is an approved baseline image pinned by digest")
     })
-}
-
-fn docker_rule_text(rule: dockerfile::Rule) -> &'static str {
-    match rule {
-        dockerfile::Rule::NotApproved => "The base image is not an approved baseline image (policy §4).",
-        dockerfile::Rule::NotPinned => "The base image is not pinned by digest (@sha256:…).",
-        dockerfile::Rule::Unresolved => {
-            "The base image uses an ARG without a value, so it cannot be verified."
-        }
-    }
 }
 
 #[derive(Serialize)]
@@ -476,34 +335,9 @@ fn findings_table(out: &mut dyn Write, findings: &Findings, clean: &str) -> std:
 
 async fn iac(settings: &Settings, format: Format, args: &IacArgs) -> anyhow::Result<Outcome> {
     let result = gate::iac(settings, &args.dir, args.environment.as_deref()).await?;
-    let (scan, production) = (&result.scan, result.production);
-    let level = if production { Level::Error } else { Level::Warning };
-    let mut findings = Findings::new("plumb gate iac");
-    for judged in &result.findings {
-        let f = &judged.finding;
-        findings.rule(Rule::new(f.rule.id(), iac_rule_text(f.rule)));
-        let mut properties = Map::new();
-        properties.insert("subject".into(), json!(f.subject));
-        if let Some(constraint) = &f.constraint {
-            properties.insert("constraint".into(), json!(constraint));
-        }
-        findings.findings.push(Finding {
-            rule_id: f.rule.id().to_owned(),
-            level,
-            message: format!("{}: {}", f.subject, f.message),
-            subject: format!("{}:{} {}", f.file.display(), f.line, f.subject),
-            location: Some(Location { uri: f.file.display().to_string(), line: Some(f.line) }),
-            suppressed: judged.excepted.as_ref().map(gate::Covered::describe),
-            kind: Kind::Fail,
-            properties,
-        });
-    }
-    for file in &scan.files {
-        if !result.findings.iter().any(|f| &f.finding.file == file) {
-            findings.passed.push(file.display().to_string());
-        }
-    }
-    let kind = if production { "blocking (production)" } else { "warnings (not production)" };
+    let report = gate_reports::iac(&result, args.environment.as_deref());
+    let scan = &result.scan;
+    let kind = if result.production { "blocking (production)" } else { "warnings (not production)" };
     let excepted = result.findings.iter().filter(|f| f.excepted.is_some()).count();
     eprintln!(
         "{} .tf file(s), {} module(s), {} provider requirement(s): {} finding(s) ({excepted} excepted), {kind}",
@@ -512,37 +346,11 @@ async fn iac(settings: &Settings, format: Format, args: &IacArgs) -> anyhow::Res
         scan.providers,
         result.findings.len()
     );
-    let document = json!({
-        "gate": "iac",
-        "environment": args.environment,
-        "production": production,
-        "outcome": if result.blocks() { "blocked" } else { "passed" },
-        "files": scan.files.len(),
-        "modules": scan.modules,
-        "providers": scan.providers,
-        "findings": result.findings,
-    });
-    emit(format, &findings, &document, |out| {
-        findings_table(out, &findings, "every module and provider is pinned to an exact version")
+    emit(format, &report, |out| {
+        findings_table(out, &report.findings, "every module and provider is pinned to an exact version")
     })
 }
 
-fn iac_rule_text(rule: iac::Rule) -> &'static str {
-    match rule {
-        iac::Rule::VersionMissing => "A registry module has no version.",
-        iac::Rule::VersionNotExact => "A registry module's version is a constraint, not one exact version.",
-        iac::Rule::RefMissing => "A git module source has no ?ref=.",
-        iac::Rule::RefCommit => "A git module source is pinned to a commit, not a semver tag.",
-        iac::Rule::RefNotSemver => "A git module source's ref is not a semver tag.",
-        iac::Rule::ArchiveUnpinned => "An archive module source has no ?checksum=.",
-        iac::Rule::SourceUnknown => "A module source cannot be checked.",
-        iac::Rule::ProviderVersionMissing => "A provider requirement has no version.",
-        iac::Rule::ProviderVersionNotExact => "A provider requirement is not one exact version.",
-        iac::Rule::NotLiteral => "A source or version is not a literal string.",
-    }
-}
-
-/// The token for GitHub, from GITHUB_TOKEN (never a flag: command lines are visible to
 /// other users of the machine).
 pub(crate) fn github_token() -> anyhow::Result<String> {
     match std::env::var("GITHUB_TOKEN") {
@@ -564,36 +372,7 @@ async fn pull_request(format: Format, args: &PrArgs) -> anyhow::Result<Outcome> 
     let asked = gate::PrChecks { require: args.require_check.clone(), skip: args.skip_check.clone() };
     let result = gate::pull_request(&args.api_url, &token, &repo, args.pr, &asked).await?;
     let subject = format!("{repo}#{}", args.pr);
-    let mut findings = Findings::new("plumb gate pr");
-    if let Some(problem) = result.reviews.problem() {
-        findings.rule(Rule::new(
-            "pr/review",
-            "The head commit needs an independent approval and no outstanding change request.",
-        ));
-        findings.findings.push(pr_finding("pr/review", &subject, &result, problem));
-    }
-    if let Some(problem) = result.no_checks() {
-        findings.rule(Rule::new("pr/check", "Every required check must succeed on the head commit."));
-        findings.findings.push(pr_finding("pr/check", &subject, &result, problem));
-    }
-    for check in result.checks.iter().filter(|c| c.state != CheckState::Passed) {
-        findings.rule(Rule::new("pr/check", "Every required check must succeed on the head commit."));
-        let state = match &check.state {
-            CheckState::Failed(conclusion) => format!("concluded {conclusion}"),
-            CheckState::Pending(status) => format!("has not completed ({status})"),
-            CheckState::Missing => "has not run on the head commit".to_owned(),
-            CheckState::Passed => "passed".to_owned(),
-        };
-        findings.findings.push(pr_finding(
-            "pr/check",
-            &format!("{subject} {}", check.name),
-            &result,
-            format!("check {:?} {state}", check.name),
-        ));
-    }
-    if result.passes() {
-        findings.passed.push(subject.clone());
-    }
+    let report = gate_reports::pull_request(&repo, &result);
     eprintln!(
         "{subject} by {} at {}: approved by [{}]; {} check(s) required ({})",
         result.pull.author(),
@@ -606,40 +385,13 @@ async fn pull_request(format: Format, args: &PrArgs) -> anyhow::Result<Outcome> 
                 format!("{}: every check on the head commit", result.rules.join("; ")),
         }
     );
-    let document = json!({
-        "gate": "pr",
-        "outcome": if result.passes() { "passed" } else { "blocked" },
-        "repo": repo.to_string(),
-        "number": result.pull.number,
-        "author": result.pull.author(),
-        "head_sha": result.pull.head.sha,
-        "reviews": result.reviews,
-        "required_checks_from": result.required_from,
-        "rules": result.rules,
-        "checks": result.checks,
-    });
-    emit(format, &findings, &document, |out| {
-        if findings.findings.is_empty() {
+    emit(format, &report, |out| {
+        if report.findings.findings.is_empty() {
             return writeln!(out, "{subject} may merge: independently approved, every required check passed");
         }
-        for f in &findings.findings {
+        for f in &report.findings.findings {
             writeln!(out, "BLOCKED  {}", f.message)?;
         }
         Ok(())
     })
-}
-
-fn pr_finding(rule: &str, subject: &str, result: &PrResult, message: String) -> Finding {
-    let mut properties = Map::new();
-    properties.insert("head_sha".into(), json!(result.pull.head.sha));
-    Finding {
-        rule_id: rule.to_owned(),
-        level: Level::Error,
-        message,
-        subject: subject.to_owned(),
-        location: Some(Location { uri: result.pull.html_url.clone(), line: None }),
-        suppressed: None,
-        kind: Kind::Fail,
-        properties,
-    }
 }
