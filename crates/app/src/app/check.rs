@@ -85,6 +85,39 @@ pub struct CheckReport {
     pub seconds: f64,
 }
 
+impl CheckReport {
+    /// Whether the run blocks under `fail_on` (none: it never does).
+    pub fn blocks(&self, fail_on: Option<FailOn>) -> bool {
+        fail_on.is_some_and(|f| self.findings.iter().any(|r| f.blocks(r)))
+    }
+
+    /// The results as a generic findings list, for SARIF, JUnit and HTML; checks without
+    /// failing, manual or error results pass. Without `--fail-on`, high failures and every
+    /// error are what a reader must see first.
+    pub fn as_findings(&self, fail_on: Option<FailOn>) -> crate::report::findings::Findings {
+        let fail_on = fail_on.unwrap_or(FailOn { threshold: Severity::High, allow_errors: false });
+        let rules = self.summary.iter().map(|s| {
+            (
+                crate::report::findings::Rule::new(&s.check, &s.title),
+                s.fail + s.excepted + s.manual + s.error == 0,
+            )
+        });
+        crate::report::findings::Findings::from_results("plumb check", rules, &self.findings, |f| {
+            fail_on.blocks(f)
+        })
+    }
+
+    /// The results shown: every one with `all`, else all but passes.
+    pub fn shown(&self, all: bool) -> Vec<&Finding> {
+        self.findings.iter().filter(|f| all || f.status != FindingStatus::Pass).collect()
+    }
+
+    /// `-o json`'s document: the run, the per-check summary and the results shown.
+    pub fn document(&self, all: bool) -> serde_json::Value {
+        json!({"run_id": self.run_id, "summary": self.summary, "findings": self.shown(all)})
+    }
+}
+
 /// The policies a request selected, compiled, and what a run records of them.
 #[derive(Debug)]
 pub struct Selected {

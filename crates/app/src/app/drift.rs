@@ -73,6 +73,44 @@ pub struct DriftScan {
     pub seconds: f64,
 }
 
+impl DriftScan {
+    /// `-o json`'s document.
+    pub fn document(&self) -> Value {
+        json!({
+            "run_id": self.run_id,
+            "totals": self.report.totals,
+            "coverage": self.report.coverage,
+            "items": self.report.items,
+            "unsupported_types": self.report.unsupported_types,
+            "not_comparable": self.report.not_comparable,
+            "complete": self.report.complete(),
+            "unmapped_live": self.unknown_live,
+            "alerts": self.deliveries,
+        })
+    }
+
+    /// The items as a generic findings list, for SARIF, JUnit and HTML. Without --fail-on,
+    /// unmanaged resources are errors (the policy asks for an alert on them), missing and
+    /// changed ones warnings; what was not compared is an error either way. A kind passes only
+    /// when the scan was complete and found none.
+    pub fn as_findings(&self, fail_on: &DriftFailOn) -> crate::report::findings::Findings {
+        let fail_on = if fail_on.kinds.is_empty() {
+            DriftFailOn { kinds: vec![DriftKind::Unmanaged], allow_errors: false }
+        } else {
+            fail_on.clone()
+        };
+        let rules = CHECKS.map(|kind| {
+            let found = self.findings.iter().find(|f| f.check == kind.check());
+            let passed = self.report.complete() && found.is_none();
+            let title = found.map_or("", |f| f.title.as_str());
+            (crate::report::findings::Rule::new(&kind.check(), title), passed)
+        });
+        crate::report::findings::Findings::from_results("plumb drift", rules, &self.findings, |f| {
+            fail_on.blocks(f)
+        })
+    }
+}
+
 const CHECKS: [DriftKind; 3] = [DriftKind::Unmanaged, DriftKind::Missing, DriftKind::Changed];
 
 /// What makes a scan block (`--fail-on`): items of these kinds, and (unless errors are

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use plumb_core::model::{Finding, FindingStatus, Severity};
+use plumb_core::model::{FindingStatus, Severity};
 use plumb_policy::PACKS;
 use plumb_store::OpenOptions;
 use serde_json::json;
@@ -14,7 +14,6 @@ use crate::app::check::{CheckReport, CheckRequest, FailOn};
 use crate::app::{self, Settings};
 use crate::cli::{stdout, word};
 use crate::error::{BadInput, Outcome};
-use crate::report::findings::{Findings, Rule};
 use crate::report::{self, Format, View};
 
 /// Evaluate policies over the inventory and store the results as findings.
@@ -126,7 +125,7 @@ pub async fn run(settings: &Settings, format: Format, args: CheckArgs) -> anyhow
     progress.finish_and_clear();
     let report = result?;
     let fail_on = args.fail_on.map(|threshold| FailOn { threshold, allow_errors: args.allow_errors });
-    let blocking = fail_on.is_some_and(|f| report.findings.iter().any(|r| f.blocks(r)));
+    let blocking = report.blocks(fail_on);
     print(format, &report, args.all, fail_on)?;
     let totals = |status: FindingStatus| report.findings.iter().filter(|f| f.status == status).count();
     eprintln!(
@@ -146,29 +145,14 @@ pub async fn run(settings: &Settings, format: Format, args: CheckArgs) -> anyhow
     Ok(if blocking { Outcome::Blocking } else { Outcome::Clean })
 }
 
-/// `plumb check -o json`, written straight from the report.
-#[derive(serde::Serialize)]
-struct CheckJson<'a> {
-    run_id: &'a str,
-    summary: &'a [app::check::CheckSummary],
-    findings: &'a [&'a Finding],
-}
-
 fn print(format: Format, report: &CheckReport, all: bool, fail_on: Option<FailOn>) -> anyhow::Result<()> {
-    let shown: Vec<&Finding> =
-        report.findings.iter().filter(|f| all || f.status != FindingStatus::Pass).collect();
+    let shown = report.shown(all);
     let out = &mut stdout();
     match format {
-        Format::Json => report::write_json(
-            out,
-            &CheckJson { run_id: &report.run_id, summary: &report.summary, findings: &shown },
-        )?,
+        Format::Json => report::write_json(out, &report.document(all))?,
         Format::Csv => report::list(out, format, FINDING_VIEW, &shown, None)?,
         Format::Sarif | Format::Junit | Format::Html => {
-            // Without --fail-on, high failures and every error are what a reader must see first.
-            let fail_on = fail_on.unwrap_or(FailOn { threshold: Severity::High, allow_errors: false });
-            let findings = as_findings(report, fail_on);
-            report::write_findings(out, format, &findings, &[])?;
+            report::write_findings(out, format, &report.as_findings(fail_on), &[])?;
         }
         Format::Table => {
             report::list(out, format, SUMMARY_VIEW, &report.summary, None)?;
@@ -179,16 +163,6 @@ fn print(format: Format, report: &CheckReport, all: bool, fail_on: Option<FailOn
         }
     }
     Ok(())
-}
-
-/// The results as a generic findings list, for SARIF, JUnit and HTML; checks without failing,
-/// manual or error results pass.
-fn as_findings(report: &CheckReport, fail_on: FailOn) -> Findings {
-    let rules = report
-        .summary
-        .iter()
-        .map(|s| (Rule::new(&s.check, &s.title), s.fail + s.excepted + s.manual + s.error == 0));
-    Findings::from_results("plumb check", rules, &report.findings, |f| fail_on.blocks(f))
 }
 
 pub async fn policy(settings: &Settings, format: Format, command: PolicyCommand) -> anyhow::Result<Outcome> {

@@ -14,7 +14,6 @@ use crate::app::drift::{DriftFailOn, DriftRequest, DriftScan};
 use crate::app::{self, Settings};
 use crate::cli::{stdout, word};
 use crate::error::Outcome;
-use crate::report::findings::{Findings, Rule};
 use crate::report::html::Section;
 use crate::report::{self, Format, View};
 
@@ -174,20 +173,7 @@ fn print(format: Format, scan: &DriftScan, fail_on: &DriftFailOn) -> anyhow::Res
         })
         .collect();
     match format {
-        Format::Json => report::write_json(
-            out,
-            &json!({
-                "run_id": scan.run_id,
-                "totals": scan.report.totals,
-                "coverage": scan.report.coverage,
-                "items": scan.report.items,
-                "unsupported_types": scan.report.unsupported_types,
-                "not_comparable": scan.report.not_comparable,
-                "complete": scan.report.complete(),
-                "unmapped_live": scan.unknown_live,
-                "alerts": scan.deliveries,
-            }),
-        )?,
+        Format::Json => report::write_json(out, &scan.document())?,
         Format::Csv => report::list(out, format, ITEM_VIEW, &items, None)?,
         Format::Table => {
             report::list(out, format, COVERAGE_VIEW, &coverage_rows(scan), None)?;
@@ -202,28 +188,10 @@ fn print(format: Format, scan: &DriftScan, fail_on: &DriftFailOn) -> anyhow::Res
         }
         Format::Sarif | Format::Junit | Format::Html => {
             let sections = [coverage_section(scan), not_comparable_section(scan)];
-            report::write_findings(out, format, &as_findings(scan, fail_on), &sections)?;
+            report::write_findings(out, format, &scan.as_findings(fail_on), &sections)?;
         }
     }
     Ok(())
-}
-
-/// Without --fail-on, unmanaged resources are errors (the policy asks for an alert on them),
-/// missing and changed ones warnings; what was not compared is an error either way. A kind
-/// passes only when the scan was complete and found none.
-fn as_findings(scan: &DriftScan, fail_on: &DriftFailOn) -> Findings {
-    let fail_on = if fail_on.kinds.is_empty() {
-        DriftFailOn { kinds: vec![DriftKind::Unmanaged], allow_errors: false }
-    } else {
-        fail_on.clone()
-    };
-    let rules = [DriftKind::Unmanaged, DriftKind::Missing, DriftKind::Changed].map(|kind| {
-        let found = scan.findings.iter().any(|f| f.check == kind.check());
-        let passed = scan.report.complete() && !found;
-        let title = scan.findings.iter().find(|f| f.check == kind.check()).map_or("", |f| f.title.as_str());
-        (Rule::new(&kind.check(), title), passed)
-    });
-    Findings::from_results("plumb drift", rules, &scan.findings, |f| fail_on.blocks(f))
 }
 
 fn not_comparable_section(scan: &DriftScan) -> Section {
