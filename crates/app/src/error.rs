@@ -41,27 +41,55 @@ impl From<Outcome> for ExitCode {
     }
 }
 
-/// The exit code for an error: the first cause in the chain that says which kind it is
-/// decides; anything unclassified was caused by what the user asked for.
-pub fn exit_code(err: &anyhow::Error) -> ExitCode {
+/// What kind of failure an error is: the first cause in the chain that says decides;
+/// anything unclassified was caused by what the user asked for. Every front end maps this,
+/// and only this, to its answer (an exit code, an HTTP status).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// Bad usage or input: the message names the field.
+    BadInput,
+    /// The thing asked for does not exist.
+    NotFound,
+    /// The environment failed (database, cloud API, GitHub).
+    Environment,
+    /// The principal may not do it.
+    NotPermitted,
+}
+
+/// The class of an error (see [`Class`]).
+pub fn classify(err: &anyhow::Error) -> Class {
     for cause in err.chain() {
         if let Some(store) = cause.downcast_ref::<StoreError>() {
-            return ExitCode::from(if store.is_environment() { 3 } else { 2 });
+            return match store {
+                StoreError::NotFound { .. } => Class::NotFound,
+                _ if store.is_environment() => Class::Environment,
+                _ => Class::BadInput,
+            };
         }
         if let Some(gate) = cause.downcast_ref::<GateError>() {
-            return ExitCode::from(if gate.is_environment() { 3 } else { 2 });
+            return if gate.is_environment() { Class::Environment } else { Class::BadInput };
         }
         if cause.is::<Environment>() {
-            return ExitCode::from(3);
+            return Class::Environment;
         }
         if cause.is::<BadInput>() {
-            return ExitCode::from(2);
+            return Class::BadInput;
         }
         if cause.is::<NotPermitted>() {
-            return ExitCode::from(4);
+            return Class::NotPermitted;
         }
     }
-    ExitCode::from(2)
+    Class::BadInput
+}
+
+/// The exit code for an error: 2 bad input (a missing record included), 3 the environment,
+/// 4 not permitted.
+pub fn exit_code(err: &anyhow::Error) -> ExitCode {
+    ExitCode::from(match classify(err) {
+        Class::BadInput | Class::NotFound => 2,
+        Class::Environment => 3,
+        Class::NotPermitted => 4,
+    })
 }
 
 /// Whether the error is standard output closed early (`plumb … | head`), which is not a failure.

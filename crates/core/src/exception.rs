@@ -639,16 +639,7 @@ impl Request {
 /// The first instant after `last_day` (UTC), which must be today or later and at most
 /// `max_days` from now.
 fn expiry(last_day: &str, now: Timestamp, max_days: u32) -> Result<Timestamp, ExceptionError> {
-    let date: jiff::civil::Date = last_day
-        .trim()
-        .parse()
-        .map_err(|_| ExceptionError::Expiry(format!("{last_day:?} is not a date: expected YYYY-MM-DD")))?;
-    let midnight = jiff::tz::TimeZone::UTC
-        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-        .map_err(|_| ExceptionError::Expiry(format!("{last_day} is out of range")))?;
-    let expires_at = Timestamp::from_jiff(midnight)
-        .plus_days(1)
-        .ok_or_else(|| ExceptionError::Expiry(format!("{last_day} is out of range")))?;
+    let expires_at = Timestamp::after_day(last_day).map_err(ExceptionError::Expiry)?;
     if expires_at <= now {
         return Err(ExceptionError::Expiry(format!(
             "{last_day} is in the past: an exception must expire later"

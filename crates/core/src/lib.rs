@@ -21,6 +21,7 @@ pub mod scope;
 pub mod secrets;
 pub mod sync;
 pub mod time;
+pub mod token;
 
 pub use model::{Asset, AssetId, Event, EventDraft, Kind, NewAsset, RelationKind, Relationship, Status};
 pub use rules::InventoryRules;

@@ -45,6 +45,20 @@ impl Timestamp {
         Self::from_micros(self.as_micros().checked_add(micros)?)
     }
 
+    /// The first instant after the day `last_day` (`YYYY-MM-DD`, UTC) ends: when something
+    /// that applies "until" that day stops applying.
+    pub fn after_day(last_day: &str) -> Result<Self, String> {
+        let date: jiff::civil::Date = last_day
+            .trim()
+            .parse()
+            .map_err(|_| format!("{last_day:?} is not a date: expected YYYY-MM-DD"))?;
+        let out_of_range = || format!("{last_day} is out of range");
+        let midnight = jiff::tz::TimeZone::UTC
+            .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+            .map_err(|_| out_of_range())?;
+        Self::from_jiff(midnight).plus_days(1).ok_or_else(out_of_range)
+    }
+
     /// The underlying `jiff` value, for callers that need calendar arithmetic.
     pub fn to_jiff(self) -> jiff::Timestamp {
         self.0

@@ -18,6 +18,7 @@ mod runs;
 mod sinks;
 mod sql;
 mod sync;
+mod tokens;
 mod verify;
 mod write;
 
@@ -35,6 +36,7 @@ pub use findings::{FindingChanges, Reach, StoredFinding};
 pub use maintenance::{Reseal, Rewrite};
 pub use migrate::MigrationState;
 pub use sync::SyncState;
+pub use tokens::StoredToken;
 pub use verify::RowMismatch;
 pub use write::{PreparedAsset, WriteTx};
 

@@ -1,5 +1,5 @@
-//! Changing assets one at a time: add, set, transition, link, and moving production assets to
-//! new role holders.
+//! Assets one at a time: reading (a page of a filter, one asset) and changing (add, set,
+//! transition, link, and moving production assets to new role holders).
 
 use plumb_core::authz::Action;
 use plumb_core::lifecycle::check_transition;
@@ -119,4 +119,31 @@ pub async fn reassign_production(ctx: &Context) -> anyhow::Result<Vec<Asset>> {
 fn field_problems(problems: Vec<FieldError>) -> anyhow::Error {
     let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
     BadInput(lines.join("\n")).into()
+}
+
+/// One page of at most `limit` (at least 1) of the assets a filter selects, after `cursor` (as
+/// printed with the previous page). Front ends cap `limit` as their medium allows (the API at
+/// a page a client can hold).
+pub async fn page(
+    ctx: &Context,
+    filter: &AssetFilter,
+    limit: usize,
+    cursor: Option<&str>,
+) -> anyhow::Result<plumb_store::AssetPage> {
+    ctx.permit(Action::Read)?;
+    let after = match cursor {
+        None => None,
+        Some(cursor) => Some(
+            plumb_store::decode_cursor(cursor)
+                .ok_or_else(|| BadInput(format!("cursor {cursor:?} is not a cursor printed by plumb")))?,
+        ),
+    };
+    let page = Page { limit: limit.max(1), after };
+    Ok(ctx.store.list_assets(filter, &page).await?)
+}
+
+/// One asset, by id or key.
+pub async fn get(ctx: &Context, reference: &str) -> anyhow::Result<Asset> {
+    ctx.permit(Action::Read)?;
+    Ok(ctx.store.asset(reference).await?)
 }

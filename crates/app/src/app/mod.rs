@@ -14,6 +14,7 @@ pub mod import;
 pub mod progress;
 pub mod seal;
 pub mod sync;
+pub mod tokens;
 
 use std::path::{Path, PathBuf};
 

@@ -18,6 +18,7 @@ word_enum! {
         Scope = "scope",
         Exception = "exception",
         Reminder = "reminder",
+        Token = "token",
         Chain = "chain",
     }
 }

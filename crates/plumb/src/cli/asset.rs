@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use plumb_core::model::{FIELDS, RelationKind};
 use plumb_core::record::{Cell, Fields};
 use plumb_core::{Asset, Kind, Status};
-use plumb_store::{AssetFilter, OpenOptions, Page, TagFilter, decode_cursor, encode_cursor};
+use plumb_store::{AssetFilter, OpenOptions, TagFilter, encode_cursor};
 use serde::Serialize;
 
 use crate::app::{self, Context, Settings};
@@ -363,7 +363,7 @@ struct Related {
 }
 
 async fn show(ctx: &Context, format: Format, reference: &str) -> anyhow::Result<()> {
-    let asset = ctx.store.asset(reference).await?;
+    let asset = app::assets::get(ctx, reference).await?;
     let mut relationships = Vec::new();
     for edge in ctx.store.relationships_of(asset.id).await? {
         let (direction, other) = if edge.from == asset.id { ("out", edge.to) } else { ("in", edge.from) };
@@ -390,15 +390,9 @@ async fn show(ctx: &Context, format: Format, reference: &str) -> anyhow::Result<
 }
 
 async fn list(ctx: &Context, format: Format, args: ListArgs) -> anyhow::Result<()> {
-    let after = match args.cursor.as_deref() {
-        None => None,
-        Some(cursor) => Some(
-            decode_cursor(cursor)
-                .ok_or_else(|| BadInput(format!("--cursor {cursor:?} is not a cursor printed by plumb")))?,
-        ),
-    };
-    let page = Page { limit: args.limit as usize, after };
-    let result = ctx.store.list_assets(&args.filter.into_filter(), &page).await?;
+    let result =
+        app::assets::page(ctx, &args.filter.into_filter(), args.limit as usize, args.cursor.as_deref())
+            .await?;
     let next = result.next.as_deref().map(encode_cursor);
     report::list(&mut stdout(), format, ASSET_VIEW, &result.items, next.as_deref())?;
     if let (Some(next), Format::Table) = (&next, format) {

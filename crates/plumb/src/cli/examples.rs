@@ -90,6 +90,16 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     ("exception show", &["plumb exception show EX-1"]),
     ("exception remind", &["plumb exception remind --within 14d"]),
+    ("token create", &["plumb token create --name agent:nightly-sync --role sre_lead --expires 2027-06-30"]),
+    ("token list", &["plumb token list"]),
+    ("token revoke", &["plumb token revoke 01JDX8Z6Q4RBN1M3Y7T2KVW9CE"]),
+    (
+        "serve",
+        &[
+            "plumb serve --listen 0.0.0.0:8080",
+            "curl -H \"Authorization: Bearer $TOKEN\" localhost:8080/api/v1/assets?environment=production",
+        ],
+    ),
 ];
 
 /// `command` with each entry's examples at the end of its help.

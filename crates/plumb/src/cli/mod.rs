@@ -12,7 +12,9 @@ mod init;
 mod log;
 mod progress;
 mod run;
+mod serve;
 mod sync;
+mod token;
 
 use std::path::PathBuf;
 
@@ -106,6 +108,9 @@ pub enum Command {
     Audit(audit::AuditCommand),
     #[command(subcommand)]
     Exception(exception::ExceptionCommand),
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    Serve(serve::ServeArgs),
 }
 
 impl Command {
@@ -141,6 +146,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Gate(command) => gate::run(&settings, format, command).await,
         Command::Audit(command) => audit::run(&settings, format, command).await,
         Command::Exception(command) => exception::run(&settings, format, command).await,
+        Command::Token(command) => token::run(&settings, format, command).await,
+        Command::Serve(args) => serve::run(&settings, args).await,
     }
 }
 

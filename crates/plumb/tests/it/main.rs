@@ -19,6 +19,7 @@ mod import;
 mod log;
 mod moto;
 mod secrets;
+mod serve;
 mod sync;
 mod sync_aws;
 mod unseen;

@@ -1,0 +1,80 @@
+//! `plumb serve`'s HTTP API (`/api/v1`, JSON with the field names of `-o json`): a thin front
+//! end over the same use cases as the CLI. A handler reads the request, authenticates it into
+//! a `Principal` (`auth.rs`), calls one use case and writes its result or an RFC 9457 problem
+//! (`problem.rs`); no rule or verdict is decided here.
+
+mod assets;
+mod auth;
+mod problem;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use plumb_store::Store;
+
+use crate::config::Config;
+
+/// What every request shares: the configuration and the open store.
+#[derive(Debug)]
+pub struct Api {
+    config: Config,
+    store: Store,
+}
+
+/// The routes.
+pub fn router(api: Arc<Api>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/api/v1/assets", get(assets::list))
+        .route("/api/v1/assets/{*reference}", get(assets::get))
+        .with_state(api)
+}
+
+/// Serves on `listen` until SIGTERM or Ctrl-C; requests in flight finish first. Says where it
+/// listens on standard error (`listening on http://ADDR`), the port chosen when `listen` asks
+/// for port 0.
+pub async fn serve(config: Config, store: Store, listen: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|err| crate::error::Environment(format!("cannot listen on {listen}: {err}")))?;
+    eprintln!("listening on http://{}", listener.local_addr()?);
+    let app = router(Arc::new(Api { config, store }));
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    eprintln!("shutting down: finishing requests in flight");
+}
+
+/// Ready when the database answers and every migration this binary knows is applied.
+async fn ready(State(api): State<Arc<Api>>) -> (StatusCode, &'static str) {
+    match api.store.migration_status().await {
+        Ok(states) if states.iter().all(|m| m.applied) => (StatusCode::OK, "ready"),
+        Ok(_) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    }
+}

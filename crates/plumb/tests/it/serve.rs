@@ -1,0 +1,118 @@
+//! `plumb serve` on both backends: the real binary on a loopback port, driven over HTTP with
+//! tokens made by `plumb token create`.
+
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+
+use serde_json::Value;
+
+use crate::support::{CONFIG, Env, both_backends};
+
+both_backends!(tokens_open_the_api_and_nothing_else_does);
+
+/// A running `plumb serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(env: &Env) -> Server {
+        let mut child = env.command(&["serve", "--listen", "127.0.0.1:0"]).spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            let line = lines.next().expect("plumb serve ended before listening").unwrap();
+            if let Some(url) = line.strip_prefix("listening on ") {
+                break url.to_owned();
+            }
+        };
+        // Keep draining standard error so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::new()
+}
+
+/// GET `path` with `token` (if any): the status and the body as JSON (or as a JSON string).
+fn get(server: &Server, path: &str, token: Option<&str>) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut request = client().get(format!("{}{path}", server.url));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().unwrap();
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    let text = response.text().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)), headers)
+}
+
+fn tokens_open_the_api_and_nothing_else_does(env: &Env) {
+    env.write("plumb.toml", &format!("{CONFIG}admins = [\"root@example.com\"]\n"));
+    let root = [("PLUMB_ACTOR", "root@example.com")];
+    let arn = "arn:aws:s3:::logs/with/slashes";
+    for key in ["SN-1", "SN-2", arn] {
+        env.plumb_with(&["asset", "add", "--key", key, "--kind", "hardware", "--type", "server"], &root).ok();
+    }
+    let create = ["token", "create", "--name", "audit@example.com", "--role", "auditor"];
+    // Only an admin makes tokens.
+    let refused = env.plumb(&create).code(4);
+    assert!(refused.stderr.contains("not permitted"), "{}", refused.stderr);
+    let created = env.plumb_with(&create, &root).ok();
+    let token = created.stdout.trim().to_owned();
+    assert!(token.starts_with("plumb_"), "{token}");
+
+    let server = Server::start(env);
+    assert_eq!(get(&server, "/healthz", None).0, 200);
+    assert_eq!(get(&server, "/readyz", None).0, 200);
+    let (status, problem, headers) = get(&server, "/api/v1/assets", None);
+    assert_eq!((status, problem["status"].as_u64()), (401, Some(401)), "{problem}");
+    assert_eq!(headers["www-authenticate"], "Bearer");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    let forged = format!("{}{}", &token[..token.len() - 1], if token.ends_with('0') { '1' } else { '0' });
+    assert_eq!(get(&server, "/api/v1/assets", Some(&forged)).0, 401);
+
+    // Cursor pages return every asset once.
+    let (status, first, _) = get(&server, "/api/v1/assets?limit=2", Some(&token));
+    assert_eq!(status, 200, "{first}");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second, _) = get(&server, &format!("/api/v1/assets?limit=2&cursor={cursor}"), Some(&token));
+    let mut keys: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["items"].as_array().unwrap())
+        .map(|a| a["key"].as_str().unwrap())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["SN-1", "SN-2", arn]);
+    assert!(second["next_cursor"].is_null(), "{second}");
+    let (status, asset, _) = get(&server, &format!("/api/v1/assets/{arn}"), Some(&token));
+    assert_eq!((status, asset["key"].as_str()), (200, Some(arn)), "{asset}");
+    let (status, missing, _) = get(&server, "/api/v1/assets/SN-404", Some(&token));
+    assert_eq!(status, 404, "{missing}");
+    let (status, bad, _) = get(&server, "/api/v1/assets?status=lost", Some(&token));
+    assert_eq!(status, 400, "{bad}");
+    assert!(bad["detail"].as_str().unwrap().starts_with("status: "), "{bad}");
+
+    // Listed without its secret, with its last use; revoked, it opens nothing.
+    let listed = env.plumb(&["token", "list", "-o", "json"]).ok();
+    assert!(!listed.stdout.contains(&token[33..]), "the secret is never shown again");
+    let id = listed.json()["items"][0]["id"].as_str().unwrap().to_owned();
+    assert!(listed.json()["items"][0]["last_used_at"].is_string(), "{}", listed.stdout);
+    env.plumb_with(&["token", "revoke", &id], &root).ok();
+    let (status, ended, _) = get(&server, "/api/v1/assets", Some(&token));
+    assert_eq!(status, 401);
+    assert!(ended["detail"].as_str().unwrap().contains("revoked"), "{ended}");
+    env.plumb(&["log", "verify"]).ok();
+}
