@@ -5,6 +5,7 @@
 
 mod assets;
 mod auth;
+mod exceptions;
 mod problem;
 
 use std::net::SocketAddr;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use plumb_store::Store;
 
 use crate::config::Config;
@@ -32,6 +33,9 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/readyz", get(ready))
         .route("/api/v1/assets", get(assets::list))
         .route("/api/v1/assets/{*reference}", get(assets::get))
+        .route("/api/v1/exceptions", get(exceptions::list).post(exceptions::request))
+        .route("/api/v1/exceptions/{id}", get(exceptions::show))
+        .route("/api/v1/exceptions/{id}/{decision}", post(exceptions::decide))
         .with_state(api)
 }
 

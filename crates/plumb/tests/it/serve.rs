@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::support::{CONFIG, Env, both_backends};
 
-both_backends!(tokens_open_the_api_and_nothing_else_does);
+both_backends!(tokens_open_the_api_and_nothing_else_does, the_api_decides_exceptions_by_the_role_table);
 
 /// A running `plumb serve`, stopped when dropped.
 struct Server {
@@ -55,6 +55,76 @@ fn get(server: &Server, path: &str, token: Option<&str>) -> (u16, Value, reqwest
     let (status, headers) = (response.status().as_u16(), response.headers().clone());
     let text = response.text().unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)), headers)
+}
+
+/// POST `body` (JSON, or nothing) to `path` with `token`: the status and the body.
+fn post(server: &Server, path: &str, token: &str, body: Option<&str>) -> (u16, Value) {
+    let mut request = client().post(format!("{}{path}", server.url)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").body(body.to_owned());
+    }
+    let response = request.send().unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// A token for `name` with `role`, made by the admin.
+fn token(env: &Env, name: &str, role: &str) -> String {
+    let args = ["token", "create", "--name", name, "--role", role];
+    env.plumb_with(&args, &[("PLUMB_ACTOR", "root@example.com")]).ok().stdout.trim().to_owned()
+}
+
+/// The same role table as the CLI: an auditor is refused every write, the requester may not
+/// approve, the Information Security Manager may; bad bodies are problems naming why.
+fn the_api_decides_exceptions_by_the_role_table(env: &Env) {
+    env.write("plumb.toml", &format!("{CONFIG}admins = [\"root@example.com\"]\n"));
+    let add: Vec<&str> =
+        "asset add --key SN-1 --kind hardware --type laptop --environment staging".split(' ').collect();
+    env.plumb(&add).ok();
+    let (auditor, sre, ism) = (
+        token(env, "audit@example.com", "auditor"),
+        token(env, "sre@example.com", "sre_lead"),
+        token(env, "infosec@example.com", "infosec_manager"),
+    );
+    let server = Server::start(env);
+    let body = r#"{"check": "inventory/*", "select": "environment=staging", "justification": "lab hardware",
+        "controls": ["weekly review"], "expires": "2099-01-01"}"#;
+    let expires =
+        (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30)).to_string()[..10].to_owned();
+    let body = body.replace("2099-01-01", &expires);
+    let (status, refused) = post(&server, "/api/v1/exceptions", &auditor, Some(&body));
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("auditors read everything"), "{refused}");
+    let (status, requested) = post(&server, "/api/v1/exceptions", &sre, Some(&body));
+    assert_eq!((status, requested["id"].as_str()), (201, Some("EX-1")), "{requested}");
+    for decision in ["approve", "reject", "accept-risk", "revoke"] {
+        let (status, problem) = post(
+            &server,
+            &format!("/api/v1/exceptions/EX-1/{decision}"),
+            &auditor,
+            Some(r#"{"reason": "x"}"#),
+        );
+        assert_eq!(status, 403, "{decision}: {problem}");
+    }
+    let (status, own) = post(&server, "/api/v1/exceptions/EX-1/approve", &sre, None);
+    assert_eq!(status, 403, "{own}");
+    let (status, approved) = post(&server, "/api/v1/exceptions/EX-1/approve", &ism, None);
+    assert_eq!((status, approved["state"].as_str()), (200, Some("active")), "{approved}");
+    let (status, reasonless) = post(&server, "/api/v1/exceptions/EX-1/revoke", &ism, None);
+    assert_eq!(status, 400, "{reasonless}");
+    // A body of the wrong shape is 422 naming the field; one that is not JSON, 400.
+    let (status, broken) = post(&server, "/api/v1/exceptions", &sre, Some("{\"check\": 1}"));
+    assert_eq!(status, 422, "{broken}");
+    assert!(broken["detail"].as_str().unwrap().contains("check: invalid type"), "{broken}");
+    let (status, broken) = post(&server, "/api/v1/exceptions", &sre, Some("{not json"));
+    assert_eq!(status, 400, "{broken}");
+    let (status, listed, _) = get(&server, "/api/v1/exceptions?status=active", Some(&auditor));
+    assert_eq!((status, listed["items"][0]["id"].as_str()), (200, Some("EX-1")), "{listed}");
+    let (status, shown, _) = get(&server, "/api/v1/exceptions/EX-1", Some(&auditor));
+    let actions: Vec<&str> =
+        shown["history"].as_array().unwrap().iter().map(|e| e["actor"].as_str().unwrap()).collect();
+    assert_eq!((status, actions), (200, vec!["sre@example.com", "infosec@example.com"]), "{shown}");
 }
 
 fn tokens_open_the_api_and_nothing_else_does(env: &Env) {
