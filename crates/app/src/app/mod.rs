@@ -8,6 +8,7 @@ pub mod check;
 pub mod drift;
 pub mod exceptions;
 pub mod export;
+pub mod findings;
 pub mod gate;
 pub mod gate_reports;
 pub mod import;

@@ -2,13 +2,12 @@
 
 use axum::Json;
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
 use plumb_store::{AssetFilter, TagFilter, encode_cursor};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::auth::Caller;
-use crate::api::problem::Problem;
+use crate::api::problem::{Problem, word};
 use crate::app;
 
 /// The query of a list: every filter of `plumb asset list`, `q=` text, a cursor and a limit.
@@ -59,18 +58,6 @@ impl ListQuery {
             query: self.q.clone(),
         })
     }
-}
-
-/// A closed-set word of the query, or 400 naming the field.
-fn word<T>(field: &str, text: Option<&str>) -> Result<Option<T>, Problem>
-where
-    T: std::str::FromStr,
-    T::Err: std::fmt::Display,
-{
-    text.map(|text| {
-        text.parse().map_err(|err: T::Err| Problem::new(StatusCode::BAD_REQUEST, format!("{field}: {err}")))
-    })
-    .transpose()
 }
 
 /// `GET /api/v1/assets`: `{"items": [...], "next_cursor": "…" | null}`.

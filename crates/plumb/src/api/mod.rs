@@ -6,6 +6,7 @@
 mod assets;
 mod auth;
 mod exceptions;
+mod findings;
 mod problem;
 
 use std::net::SocketAddr;
@@ -36,6 +37,9 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/api/v1/exceptions", get(exceptions::list).post(exceptions::request))
         .route("/api/v1/exceptions/{id}", get(exceptions::show))
         .route("/api/v1/exceptions/{id}/{decision}", post(exceptions::decide))
+        .route("/api/v1/findings", get(findings::list))
+        .route("/api/v1/runs", get(findings::runs))
+        .route("/api/v1/runs/{id}", get(findings::run))
         .with_state(api)
 }
 

@@ -51,3 +51,15 @@ impl IntoResponse for Problem {
         (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
     }
 }
+
+/// A closed-set word of a query, or 400 naming the field.
+pub fn word<T>(field: &str, text: Option<&str>) -> Result<Option<T>, Problem>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    text.map(|text| {
+        text.parse().map_err(|err: T::Err| Problem::new(StatusCode::BAD_REQUEST, format!("{field}: {err}")))
+    })
+    .transpose()
+}

@@ -48,11 +48,11 @@ pub async fn run(settings: &Settings, format: Format, command: RunCommand) -> an
     let ctx = settings.open(&OpenOptions::default()).await?;
     match command {
         RunCommand::List { kind, limit } => {
-            let runs = ctx.store.runs(kind, limit).await?;
+            let runs = crate::app::findings::runs(&ctx, kind, limit).await?;
             report::list(&mut stdout(), format, VIEW, &runs, None)?;
         }
         RunCommand::Show { id } => {
-            let run = ctx.store.run(&id).await?;
+            let run = crate::app::findings::run(&ctx, &id).await?;
             report::one(&mut stdout(), format, VIEW, &run)?;
         }
     }

@@ -121,6 +121,26 @@ fn the_api_decides_exceptions_by_the_role_table(env: &Env) {
     assert_eq!(status, 400, "{broken}");
     let (status, listed, _) = get(&server, "/api/v1/exceptions?status=active", Some(&auditor));
     assert_eq!((status, listed["items"][0]["id"].as_str()), (200, Some("EX-1")), "{listed}");
+    // What a check then records reads back: the excepted result, and the run.
+    env.plumb_with(&["check", "--pack", "inventory"], &[("PLUMB_ACTOR", "root@example.com")]).ok();
+    let (status, found, _) = get(
+        &server,
+        "/api/v1/findings?check=inventory/*&key=SN-1&status=excepted&severity=medium",
+        Some(&auditor),
+    );
+    assert_eq!(status, 200, "{found}");
+    let checks: Vec<&str> =
+        found["items"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap()).collect();
+    assert_eq!(
+        checks,
+        ["inventory/required-fields"],
+        "the low financial-ref result is below medium: {found}"
+    );
+    let run = found["items"][0]["run_id"].as_str().unwrap().to_owned();
+    let (status, runs, _) = get(&server, "/api/v1/runs?kind=check", Some(&auditor));
+    assert_eq!((status, runs["items"][0]["id"].as_str()), (200, Some(run.as_str())), "{runs}");
+    assert_eq!(get(&server, &format!("/api/v1/runs/{run}"), Some(&auditor)).0, 200);
+    assert_eq!(get(&server, "/api/v1/findings?severity=dire", Some(&auditor)).0, 400);
     let (status, shown, _) = get(&server, "/api/v1/exceptions/EX-1", Some(&auditor));
     let actions: Vec<&str> =
         shown["history"].as_array().unwrap().iter().map(|e| e["actor"].as_str().unwrap()).collect();

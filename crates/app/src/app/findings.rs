@@ -1,0 +1,69 @@
+//! Reading what runs recorded: stored findings (open, or with the resolved ones) with filters,
+//! and the runs themselves. Every front end reads through here, under the role table.
+
+use plumb_core::Timestamp;
+use plumb_core::authz::Action;
+use plumb_core::glob::wildcard;
+use plumb_core::model::{Finding, FindingStatus, Run, RunKind, Severity};
+use serde::Serialize;
+
+use crate::app::Context;
+
+/// Which findings to list; every condition given must hold.
+#[derive(Clone, Debug, Default)]
+pub struct FindingFilter {
+    /// A check id or `*` pattern (`cis-aws-1.5/2.1.*`).
+    pub check: Option<String>,
+    /// The key of the asset (or resource, or exception) it is about.
+    pub key: Option<String>,
+    /// Its status.
+    pub status: Option<FindingStatus>,
+    /// At least this severity.
+    pub severity: Option<Severity>,
+    /// One of its controls (`CFG-01`).
+    pub control: Option<String>,
+    /// Resolved findings too.
+    pub include_resolved: bool,
+}
+
+/// A stored finding as listed: the finding, the run that last reported it, when it resolved.
+#[derive(Clone, Debug, Serialize)]
+pub struct Listed {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// The run that last reported it.
+    pub run_id: String,
+    /// When it was resolved; open when absent.
+    pub resolved_at: Option<Timestamp>,
+}
+
+/// The stored findings the filter selects, by check and key.
+pub async fn list(ctx: &Context, filter: &FindingFilter) -> anyhow::Result<Vec<Listed>> {
+    ctx.permit(Action::Read)?;
+    let stored = ctx.store.findings(None, filter.include_resolved).await?;
+    Ok(stored
+        .into_iter()
+        .filter(|s| {
+            let f = &s.finding;
+            filter.check.as_deref().is_none_or(|pattern| wildcard(pattern, &f.check))
+                && filter.key.as_deref().is_none_or(|key| f.key == key)
+                && filter.status.is_none_or(|status| f.status == status)
+                && filter.severity.is_none_or(|lowest| f.severity >= lowest)
+                && filter.control.as_deref().is_none_or(|control| f.controls.iter().any(|c| c == control))
+        })
+        .map(|s| Listed { finding: s.finding, run_id: s.run_id, resolved_at: s.resolved_at })
+        .collect())
+}
+
+/// The most recent runs, newest first, optionally of one kind.
+pub async fn runs(ctx: &Context, kind: Option<RunKind>, limit: usize) -> anyhow::Result<Vec<Run>> {
+    ctx.permit(Action::Read)?;
+    Ok(ctx.store.runs(kind, limit.max(1)).await?)
+}
+
+/// One run with everything it recorded.
+pub async fn run(ctx: &Context, id: &str) -> anyhow::Result<Run> {
+    ctx.permit(Action::Read)?;
+    Ok(ctx.store.run(id).await?)
+}
