@@ -18,6 +18,11 @@ pub struct BadInput(pub String);
 #[error("{0}")]
 pub struct Environment(pub String);
 
+/// A write based on a read that is no longer current (another change came first).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Stale(pub String);
+
 /// Not permitted: the principal lacks the role the action needs.
 #[derive(Debug, thiserror::Error)]
 #[error("not permitted: {0}")]
@@ -54,6 +59,8 @@ pub enum Class {
     Environment,
     /// The principal may not do it.
     NotPermitted,
+    /// It was based on a read that is no longer current.
+    Stale,
 }
 
 /// The class of an error (see [`Class`]).
@@ -78,6 +85,9 @@ pub fn classify(err: &anyhow::Error) -> Class {
         if cause.is::<NotPermitted>() {
             return Class::NotPermitted;
         }
+        if cause.is::<Stale>() {
+            return Class::Stale;
+        }
     }
     Class::BadInput
 }
@@ -86,7 +96,7 @@ pub fn classify(err: &anyhow::Error) -> Class {
 /// 4 not permitted.
 pub fn exit_code(err: &anyhow::Error) -> ExitCode {
     ExitCode::from(match classify(err) {
-        Class::BadInput | Class::NotFound => 2,
+        Class::BadInput | Class::NotFound | Class::Stale => 2,
         Class::Environment => 3,
         Class::NotPermitted => 4,
     })

@@ -10,7 +10,7 @@ use plumb_store::{AssetFilter, Page, StoreError};
 use serde_json::json;
 
 use crate::app::Context;
-use crate::error::BadInput;
+use crate::error::{BadInput, Stale};
 
 /// Registers a new asset from its fields.
 pub async fn add(ctx: &Context, fields: &Fields) -> anyhow::Result<Asset> {
@@ -39,11 +39,26 @@ pub async fn add(ctx: &Context, fields: &Fields) -> anyhow::Result<Asset> {
     Ok(asset)
 }
 
-/// Changes the given fields of an asset.
-pub async fn set(ctx: &Context, reference: &str, fields: &Fields) -> anyhow::Result<Asset> {
+/// Changes the given fields of an asset. With `expected` (an `Asset::etag` read earlier), the
+/// change is made only if the asset is still as read, checked in the writing transaction.
+pub async fn set(
+    ctx: &Context,
+    reference: &str,
+    fields: &Fields,
+    expected: Option<&str>,
+) -> anyhow::Result<Asset> {
     let mut tx = ctx.begin_write().await?;
     let before = tx.asset(reference).await?;
     ctx.permit(Action::EditAsset(ctx.asset_ref(&before)))?;
+    if let Some(expected) = expected
+        && expected != before.etag()
+    {
+        return Err(Stale(format!(
+            "{reference} changed since it was read (its ETag is now {})",
+            before.etag()
+        ))
+        .into());
+    }
     let after = record::apply_changes(&before, fields, &ctx.config.rules()).map_err(field_problems)?;
     tx.update_asset(&before, &after, "updated", None).await?;
     tx.commit().await?;

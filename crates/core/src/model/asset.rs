@@ -147,6 +147,14 @@ pub struct Asset {
 }
 
 impl Asset {
+    /// A tag of everything the asset says, for HTTP's `ETag`/`If-Match`: any change of any
+    /// field changes it, so a write based on an older read can be refused.
+    pub fn etag(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(crate::event_chain::canonical_json(&self.to_json()).as_bytes());
+        hex::encode(&digest[..16])
+    }
+
     /// The asset as a JSON object with the specification's field names.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
@@ -258,6 +266,16 @@ pub(crate) mod tests {
             absent_since: None,
             provenance: Default::default(),
         }
+    }
+
+    #[test]
+    fn etags_change_with_any_field_and_only_then() {
+        let asset = sample();
+        assert_eq!(asset.etag(), sample().etag());
+        assert_eq!(asset.etag().len(), 32);
+        let mut moved = sample();
+        moved.location = Some("somewhere else".to_owned());
+        assert_ne!(moved.etag(), asset.etag());
     }
 
     #[test]

@@ -1,10 +1,16 @@
-//! `/api/v1/assets`: a page of a filter, and one asset by id or key.
+//! `/api/v1/assets`: a page of a filter, one asset by id or key (with its `ETag`), and a change
+//! of its fields that only lands on the asset as it was read (`If-Match`).
 
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use plumb_core::Asset;
+use plumb_core::record::{Cell, Fields};
 use plumb_store::{AssetFilter, TagFilter, encode_cursor};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::api::auth::Caller;
 use crate::api::problem::{Problem, word};
@@ -69,8 +75,39 @@ pub async fn list(Caller(ctx): Caller, Query(query): Query<ListQuery>) -> Result
     Ok(Json(json!({"items": page.items, "next_cursor": next})))
 }
 
-/// `GET /api/v1/assets/{id or key}` (a key may hold slashes, as ARNs do).
-pub async fn get(Caller(ctx): Caller, Path(reference): Path<String>) -> Result<Json<Value>, Problem> {
+/// `GET /api/v1/assets/{id or key}` (a key may hold slashes, as ARNs do), with its `ETag`.
+pub async fn get(Caller(ctx): Caller, Path(reference): Path<String>) -> Result<Response, Problem> {
     let asset = app::assets::get(&ctx, &reference).await?;
-    Ok(Json(serde_json::to_value(asset).map_err(anyhow::Error::from)?))
+    Ok(tagged(&asset))
+}
+
+/// `PATCH /api/v1/assets/{id or key}`: a JSON object of the fields to change (as `plumb asset
+/// set` takes them; `null` clears one), only with `If-Match` naming the asset as it was read:
+/// 428 without it, 412 when it changed since (and nothing is written).
+pub async fn update(
+    Caller(ctx): Caller,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<Map<String, Value>>, JsonRejection>,
+) -> Result<Response, Problem> {
+    let Some(expected) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
+        return Err(Problem::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "If-Match is required: send the ETag of the asset as you read it",
+        ));
+    };
+    let Json(body) = body.map_err(|rejection| Problem::new(rejection.status(), rejection.body_text()))?;
+    let fields: Fields = body.into_iter().map(|(name, value)| (name, Cell::Json(value))).collect();
+    let asset = app::assets::set(&ctx, &reference, &fields, Some(expected.trim_matches('"'))).await?;
+    Ok(tagged(&asset))
+}
+
+/// The asset as JSON with its `ETag`.
+fn tagged(asset: &Asset) -> Response {
+    let etag = format!("\"{}\"", asset.etag());
+    let mut response = Json(asset.to_json()).into_response();
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
 }

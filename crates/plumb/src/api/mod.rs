@@ -33,7 +33,7 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/api/v1/assets", get(assets::list))
-        .route("/api/v1/assets/{*reference}", get(assets::get))
+        .route("/api/v1/assets/{*reference}", get(assets::get).patch(assets::update))
         .route("/api/v1/exceptions", get(exceptions::list).post(exceptions::request))
         .route("/api/v1/exceptions/{id}", get(exceptions::show))
         .route("/api/v1/exceptions/{id}/{decision}", post(exceptions::decide))

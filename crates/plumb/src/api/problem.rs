@@ -27,6 +27,7 @@ impl From<anyhow::Error> for Problem {
             Class::BadInput => (StatusCode::BAD_REQUEST, format!("{err:#}")),
             Class::NotFound => (StatusCode::NOT_FOUND, format!("{err:#}")),
             Class::NotPermitted => (StatusCode::FORBIDDEN, format!("{err:#}")),
+            Class::Stale => (StatusCode::PRECONDITION_FAILED, format!("{err:#}")),
             Class::Environment => {
                 // The cause is for the operator's log, not the caller.
                 tracing::error!(message = "A request failed in the environment.", error = %format!("{err:#}"));

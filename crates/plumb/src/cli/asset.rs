@@ -422,7 +422,7 @@ async fn set(ctx: &Context, args: SetArgs) -> anyhow::Result<Asset> {
             BadInput("nothing to change: give at least one field flag (see --help)".to_owned()).into()
         );
     }
-    app::assets::set(ctx, &args.asset, &fields).await
+    app::assets::set(ctx, &args.asset, &fields, None).await
 }
 
 async fn import(ctx: &Context, format: Format, args: ImportArgs) -> anyhow::Result<()> {

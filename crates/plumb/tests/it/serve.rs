@@ -70,7 +70,7 @@ fn post(server: &Server, path: &str, token: &str, body: Option<&str>) -> (u16, V
 }
 
 /// A token for `name` with `role`, made by the admin.
-fn token(env: &Env, name: &str, role: &str) -> String {
+fn token_for(env: &Env, name: &str, role: &str) -> String {
     let args = ["token", "create", "--name", name, "--role", role];
     env.plumb_with(&args, &[("PLUMB_ACTOR", "root@example.com")]).ok().stdout.trim().to_owned()
 }
@@ -83,9 +83,9 @@ fn the_api_decides_exceptions_by_the_role_table(env: &Env) {
         "asset add --key SN-1 --kind hardware --type laptop --environment staging".split(' ').collect();
     env.plumb(&add).ok();
     let (auditor, sre, ism) = (
-        token(env, "audit@example.com", "auditor"),
-        token(env, "sre@example.com", "sre_lead"),
-        token(env, "infosec@example.com", "infosec_manager"),
+        token_for(env, "audit@example.com", "auditor"),
+        token_for(env, "sre@example.com", "sre_lead"),
+        token_for(env, "infosec@example.com", "infosec_manager"),
     );
     let server = Server::start(env);
     let body = r#"{"check": "inventory/*", "select": "environment=staging", "justification": "lab hardware",
@@ -195,11 +195,38 @@ fn tokens_open_the_api_and_nothing_else_does(env: &Env) {
     assert_eq!(status, 400, "{bad}");
     assert!(bad["detail"].as_str().unwrap().starts_with("status: "), "{bad}");
 
+    // A change lands only on the asset as it was read.
+    let editor = token_for(env, "root@example.com", "admin");
+    let (_, _, headers) = get(&server, "/api/v1/assets/SN-1", Some(&editor));
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let patch = |etag: Option<&str>, who: &str, body: &str| {
+        let mut request = client()
+            .patch(format!("{}/api/v1/assets/SN-1", server.url))
+            .bearer_auth(who)
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(etag) = etag {
+            request = request.header("if-match", etag);
+        }
+        let response = request.send().unwrap();
+        (response.status().as_u16(), response.headers().get("etag").map(|v| v.to_str().unwrap().to_owned()))
+    };
+    assert_eq!(patch(None, &editor, r#"{"location": "HQ"}"#).0, 428);
+    assert_eq!(patch(Some(&etag), &token, r#"{"location": "HQ"}"#).0, 403, "an auditor changes nothing");
+    let (status, new_etag) = patch(Some(&etag), &editor, r#"{"location": "HQ"}"#);
+    assert_eq!(status, 200);
+    assert_ne!(new_etag.as_deref(), Some(etag.as_str()));
+    assert_eq!(patch(Some(&etag), &editor, r#"{"location": "Lab"}"#).0, 412, "a write on a stale read");
+    let (_, asset, _) = get(&server, "/api/v1/assets/SN-1", Some(&token));
+    assert_eq!(asset["location"], "HQ", "the stale write changed nothing");
+
     // Listed without its secret, with its last use; revoked, it opens nothing.
     let listed = env.plumb(&["token", "list", "-o", "json"]).ok();
     assert!(!listed.stdout.contains(&token[33..]), "the secret is never shown again");
-    let id = listed.json()["items"][0]["id"].as_str().unwrap().to_owned();
-    assert!(listed.json()["items"][0]["last_used_at"].is_string(), "{}", listed.stdout);
+    let items = listed.json()["items"].clone();
+    let audit = items.as_array().unwrap().iter().find(|t| t["name"] == "audit@example.com").unwrap();
+    let id = audit["id"].as_str().unwrap().to_owned();
+    assert!(audit["last_used_at"].is_string(), "{}", listed.stdout);
     env.plumb_with(&["token", "revoke", &id], &root).ok();
     let (status, ended, _) = get(&server, "/api/v1/assets", Some(&token));
     assert_eq!(status, 401);
