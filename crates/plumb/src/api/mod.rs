@@ -8,11 +8,13 @@ mod auth;
 mod exceptions;
 mod findings;
 mod problem;
+mod requests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -27,6 +29,10 @@ pub struct Api {
     store: Store,
 }
 
+/// The largest request body accepted (413 above it): the API takes fields and decisions, not
+/// files.
+const MAX_BODY: usize = 1 << 20;
+
 /// The routes.
 pub fn router(api: Arc<Api>) -> Router {
     Router::new()
@@ -40,6 +46,8 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/api/v1/findings", get(findings::list))
         .route("/api/v1/runs", get(findings::runs))
         .route("/api/v1/runs/{id}", get(findings::run))
+        .layer(axum::middleware::from_fn(requests::track))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(api)
 }
 

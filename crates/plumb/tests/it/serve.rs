@@ -163,7 +163,9 @@ fn tokens_open_the_api_and_nothing_else_does(env: &Env) {
     assert!(token.starts_with("plumb_"), "{token}");
 
     let server = Server::start(env);
-    assert_eq!(get(&server, "/healthz", None).0, 200);
+    let (status, _, headers) = get(&server, "/healthz", None);
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-request-id"].len(), 26, "every answer names its request");
     assert_eq!(get(&server, "/readyz", None).0, 200);
     let (status, problem, headers) = get(&server, "/api/v1/assets", None);
     assert_eq!((status, problem["status"].as_u64()), (401, Some(401)), "{problem}");
