@@ -157,6 +157,17 @@ pub async fn page(
     Ok(ctx.store.list_assets(filter, &page).await?)
 }
 
+/// How many assets are in each lifecycle status, every status listed.
+pub async fn count_by_status(ctx: &Context) -> anyhow::Result<Vec<(Status, i64)>> {
+    ctx.permit(Action::Read)?;
+    let mut counts = Vec::new();
+    for status in Status::ALL {
+        let filter = AssetFilter { status: Some(*status), ..AssetFilter::default() };
+        counts.push((*status, ctx.store.count_assets(&filter).await?));
+    }
+    Ok(counts)
+}
+
 /// One asset, by id or key.
 pub async fn get(ctx: &Context, reference: &str) -> anyhow::Result<Asset> {
     ctx.permit(Action::Read)?;

@@ -7,6 +7,7 @@ mod assets;
 mod auth;
 mod exceptions;
 mod findings;
+mod metrics;
 mod problem;
 mod requests;
 
@@ -27,6 +28,7 @@ use crate::config::Config;
 pub struct Api {
     config: Config,
     store: Store,
+    metrics: metrics::Metrics,
 }
 
 /// The largest request body accepted (413 above it): the API takes fields and decisions, not
@@ -46,7 +48,8 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/api/v1/findings", get(findings::list))
         .route("/api/v1/runs", get(findings::runs))
         .route("/api/v1/runs/{id}", get(findings::run))
-        .layer(axum::middleware::from_fn(requests::track))
+        .route("/metrics", get(metrics::scrape))
+        .layer(axum::middleware::from_fn_with_state(api.clone(), requests::track))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(api)
 }
@@ -59,7 +62,7 @@ pub async fn serve(config: Config, store: Store, listen: SocketAddr) -> anyhow::
         .await
         .map_err(|err| crate::error::Environment(format!("cannot listen on {listen}: {err}")))?;
     eprintln!("listening on http://{}", listener.local_addr()?);
-    let app = router(Arc::new(Api { config, store }));
+    let app = router(Arc::new(Api { config, store, metrics: metrics::Metrics::new() }));
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }

@@ -1,19 +1,23 @@
 //! Every request gets an id (the caller's `X-Request-Id` when it sends a sane one, else a new
 //! ULID), returned in the response's `X-Request-Id` and logged with the method, route, status
-//! and duration, so a problem a user reports can be found in the server's log.
+//! and duration, so a problem a user reports can be found in the server's log, and counted in
+//! `/metrics`.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::api::Api;
+
 /// The header a request id travels in.
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// The middleware: id, log line, header.
-pub async fn track(request: Request, next: Next) -> Response {
+/// The middleware: id, log line, metrics, header.
+pub async fn track(State(api): State<Arc<Api>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request
         .headers()
@@ -28,6 +32,7 @@ pub async fn track(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let mut response = next.run(request).await;
+    api.metrics.record(&route, response.status().as_u16(), started.elapsed());
     tracing::info!(
         message = "request",
         request_id = %id,

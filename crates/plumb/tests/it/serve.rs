@@ -141,6 +141,10 @@ fn the_api_decides_exceptions_by_the_role_table(env: &Env) {
     assert_eq!((status, runs["items"][0]["id"].as_str()), (200, Some(run.as_str())), "{runs}");
     assert_eq!(get(&server, &format!("/api/v1/runs/{run}"), Some(&auditor)).0, 200);
     assert_eq!(get(&server, "/api/v1/findings?severity=dire", Some(&auditor)).0, 400);
+    let (_, metrics, _) = get(&server, "/metrics", Some(&auditor));
+    let metrics = metrics.as_str().unwrap().to_owned();
+    let line = r#"plumb_open_findings{control="INV-01",severity="medium"} 1"#;
+    assert!(metrics.lines().any(|l| l == line), "no {line} in:\n{metrics}");
     let (status, shown, _) = get(&server, "/api/v1/exceptions/EX-1", Some(&auditor));
     let actions: Vec<&str> =
         shown["history"].as_array().unwrap().iter().map(|e| e["actor"].as_str().unwrap()).collect();
@@ -196,6 +200,22 @@ fn tokens_open_the_api_and_nothing_else_does(env: &Env) {
     let (status, bad, _) = get(&server, "/api/v1/assets?status=lost", Some(&token));
     assert_eq!(status, 400, "{bad}");
     assert!(bad["detail"].as_str().unwrap().starts_with("status: "), "{bad}");
+
+    // The metrics: what was asked so far, and the inventory as it stands; behind a token too.
+    assert_eq!(get(&server, "/metrics", None).0, 401);
+    let (status, metrics, headers) = get(&server, "/metrics", Some(&token));
+    let metrics = metrics.as_str().unwrap().to_owned();
+    assert_eq!(status, 200, "{metrics}");
+    assert!(headers["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    for line in [
+        r#"plumb_http_requests_total{route="/api/v1/assets",status="200"} 2"#,
+        r#"plumb_http_requests_total{route="/api/v1/assets",status="401"} 2"#,
+        r#"plumb_assets{status="registered"} 3"#,
+        r#"plumb_assets{status="in_service"} 0"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "no {line} in:\n{metrics}");
+    }
+    assert_eq!(metrics.matches("# EOF").count(), 1, "{metrics}");
 
     // A change lands only on the asset as it was read.
     let editor = token_for(env, "root@example.com", "admin");
