@@ -18,6 +18,7 @@ pub mod sync;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use plumb_core::authz::{self, Action, Identified, Principal};
 use plumb_store::{OpenOptions, Store, WriteTx};
@@ -39,8 +40,8 @@ pub fn cpu_bound<T>(work: impl FnOnce() -> T) -> T {
 /// Everything a use case needs: configuration, the store, and who is acting.
 #[derive(Debug)]
 pub struct Context {
-    /// The loaded configuration.
-    pub config: Config,
+    /// The loaded configuration, shared by every request of a server.
+    pub config: Arc<Config>,
     /// The open store.
     pub store: Store,
     /// Who is acting, with their roles: every change is decided for them and recorded as theirs.
@@ -117,7 +118,7 @@ impl Settings {
             // Maintenance of the database itself, owed to whoever opens it first.
             seal::seal_stored_secrets(&store, &config, &principal.who).await?;
         }
-        Ok(Context { config, store, principal })
+        Ok(Context { config: Arc::new(config), store, principal })
     }
 
     /// Who is acting: `--actor` / `PLUMB_ACTOR`, else the OS user.

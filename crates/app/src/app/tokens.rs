@@ -3,12 +3,12 @@
 
 use plumb_core::Timestamp;
 use plumb_core::authz::{Action, Principal, Role};
+use plumb_core::secrets::Sealer;
 use plumb_core::token::{Token, TokenText};
 use plumb_store::{Store, StoredToken};
 use serde_json::json;
 
 use crate::app::Context;
-use crate::config::Config;
 use crate::error::BadInput;
 
 /// What `create` asks for.
@@ -51,7 +51,8 @@ pub async fn create(ctx: &Context, request: NewToken) -> anyhow::Result<(Token, 
         revoked_at: None,
     };
     let mut tx = ctx.begin_write().await?;
-    tx.create_token(&token, &hash(&ctx.config, &text.secret)?).await?;
+    let sealer = crate::app::seal::sealer(&ctx.config)?;
+    tx.create_token(&token, &hash(&sealer, &text.secret)).await?;
     tx.commit().await?;
     Ok((token, text))
 }
@@ -92,17 +93,18 @@ pub enum Refused {
     Ended,
 }
 
-/// Who a request's bearer token acts as. Unknown and wrong secrets are one answer, so a
+/// Who a request's bearer token acts as, its secret hashed with `sealer` (the seal key's, read
+/// once by the server: `app::seal::sealer`). Unknown and wrong secrets are one answer, so a
 /// caller learns nothing about which tokens exist.
 pub async fn authenticate(
     store: &Store,
-    config: &Config,
+    sealer: &Sealer,
     bearer: Option<&str>,
 ) -> anyhow::Result<Result<Principal, Refused>> {
     let Some(bearer) = bearer else { return Ok(Err(Refused::Missing)) };
     let Ok(text) = bearer.parse::<TokenText>() else { return Ok(Err(Refused::Invalid)) };
     let Some(stored) = store.token(&text.id).await? else { return Ok(Err(Refused::Invalid)) };
-    if !same(&hash(config, &text.secret)?, &stored.secret_hash) {
+    if !same(&hash(sealer, &text.secret), &stored.secret_hash) {
         return Ok(Err(Refused::Invalid));
     }
     let now = plumb_store::now();
@@ -122,9 +124,8 @@ fn secret() -> anyhow::Result<String> {
 }
 
 /// The keyed hash kept of a secret: HMAC-SHA-256 under the seal key, as secrets are sealed.
-fn hash(config: &Config, secret: &str) -> anyhow::Result<String> {
-    let sealed = crate::app::seal::sealer(config)?.seal(&json!(secret));
-    Ok(sealed.as_str().unwrap_or_default().to_owned())
+fn hash(sealer: &Sealer, secret: &str) -> String {
+    sealer.seal(&json!(secret)).as_str().unwrap_or_default().to_owned()
 }
 
 /// Compares two hashes in time that does not depend on where they differ.

@@ -25,7 +25,7 @@ impl FromRequestParts<Arc<Api>> for Caller {
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "));
-        let principal = tokens::authenticate(&api.store, &api.config, bearer)
+        let principal = tokens::authenticate(&api.store, &api.sealer, bearer)
             .await
             .map_err(|err| Problem::from(err).into_response())?
             .map_err(|refused| {

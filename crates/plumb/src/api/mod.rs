@@ -19,6 +19,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use plumb_core::secrets::Sealer;
 use plumb_store::Store;
 
 use crate::config::Config;
@@ -26,8 +27,10 @@ use crate::config::Config;
 /// What every request shares: the configuration and the open store.
 #[derive(Debug)]
 pub struct Api {
-    config: Config,
+    config: Arc<Config>,
     store: Store,
+    /// The seal key's keyed hash, read once: token secrets are checked with it.
+    sealer: Sealer,
     metrics: metrics::Metrics,
 }
 
@@ -57,12 +60,13 @@ pub fn router(api: Arc<Api>) -> Router {
 /// Serves on `listen` until SIGTERM or Ctrl-C; requests in flight finish first. Says where it
 /// listens on standard error (`listening on http://ADDR`), the port chosen when `listen` asks
 /// for port 0.
-pub async fn serve(config: Config, store: Store, listen: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(config: Arc<Config>, store: Store, listen: SocketAddr) -> anyhow::Result<()> {
+    let sealer = crate::app::seal::sealer(&config)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|err| crate::error::Environment(format!("cannot listen on {listen}: {err}")))?;
     eprintln!("listening on http://{}", listener.local_addr()?);
-    let app = router(Arc::new(Api { config, store, metrics: metrics::Metrics::new() }));
+    let app = router(Arc::new(Api { config, store, sealer, metrics: metrics::Metrics::new() }));
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }
