@@ -102,6 +102,24 @@ pub async fn update(
     Ok(tagged(&asset))
 }
 
+/// `POST /api/v1/assets`: registers an asset from a JSON object of its fields (`key`, `kind`
+/// and `type` required, as `plumb asset add` takes them); 201 with the asset, its `ETag` and
+/// its `Location`.
+pub async fn create(
+    Caller(ctx): Caller,
+    body: Result<Json<Map<String, Value>>, JsonRejection>,
+) -> Result<Response, Problem> {
+    let Json(body) = body.map_err(|rejection| Problem::new(rejection.status(), rejection.body_text()))?;
+    let fields: Fields = body.into_iter().map(|(name, value)| (name, Cell::Json(value))).collect();
+    let asset = app::assets::add(&ctx, &fields).await?;
+    let mut response = tagged(&asset);
+    *response.status_mut() = StatusCode::CREATED;
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/assets/{}", asset.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
 /// The asset as JSON with its `ETag`.
 fn tagged(asset: &Asset) -> Response {
     let etag = format!("\"{}\"", asset.etag());

@@ -43,7 +43,7 @@ pub fn router(api: Arc<Api>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .route("/api/v1/assets", get(assets::list))
+        .route("/api/v1/assets", get(assets::list).post(assets::create))
         .route("/api/v1/assets/{*reference}", get(assets::get).patch(assets::update))
         .route("/api/v1/exceptions", get(exceptions::list).post(exceptions::request))
         .route("/api/v1/exceptions/{id}", get(exceptions::show))

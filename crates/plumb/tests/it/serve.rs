@@ -219,6 +219,25 @@ fn tokens_open_the_api_and_nothing_else_does(env: &Env) {
 
     // A change lands only on the asset as it was read.
     let editor = token_for(env, "root@example.com", "admin");
+    let created = client()
+        .post(format!("{}/api/v1/assets", server.url))
+        .bearer_auth(&editor)
+        .header("content-type", "application/json")
+        .body(r#"{"key": "SN-9", "kind": "hardware", "type": "laptop", "owner": "ana@example.com"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(get(&server, &location, Some(&token)).1["key"], "SN-9", "Location names the new asset");
+    let (status, problem) =
+        post(&server, "/api/v1/assets", &editor, Some(r#"{"key": "SN-10", "kind": "hardware"}"#));
+    assert_eq!(status, 400, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("type"), "{problem}");
+    assert_eq!(
+        post(&server, "/api/v1/assets", &token, Some(r#"{"key": "SN-11", "kind": "hardware", "type": "x"}"#))
+            .0,
+        403
+    );
     let (_, _, headers) = get(&server, "/api/v1/assets/SN-1", Some(&editor));
     let etag = headers["etag"].to_str().unwrap().to_owned();
     let patch = |etag: Option<&str>, who: &str, body: &str| {
