@@ -13,8 +13,14 @@ pub const TEST_NOW: &str = "PLUMB_TEST_NOW";
 
 /// Now: the system clock, or `PLUMB_TEST_NOW` when set.
 pub fn now() -> Timestamp {
+    overridden().unwrap_or_else(|| Timestamp::from_jiff(jiff::Timestamp::now()))
+}
+
+/// The instant `PLUMB_TEST_NOW` fixes the clock at, when it is in force: every run recorded
+/// then says so (`inputs.test_clock`), so no evidence hides that its time was not the real one.
+pub fn overridden() -> Option<Timestamp> {
     static FIXED: OnceLock<Option<Timestamp>> = OnceLock::new();
-    let fixed = FIXED.get_or_init(|| {
+    *FIXED.get_or_init(|| {
         let text = std::env::var(TEST_NOW).ok()?;
         match text.parse::<Timestamp>() {
             Ok(at) => {
@@ -26,6 +32,5 @@ pub fn now() -> Timestamp {
                 None
             }
         }
-    });
-    fixed.unwrap_or_else(|| Timestamp::from_jiff(jiff::Timestamp::now()))
+    })
 }

@@ -265,6 +265,19 @@ impl WriteTx {
 
     /// Records a finished run, with an event.
     pub async fn record_run(&mut self, run: &Run) -> Result<(), StoreError> {
+        let marked;
+        let run = match crate::clock::overridden() {
+            None => run,
+            Some(at) => {
+                let mut copy = run.clone();
+                if !copy.inputs.is_object() {
+                    copy.inputs = json!({});
+                }
+                copy.inputs["test_clock"] = json!(at);
+                marked = copy;
+                &marked
+            }
+        };
         let mut sql = Sql::new(&format!("INSERT INTO runs ({}) VALUES ", crate::runs::COLUMNS));
         sql.row(|row| {
             row.value(run.id.clone())

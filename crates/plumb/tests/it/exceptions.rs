@@ -168,6 +168,17 @@ fn exceptions_are_governed_and_expire(env: &Env) {
     assert_eq!(status, "fail");
     assert!(message.contains("inventory/required-fields SN-2"), "{message}");
     env.plumb_with(&["check", "--pack", "inventory", "--fail-on", "info"], &vars).code(1);
+    // A run judged at the test clock says so in its record.
+    let runs = env.plumb(&["run", "list", "--kind", "check", "-o", "json"]).ok().json();
+    assert_eq!(
+        runs["items"][0]["inputs"]["test_clock"].as_str().map(|t| &t[..10]),
+        Some(&later[..10]),
+        "{runs}"
+    );
+    assert!(
+        runs["items"].as_array().unwrap().last().unwrap()["inputs"].get("test_clock").is_none(),
+        "{runs}"
+    );
 
     // Reminders: EX-1 ended, EX-3 ends within 30 days; one signed alert, and a second run
     // sends nothing. The heartbeat hears drift only.
