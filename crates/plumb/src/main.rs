@@ -12,7 +12,9 @@ use plumb::{cli, error};
 
 fn main() -> ExitCode {
     let cli = cli::parse();
-    init_tracing(cli.global.verbose);
+    // A server's log is its access log: `plumb serve` logs every request by default.
+    let serving = matches!(cli.command, cli::Command::Serve(_));
+    init_tracing(cli.global.verbose, serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -31,8 +33,9 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to standard error, so standard output stays clean for `-o json` and exports.
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, serving: bool) {
     let default = match verbose {
+        0 if serving => "warn,plumb::api::requests=info,sqlx=error",
         0 => "warn,sqlx=error",
         1 => "info,sqlx=warn",
         2 => "debug,sqlx=info",
