@@ -2,7 +2,7 @@
 //! of its fields that only lands on the asset as it was read (`If-Match`).
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -67,7 +67,11 @@ impl ListQuery {
 }
 
 /// `GET /api/v1/assets`: `{"items": [...], "next_cursor": "…" | null}`.
-pub async fn list(Caller(ctx): Caller, Query(query): Query<ListQuery>) -> Result<Json<Value>, Problem> {
+pub async fn list(
+    Caller(ctx): Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    let Query(query) = query?;
     let filter = query.filter()?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
     let page = app::assets::page(&ctx, &filter, limit, query.cursor.as_deref()).await?;
@@ -96,7 +100,7 @@ pub async fn update(
             "If-Match is required: send the ETag of the asset as you read it",
         ));
     };
-    let Json(body) = body.map_err(|rejection| Problem::new(rejection.status(), rejection.body_text()))?;
+    let Json(body) = body?;
     let fields: Fields = body.into_iter().map(|(name, value)| (name, Cell::Json(value))).collect();
     let asset = app::assets::set(&ctx, &reference, &fields, Some(expected.trim_matches('"'))).await?;
     Ok(tagged(&asset))
@@ -109,7 +113,7 @@ pub async fn create(
     Caller(ctx): Caller,
     body: Result<Json<Map<String, Value>>, JsonRejection>,
 ) -> Result<Response, Problem> {
-    let Json(body) = body.map_err(|rejection| Problem::new(rejection.status(), rejection.body_text()))?;
+    let Json(body) = body?;
     let fields: Fields = body.into_iter().map(|(name, value)| (name, Cell::Json(value))).collect();
     let asset = app::assets::add(&ctx, &fields).await?;
     let mut response = tagged(&asset);

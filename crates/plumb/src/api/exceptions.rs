@@ -2,7 +2,7 @@
 //! exception …`, decided by the same role table.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use plumb_core::exception::{ExceptionId, Request, Selector, State};
@@ -21,7 +21,11 @@ pub struct ListQuery {
     expiring_within_days: Option<u32>,
 }
 
-pub async fn list(Caller(ctx): Caller, Query(query): Query<ListQuery>) -> Result<Json<Value>, Problem> {
+pub async fn list(
+    Caller(ctx): Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    let Query(query) = query?;
     let status = match query.status.as_deref() {
         None => None,
         Some(text) => Some(
@@ -60,7 +64,7 @@ pub async fn request(
     Caller(ctx): Caller,
     body: Result<Json<RequestBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
-    let Json(body) = body.map_err(rejected)?;
+    let Json(body) = body?;
     let selector = Selector::parse(&body.select)
         .map_err(|err| Problem::new(StatusCode::BAD_REQUEST, err.to_string()))?;
     let request = Request {
@@ -89,9 +93,9 @@ pub struct Reason {
 pub async fn decide(
     Caller(ctx): Caller,
     Path((id, decision)): Path<(String, String)>,
-    body: Option<Json<Reason>>,
+    body: Result<Option<Json<Reason>>, JsonRejection>,
 ) -> Result<Json<Value>, Problem> {
-    let reason = body.map(|Json(body)| body.reason);
+    let reason = body?.map(|Json(body)| body.reason);
     let needs_reason =
         || Problem::new(StatusCode::BAD_REQUEST, format!("{decision}: the body needs a \"reason\""));
     let decision = match decision.as_str() {
@@ -114,9 +118,4 @@ fn id_of(text: &str) -> Result<ExceptionId, Problem> {
     text.parse().map_err(|err: plumb_core::exception::ExceptionError| {
         Problem::new(StatusCode::BAD_REQUEST, err.to_string())
     })
-}
-
-/// A body that is not the JSON asked for: 400 (415 without a JSON content type), saying why.
-fn rejected(rejection: JsonRejection) -> Problem {
-    Problem::new(rejection.status(), rejection.body_text())
 }

@@ -1,6 +1,7 @@
 //! `/api/v1/findings` and `/api/v1/runs`: what checks, drift scans, gates and audits recorded.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -22,7 +23,11 @@ pub struct FindingQuery {
     resolved: bool,
 }
 
-pub async fn list(Caller(ctx): Caller, Query(query): Query<FindingQuery>) -> Result<Json<Value>, Problem> {
+pub async fn list(
+    Caller(ctx): Caller,
+    query: Result<Query<FindingQuery>, QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    let Query(query) = query?;
     let filter = FindingFilter {
         check: query.check,
         key: query.key,
@@ -46,7 +51,11 @@ pub struct RunQuery {
 /// The runs listed when no limit is asked for, and the most ever listed.
 const RUNS: (usize, usize) = (50, 1_000);
 
-pub async fn runs(Caller(ctx): Caller, Query(query): Query<RunQuery>) -> Result<Json<Value>, Problem> {
+pub async fn runs(
+    Caller(ctx): Caller,
+    query: Result<Query<RunQuery>, QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    let Query(query) = query?;
     let kind = word("kind", query.kind.as_deref())?;
     let items = findings::runs(&ctx, kind, query.limit.unwrap_or(RUNS.0).min(RUNS.1)).await?;
     Ok(Json(json!({"items": items, "next_cursor": null})))

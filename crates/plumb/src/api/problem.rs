@@ -1,6 +1,7 @@
 //! Errors as RFC 9457 problem details (`application/problem+json`): the status from the error's
 //! class, the message for what the caller can fix, and nothing of the server's insides.
 
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -38,6 +39,21 @@ impl From<anyhow::Error> for Problem {
             }
         };
         Problem { status, detail }
+    }
+}
+
+/// A query string that does not fit (an unknown parameter, `limit=abc`): 400 naming it.
+impl From<QueryRejection> for Problem {
+    fn from(rejection: QueryRejection) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, rejection.body_text())
+    }
+}
+
+/// A body that is not the JSON asked for: 400 when it is not JSON, 415 without a JSON content
+/// type, 422 when a field has the wrong shape (naming it).
+impl From<JsonRejection> for Problem {
+    fn from(rejection: JsonRejection) -> Problem {
+        Problem::new(rejection.status(), rejection.body_text())
     }
 }
 

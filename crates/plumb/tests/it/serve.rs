@@ -200,6 +200,15 @@ fn tokens_open_the_api_and_nothing_else_does(env: &Env) {
     let (status, bad, _) = get(&server, "/api/v1/assets?status=lost", Some(&token));
     assert_eq!(status, 400, "{bad}");
     assert!(bad["detail"].as_str().unwrap().starts_with("status: "), "{bad}");
+    // A query that does not fit is a problem document too, naming what is wrong.
+    for query in ["limit=many", "colour=red"] {
+        let (status, bad, headers) = get(&server, &format!("/api/v1/assets?{query}"), Some(&token));
+        assert_eq!(
+            (status, headers["content-type"].to_str().unwrap()),
+            (400, "application/problem+json"),
+            "{bad}"
+        );
+    }
 
     // The metrics: what was asked so far, and the inventory as it stands; behind a token too.
     assert_eq!(get(&server, "/metrics", None).0, 401);
