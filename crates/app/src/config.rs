@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use plumb_core::InventoryRules;
 use plumb_core::authz::RoleHolders;
+use plumb_core::schedule::{Cron, Job};
 use serde::Deserialize;
 
 use crate::error::BadInput;
@@ -197,20 +198,75 @@ pub struct TagConfig {
     pub classification_values: BTreeMap<String, String>,
 }
 
-/// When `plumb serve` runs the recurring jobs (cron expressions, UTC).
-#[derive(Clone, Debug, Default, Deserialize)]
+/// When `plumb serve` runs the recurring jobs (cron expressions, UTC). A job left out does not
+/// run on a schedule.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// Inventory sync from every configured source.
-    pub sync: Option<String>,
+    #[serde(default, deserialize_with = "cron")]
+    pub sync: Option<Cron>,
     /// Drift scan.
-    pub drift: Option<String>,
+    #[serde(default, deserialize_with = "cron")]
+    pub drift: Option<Cron>,
     /// Baseline checks.
-    pub check: Option<String>,
+    #[serde(default, deserialize_with = "cron")]
+    pub check: Option<Cron>,
     /// Reminder of the fixed-asset register reconciliation.
-    pub audit_reminder: Option<String>,
+    #[serde(default, deserialize_with = "cron")]
+    pub audit_reminder: Option<Cron>,
     /// Reminder of exceptions about to expire.
-    pub exception_reminder: Option<String>,
+    #[serde(default, deserialize_with = "cron")]
+    pub exception_reminder: Option<Cron>,
+    /// How many days ahead the exception reminder warns of an expiry.
+    #[serde(default = "notice_days")]
+    pub exception_notice_days: u32,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            sync: None,
+            drift: None,
+            check: None,
+            audit_reminder: None,
+            exception_reminder: None,
+            exception_notice_days: notice_days(),
+        }
+    }
+}
+
+impl Schedule {
+    /// The scheduled jobs with their expressions, in `Job::ALL` order.
+    pub fn jobs(&self) -> Vec<(Job, &Cron)> {
+        Job::ALL
+            .iter()
+            .filter_map(|&job| {
+                let cron = match job {
+                    Job::Sync => &self.sync,
+                    Job::Drift => &self.drift,
+                    Job::Check => &self.check,
+                    Job::AuditReminder => &self.audit_reminder,
+                    Job::ExceptionReminder => &self.exception_reminder,
+                };
+                cron.as_ref().map(|cron| (job, cron))
+            })
+            .collect()
+    }
+}
+
+/// Set (to anything) by tests that cannot wait minutes: `[schedule]` then takes a sixth field,
+/// seconds, first.
+pub const TEST_SCHEDULE_SECONDS: &str = "PLUMB_TEST_SCHEDULE_SECONDS";
+
+fn cron<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cron>, D::Error> {
+    let text = String::deserialize(d)?;
+    let seconds = std::env::var_os(TEST_SCHEDULE_SECONDS).is_some();
+    Cron::parse(&text, seconds).map(Some).map_err(serde::de::Error::custom)
+}
+
+fn notice_days() -> u32 {
+    14
 }
 
 /// A control evidence is collected for.
@@ -369,15 +425,7 @@ mod tests {
         assert_eq!(config.inventory.classifications, ["public", "internal", "confidential", "restricted"]);
         assert_eq!(config.controls.keys().collect::<Vec<_>>(), ["CFG-01", "CFG-02", "INV-01"]);
         assert_eq!(config.tags.environment_values.get("prod").map(String::as_str), Some("production"));
-        let schedule = &config.schedule;
-        let jobs = [
-            &schedule.sync,
-            &schedule.drift,
-            &schedule.check,
-            &schedule.audit_reminder,
-            &schedule.exception_reminder,
-        ];
-        assert!(jobs.iter().all(|job| job.is_some()));
+        assert_eq!(config.schedule.jobs().len(), Job::ALL.len(), "every job is scheduled");
         assert!(config.baseline.image.is_empty(), "the baseline example is commented out");
         config.validate().unwrap();
     }
@@ -411,6 +459,12 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("line 2"), "{message}");
         assert!(message.contains("head_of_prodct"), "{message}");
+    }
+
+    #[test]
+    fn a_bad_cron_expression_names_its_line_and_what_a_cron_is() {
+        let err = Config::parse("[schedule]\nsync = \"0 1 * *\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("expected 5 fields, found 4"), "{err}");
     }
 
     #[test]

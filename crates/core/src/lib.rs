@@ -17,6 +17,7 @@ pub mod model;
 pub mod provenance;
 pub mod record;
 pub mod rules;
+pub mod schedule;
 pub mod scope;
 pub mod secrets;
 pub mod sync;

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
 /// Logs go to standard error, so standard output stays clean for `-o json` and exports.
 fn init_tracing(verbose: u8, serving: bool) {
     let default = match verbose {
-        0 if serving => "warn,plumb::api::requests=info,sqlx=error",
+        0 if serving => "warn,plumb::api::requests=info,plumb_app::app::schedule=info,sqlx=error",
         0 => "warn,sqlx=error",
         1 => "info,sqlx=warn",
         2 => "debug,sqlx=info",

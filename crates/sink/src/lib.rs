@@ -32,17 +32,27 @@ pub enum Scan {
     Drift,
     /// `plumb exception remind`: exceptions ending soon, and those that ended.
     ExceptionReminder,
+    /// A scheduled inventory sync (its outcome only).
+    Sync,
+    /// A scheduled check run (its outcome only).
+    Check,
+    /// The scheduled reminder that the fixed-asset register reconciliation is due.
+    AuditReminder,
 }
 
 impl Scan {
     /// Every scan, in the order messages list them.
-    pub const ALL: &'static [Scan] = &[Scan::Drift, Scan::ExceptionReminder];
+    pub const ALL: &'static [Scan] =
+        &[Scan::Drift, Scan::ExceptionReminder, Scan::Sync, Scan::Check, Scan::AuditReminder];
 
     /// Its name in `scans = [...]`, alerts and headers.
     pub fn as_str(self) -> &'static str {
         match self {
             Scan::Drift => "drift",
             Scan::ExceptionReminder => "exception-reminder",
+            Scan::Sync => "sync",
+            Scan::Check => "check",
+            Scan::AuditReminder => "audit-reminder",
         }
     }
 }

@@ -48,7 +48,7 @@ fn build(settings: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<Box<d
 }
 
 /// The item kinds headlines count, in their order; any other is "other".
-const KINDS: &[&str] = &[UNMANAGED, "missing", "changed", "expired", "expiring"];
+const KINDS: &[&str] = &[UNMANAGED, "missing", "changed", "expired", "expiring", "due"];
 
 /// "plumb drift: 2 new unmanaged, 1 new changed, 1 resolved (5 unmanaged open)";
 /// "plumb exception-reminder: 1 expired, 2 expiring".

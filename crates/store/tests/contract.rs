@@ -95,6 +95,7 @@ contract!(
     findings_open_stay_open_and_resolve,
     scope_members_page_in_the_databases_order,
     resealing_removes_values_and_keeps_a_verifiable_chain,
+    a_slot_is_claimed_once_and_taken_over_only_after_its_lease,
 );
 
 fn asset(key: &str, environment: &str, tags: &[(&str, &str)]) -> Asset {
@@ -483,4 +484,56 @@ async fn resealing_removes_values_and_keeps_a_verifiable_chain(f: Fixture) {
             assert!(!found, "{} still holds the removed value", path.display());
         }
     }
+}
+
+async fn a_slot_is_claimed_once_and_taken_over_only_after_its_lease(f: Fixture) {
+    use plumb_core::schedule::Job;
+    let at = |text: &str| text.parse::<Timestamp>().unwrap();
+    let slot = at("2026-12-07T01:00:00Z");
+    let now = at("2026-12-07T01:00:01Z");
+    let lease = at("2026-12-07T01:02:01Z");
+    // A second store on the same database stands for a second server.
+    let other = Store::open(&f.url, &OpenOptions::default()).await.unwrap();
+    let (first, second) = tokio::join!(
+        f.store.claim_slot(Job::Sync, slot, "a", now, lease),
+        other.claim_slot(Job::Sync, slot, "b", now, lease)
+    );
+    let claims: Vec<_> = [first.unwrap(), second.unwrap()].into_iter().flatten().collect();
+    assert_eq!(claims.len(), 1, "exactly one server claims a slot: {claims:?}");
+    let claim = &claims[0];
+    assert!(f.store.claim_slot(Job::Drift, slot, "b", now, lease).await.unwrap().is_some(), "jobs are apart");
+
+    let held = f.store.last_slot(Job::Sync).await.unwrap().unwrap();
+    assert_eq!((held.holder.as_str(), held.epoch, held.finished_at), (claim.holder.as_str(), 1, None));
+    let taker = if claim.holder == "a" { "b" } else { "a" };
+    assert!(
+        f.store.take_over_slot(&held, Job::Sync, taker, now, lease).await.unwrap().is_none(),
+        "lease holds"
+    );
+
+    let late = at("2026-12-07T01:03:00Z");
+    let taken =
+        f.store.take_over_slot(&held, Job::Sync, taker, late, at("2026-12-07T01:05:00Z")).await.unwrap();
+    let taken = taken.expect("an expired lease is taken over");
+    assert_eq!(taken.epoch, 2);
+    assert!(
+        !f.store.renew_slot(claim, at("2026-12-07T01:09:00Z")).await.unwrap(),
+        "the first holder is fenced off"
+    );
+    let finish = plumb_store::Finish { outcome: "succeeded", error: None, run_id: "R1" };
+    assert!(!f.store.finish_slot(claim, late, &finish).await.unwrap());
+    assert!(f.store.finish_slot(&taken, late, &finish).await.unwrap());
+    let done = f.store.last_slot(Job::Sync).await.unwrap().unwrap();
+    assert_eq!(
+        (done.holder.as_str(), done.outcome.as_deref(), done.run_id.as_deref()),
+        (taker, Some("succeeded"), Some("R1"))
+    );
+    assert!(
+        f.store
+            .take_over_slot(&done, Job::Sync, "c", at("2026-12-08T00:00:00Z"), lease)
+            .await
+            .unwrap()
+            .is_none(),
+        "a finished slot stays finished"
+    );
 }

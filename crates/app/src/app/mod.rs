@@ -13,6 +13,7 @@ pub mod gate;
 pub mod gate_reports;
 pub mod import;
 pub mod progress;
+pub mod schedule;
 pub mod seal;
 pub mod sync;
 pub mod tokens;

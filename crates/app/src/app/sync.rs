@@ -61,6 +61,27 @@ pub struct SyncSummary {
     pub seconds: f64,
 }
 
+/// The sources of `[[source]]` in plumb.toml, built: what `plumb sync` and the nightly
+/// scheduled sync run.
+pub fn configured(ctx: &Context) -> anyhow::Result<Vec<Box<dyn Source>>> {
+    let configured = ctx.config.source_settings()?;
+    if configured.is_empty() {
+        return Err(BadInput(
+            "no [[source]] in plumb.toml; name one: `plumb sync file FILE` (see `plumb sync --help`)"
+                .to_owned(),
+        )
+        .into());
+    }
+    configured
+        .into_iter()
+        .enumerate()
+        .map(|(index, settings)| {
+            plumb_collect::build(settings)
+                .map_err(|err| BadInput(format!("[[source]] #{}: {err}", index + 1)).into())
+        })
+        .collect()
+}
+
 /// Runs one source into the inventory and records the run.
 pub async fn sync(ctx: &Context, source: &dyn Source, progress: &Shared) -> anyhow::Result<SyncSummary> {
     ctx.permit(Action::RecordRun)?;

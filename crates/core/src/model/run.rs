@@ -21,6 +21,8 @@ word_enum! {
         Audit = "audit",
         /// Telling the sinks of exceptions ending soon and of those that ended.
         Reminder = "reminder",
+        /// A scheduled job of `plumb serve`: its slot, and the runs it made.
+        Job = "job",
     }
 }
 

@@ -57,18 +57,56 @@ pub fn router(api: Arc<Api>) -> Router {
         .with_state(api)
 }
 
-/// Serves on `listen` until SIGTERM or Ctrl-C; requests in flight finish first. Says where it
-/// listens on standard error (`listening on http://ADDR`), the port chosen when `listen` asks
-/// for port 0.
-pub async fn serve(config: Arc<Config>, store: Store, listen: SocketAddr) -> anyhow::Result<()> {
+/// Serves on `listen`, and runs the `[schedule]` unless `schedule` is false, until SIGTERM or
+/// Ctrl-C; requests in flight finish first and jobs in flight release their claims. Says where
+/// it listens on standard error (`listening on http://ADDR`), the port chosen when `listen`
+/// asks for port 0.
+pub async fn serve(
+    config: Arc<Config>,
+    store: Store,
+    listen: SocketAddr,
+    schedule: bool,
+) -> anyhow::Result<()> {
     let sealer = crate::app::seal::sealer(&config)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|err| crate::error::Environment(format!("cannot listen on {listen}: {err}")))?;
     eprintln!("listening on http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let scheduler = schedule.then(|| {
+        let timing = crate::app::schedule::Timing::from_env();
+        tokio::spawn(crate::app::schedule::run(
+            config.clone(),
+            store.clone(),
+            holder(),
+            timing,
+            stopped.clone(),
+        ))
+    });
     let app = router(Arc::new(Api { config, store, sealer, metrics: metrics::Metrics::new() }));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    let mut until = stopped;
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = shutdown() => {}
+                _ = until.changed() => {}
+            }
+        })
+        .await;
+    let _ = stop.send(true);
+    if let Some(scheduler) = scheduler {
+        let _ = scheduler.await;
+    }
+    served?;
     Ok(())
+}
+
+/// This server's name on its slot claims: the host and process, unique among servers sharing
+/// a database.
+fn holder() -> String {
+    let host =
+        std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}:{}:{}", std::process::id(), ulid::Ulid::generate())
 }
 
 async fn shutdown() {

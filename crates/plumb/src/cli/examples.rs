@@ -100,6 +100,7 @@ const EXAMPLES: &[(&str, &[&str])] = &[
             "curl -H \"Authorization: Bearer $TOKEN\" localhost:8080/api/v1/assets?environment=production",
         ],
     ),
+    ("schedule", &["plumb schedule --next 5                    # is \"0 9 1 */2 *\" really bi-monthly?"]),
 ];
 
 /// `command` with each entry's examples at the end of its help.

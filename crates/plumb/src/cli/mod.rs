@@ -12,6 +12,7 @@ mod init;
 mod log;
 mod progress;
 mod run;
+mod schedule;
 mod serve;
 mod sync;
 mod token;
@@ -111,6 +112,7 @@ pub enum Command {
     #[command(subcommand)]
     Token(token::TokenCommand),
     Serve(serve::ServeArgs),
+    Schedule(schedule::ScheduleArgs),
 }
 
 impl Command {
@@ -148,6 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Exception(command) => exception::run(&settings, format, command).await,
         Command::Token(command) => token::run(&settings, format, command).await,
         Command::Serve(args) => serve::run(&settings, args).await,
+        Command::Schedule(args) => schedule::run(&settings, format, args).await,
     }
 }
 

@@ -1,4 +1,5 @@
-//! `plumb run`: the recorded runs (syncs, drift scans, checks, gates, audits), the evidence.
+//! `plumb run`: the recorded runs (syncs, drift scans, checks, gates, audits, reminders and
+//! scheduled jobs), the evidence.
 
 use clap::Subcommand;
 use plumb_core::model::RunKind;
@@ -9,12 +10,13 @@ use crate::cli::stdout;
 use crate::error::Outcome;
 use crate::report::{self, Format, View};
 
-/// Recorded runs of sync, drift, check, gate and audit: what ran, on what, with what result.
+/// Recorded runs of sync, drift, check, gate, audit, reminder and the scheduled jobs of `plumb
+/// serve` (job): what ran, on what, with what result.
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
     /// The most recent runs, newest first.
     List {
-        /// Only runs of this kind: sync, drift, check, gate, audit.
+        /// Only runs of this kind: sync, drift, check, gate, audit, reminder, job.
         #[arg(long, value_parser = crate::cli::word::<RunKind>)]
         kind: Option<RunKind>,
         /// At most this many.

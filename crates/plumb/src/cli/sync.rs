@@ -158,20 +158,7 @@ pub async fn run(settings: &Settings, format: Format, args: SyncArgs) -> anyhow:
         Some(SyncSource::Terraform { states }) => {
             vec![plumb_collect::build(json!({"type": "terraform", "states": states})).map_err(input)?]
         }
-        None => {
-            let configured = ctx.config.source_settings()?;
-            if configured.is_empty() {
-                return Err(BadInput(
-                    "no [[source]] in plumb.toml; name one: `plumb sync file FILE` (see `plumb sync --help`)"
-                        .to_owned(),
-                )
-                .into());
-            }
-            configured
-                .into_iter()
-                .map(|s| plumb_collect::build(s).map_err(input))
-                .collect::<anyhow::Result<_>>()?
-        }
+        None => app::sync::configured(&ctx)?,
     };
     let mut summaries = Vec::new();
     for source in &sources {

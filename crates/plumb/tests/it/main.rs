@@ -18,6 +18,7 @@ mod gate;
 mod import;
 mod log;
 mod moto;
+mod schedule;
 mod secrets;
 mod serve;
 mod sync;

@@ -10,15 +10,21 @@ use crate::support::{CONFIG, Env, both_backends};
 
 both_backends!(tokens_open_the_api_and_nothing_else_does, the_api_decides_exceptions_by_the_role_table);
 
-/// A running `plumb serve`, stopped when dropped.
-struct Server {
+/// A running `plumb serve`, killed (SIGKILL: no goodbyes) when dropped.
+pub struct Server {
     child: Child,
-    url: String,
+    pub url: String,
 }
 
 impl Server {
-    fn start(env: &Env) -> Server {
-        let mut child = env.command(&["serve", "--listen", "127.0.0.1:0"]).spawn().unwrap();
+    pub fn start(env: &Env) -> Server {
+        Server::start_with(env, &[])
+    }
+
+    /// With extra environment variables.
+    pub fn start_with(env: &Env, vars: &[(&str, &str)]) -> Server {
+        let mut command = env.command(&["serve", "--listen", "127.0.0.1:0"]);
+        let mut child = command.envs(vars.iter().copied()).spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let mut lines = BufReader::new(stderr).lines();
         let url = loop {

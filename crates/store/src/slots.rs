@@ -1,0 +1,209 @@
+//! The scheduler's slot claims (`schedule_slots`): the unique key on (job, slot) decides which
+//! server runs a slot, a lease that the holder moves forward keeps its claim, and `epoch`
+//! fences a holder that lost its claim. Bookkeeping, not evidence: the job's run is the
+//! evidence, so these statements run outside `WriteTx` and leave no event.
+
+use plumb_core::Timestamp;
+use plumb_core::schedule::Job;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::sql::Sql;
+use crate::{Store, StoreError};
+
+/// One claimed slot.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Slot {
+    /// The job.
+    pub job: String,
+    /// The slot: when the job was due.
+    pub scheduled_for: Timestamp,
+    /// The server running (or that ran) it.
+    pub holder: String,
+    /// Raised by every takeover; a holder's writes must name the epoch it claimed.
+    pub epoch: i64,
+    /// When it was claimed (or last taken over).
+    pub claimed_at: Timestamp,
+    /// Until when the claim holds without being renewed.
+    pub lease_until: Timestamp,
+    /// When the job ended, if it has.
+    pub finished_at: Option<Timestamp>,
+    /// How it ended (a run outcome), if it has.
+    pub outcome: Option<String>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// The run recording the job.
+    pub run_id: Option<String>,
+}
+
+/// A claim a server holds: what it must name to renew or finish it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The job.
+    pub job: Job,
+    /// The slot.
+    pub scheduled_for: Timestamp,
+    /// This server.
+    pub holder: String,
+    /// The epoch it claimed.
+    pub epoch: i64,
+}
+
+/// How a claimed job ended.
+#[derive(Clone, Debug)]
+pub struct Finish<'a> {
+    /// A run outcome word.
+    pub outcome: &'a str,
+    /// Why it failed.
+    pub error: Option<&'a str>,
+    /// The run recording the job.
+    pub run_id: &'a str,
+}
+
+const COLUMNS: &str =
+    "job, scheduled_for, holder, epoch, claimed_at, lease_until, finished_at, outcome, error, run_id";
+
+impl Store {
+    /// The latest slot `job` claimed, finished or not.
+    pub async fn last_slot(&self, job: Job) -> Result<Option<Slot>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM schedule_slots WHERE job = "));
+        sql.bind(job.as_str().to_owned()).push(" ORDER BY scheduled_for DESC LIMIT 1");
+        sql.query(self.backend).fetch_optional(&self.pool).await?.as_ref().map(from_row).transpose()
+    }
+
+    /// The last `limit` slots of every job, newest first.
+    pub async fn slots(&self, limit: i64) -> Result<Vec<Slot>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {COLUMNS} FROM schedule_slots ORDER BY scheduled_for DESC, job LIMIT "
+        ));
+        sql.bind(limit);
+        let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Claims `job`'s slot `scheduled_for` for `holder` until `lease_until`: `None` when another
+    /// server claimed it first (the unique key refused the insert).
+    pub async fn claim_slot(
+        &self,
+        job: Job,
+        scheduled_for: Timestamp,
+        holder: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<Claim>, StoreError> {
+        let mut sql = Sql::new(
+            "INSERT INTO schedule_slots (job, scheduled_for, holder, epoch, claimed_at, lease_until) VALUES ",
+        );
+        sql.row(|row| {
+            row.value(job.as_str().to_owned())
+                .value(scheduled_for.to_string())
+                .value(holder.to_owned())
+                .value(1_i64)
+                .value(now.to_string())
+                .value(lease_until.to_string());
+        })
+        .push(" ON CONFLICT (job, scheduled_for) DO NOTHING");
+        let inserted = sql.query(self.backend).execute(&self.pool).await?.rows_affected() == 1;
+        Ok(inserted.then(|| Claim { job, scheduled_for, holder: holder.to_owned(), epoch: 1 }))
+    }
+
+    /// Takes over `slot`, unfinished and with its lease run out at `now`, for `holder`: `None`
+    /// when another server renewed, finished or took it first.
+    pub async fn take_over_slot(
+        &self,
+        slot: &Slot,
+        job: Job,
+        holder: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<Claim>, StoreError> {
+        let epoch = slot.epoch + 1;
+        let mut sql = Sql::new("UPDATE schedule_slots SET holder = ");
+        sql.bind(holder.to_owned())
+            .push(", epoch = ")
+            .bind(epoch)
+            .push(", claimed_at = ")
+            .bind(now.to_string())
+            .push(", lease_until = ")
+            .bind(lease_until.to_string());
+        where_held(&mut sql, job, slot.scheduled_for, slot.epoch);
+        sql.push(" AND lease_until < ").bind(now.to_string());
+        let taken = sql.query(self.backend).execute(&self.pool).await?.rows_affected() == 1;
+        let claim = Claim { job, scheduled_for: slot.scheduled_for, holder: holder.to_owned(), epoch };
+        Ok(taken.then_some(claim))
+    }
+
+    /// Moves a held claim's lease to `lease_until`; false when the claim was lost (taken over
+    /// after the lease ran out), in which case the holder must stop.
+    pub async fn renew_slot(&self, claim: &Claim, lease_until: Timestamp) -> Result<bool, StoreError> {
+        let mut sql = Sql::new("UPDATE schedule_slots SET lease_until = ");
+        sql.bind(lease_until.to_string());
+        where_held(&mut sql, claim.job, claim.scheduled_for, claim.epoch);
+        Ok(sql.query(self.backend).execute(&self.pool).await?.rows_affected() == 1)
+    }
+
+    /// Records how a held claim's job ended; false when the claim had been lost.
+    pub async fn finish_slot(
+        &self,
+        claim: &Claim,
+        at: Timestamp,
+        finish: &Finish<'_>,
+    ) -> Result<bool, StoreError> {
+        let mut sql = Sql::new("UPDATE schedule_slots SET finished_at = ");
+        sql.bind(at.to_string())
+            .push(", outcome = ")
+            .bind(finish.outcome.to_owned())
+            .push(", error = ")
+            .bind_text(finish.error.map(str::to_owned))
+            .push(", run_id = ")
+            .bind(finish.run_id.to_owned());
+        where_held(&mut sql, claim.job, claim.scheduled_for, claim.epoch);
+        Ok(sql.query(self.backend).execute(&self.pool).await?.rows_affected() == 1)
+    }
+
+    /// Gives up a held, unfinished claim at once (a server shutting down), so another server
+    /// takes it over without waiting for the lease.
+    pub async fn release_slot(&self, claim: &Claim, now: Timestamp) -> Result<(), StoreError> {
+        let released = Timestamp::from_micros(now.as_micros() - 1).unwrap_or(now);
+        let mut sql = Sql::new("UPDATE schedule_slots SET lease_until = ");
+        sql.bind(released.to_string());
+        where_held(&mut sql, claim.job, claim.scheduled_for, claim.epoch);
+        sql.query(self.backend).execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// `WHERE` the claim is still the one held at `epoch` and unfinished.
+fn where_held(sql: &mut Sql, job: Job, scheduled_for: Timestamp, epoch: i64) {
+    sql.push(" WHERE job = ")
+        .bind(job.as_str().to_owned())
+        .push(" AND scheduled_for = ")
+        .bind(scheduled_for.to_string())
+        .push(" AND epoch = ")
+        .bind(epoch)
+        .push(" AND finished_at IS NULL");
+}
+
+fn timestamp(row: &AnyRow, field: &'static str) -> Result<Timestamp, StoreError> {
+    let text: String = row.try_get(field)?;
+    text.parse().map_err(|_| StoreError::Corrupt { field, reason: "not a timestamp".to_owned(), value: text })
+}
+
+fn from_row(row: &AnyRow) -> Result<Slot, StoreError> {
+    let finished: Option<String> = row.try_get("finished_at")?;
+    Ok(Slot {
+        job: row.try_get("job")?,
+        scheduled_for: timestamp(row, "scheduled_for")?,
+        holder: row.try_get("holder")?,
+        epoch: row.try_get("epoch")?,
+        claimed_at: timestamp(row, "claimed_at")?,
+        lease_until: timestamp(row, "lease_until")?,
+        finished_at: match finished {
+            Some(_) => Some(timestamp(row, "finished_at")?),
+            None => None,
+        },
+        outcome: row.try_get("outcome")?,
+        error: row.try_get("error")?,
+        run_id: row.try_get("run_id")?,
+    })
+}
