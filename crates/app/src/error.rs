@@ -23,6 +23,11 @@ pub struct Environment(pub String);
 #[error("{0}")]
 pub struct Stale(pub String);
 
+/// What was asked is already under way (a job running); asking again later will do.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Busy(pub String);
+
 /// Not permitted: the principal lacks the role the action needs.
 #[derive(Debug, thiserror::Error)]
 #[error("not permitted: {0}")]
@@ -61,6 +66,8 @@ pub enum Class {
     NotPermitted,
     /// It was based on a read that is no longer current.
     Stale,
+    /// It is under way already.
+    Busy,
 }
 
 /// The class of an error (see [`Class`]).
@@ -88,6 +95,9 @@ pub fn classify(err: &anyhow::Error) -> Class {
         if cause.is::<Stale>() {
             return Class::Stale;
         }
+        if cause.is::<Busy>() {
+            return Class::Busy;
+        }
     }
     Class::BadInput
 }
@@ -97,7 +107,7 @@ pub fn classify(err: &anyhow::Error) -> Class {
 pub fn exit_code(err: &anyhow::Error) -> ExitCode {
     ExitCode::from(match classify(err) {
         Class::BadInput | Class::NotFound | Class::Stale => 2,
-        Class::Environment => 3,
+        Class::Environment | Class::Busy => 3,
         Class::NotPermitted => 4,
     })
 }

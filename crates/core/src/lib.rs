@@ -6,6 +6,7 @@
 //! CLI and the API share one implementation of each rule.
 
 pub mod authz;
+pub mod controls;
 pub mod coverage;
 pub mod drift;
 pub mod enums;

@@ -32,8 +32,8 @@ pub struct Slot {
     pub outcome: Option<String>,
     /// Why it failed, if it did.
     pub error: Option<String>,
-    /// The run recording the job.
-    pub run_id: Option<String>,
+    /// The id of the run recording the job (recorded once the job ends).
+    pub run_id: String,
 }
 
 /// A claim a server holds: what it must name to renew or finish it.
@@ -47,6 +47,8 @@ pub struct Claim {
     pub holder: String,
     /// The epoch it claimed.
     pub epoch: i64,
+    /// The id the job's run is recorded under.
+    pub run_id: String,
 }
 
 /// How a claimed job ended.
@@ -56,8 +58,6 @@ pub struct Finish<'a> {
     pub outcome: &'a str,
     /// Why it failed.
     pub error: Option<&'a str>,
-    /// The run recording the job.
-    pub run_id: &'a str,
 }
 
 const COLUMNS: &str =
@@ -81,18 +81,26 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
-    /// Claims `job`'s slot `scheduled_for` for `holder` until `lease_until`: `None` when another
-    /// server claimed it first (the unique key refused the insert).
+    /// The slot whose job's run is (or will be) recorded as `run_id`.
+    pub async fn slot_of_run(&self, run_id: &str) -> Result<Option<Slot>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM schedule_slots WHERE run_id = "));
+        sql.bind(run_id.to_owned());
+        sql.query(self.backend).fetch_optional(&self.pool).await?.as_ref().map(from_row).transpose()
+    }
+
+    /// Claims `job`'s slot `scheduled_for` for `holder` until `lease_until`, its run to be
+    /// recorded as `run_id`: `None` when another server claimed it first (the unique key
+    /// refused the insert).
     pub async fn claim_slot(
         &self,
         job: Job,
         scheduled_for: Timestamp,
         holder: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
+        (now, lease_until): (Timestamp, Timestamp),
+        run_id: &str,
     ) -> Result<Option<Claim>, StoreError> {
         let mut sql = Sql::new(
-            "INSERT INTO schedule_slots (job, scheduled_for, holder, epoch, claimed_at, lease_until) VALUES ",
+            "INSERT INTO schedule_slots (job, scheduled_for, holder, epoch, claimed_at, lease_until, run_id) VALUES ",
         );
         sql.row(|row| {
             row.value(job.as_str().to_owned())
@@ -100,11 +108,14 @@ impl Store {
                 .value(holder.to_owned())
                 .value(1_i64)
                 .value(now.to_string())
-                .value(lease_until.to_string());
+                .value(lease_until.to_string())
+                .value(run_id.to_owned());
         })
         .push(" ON CONFLICT (job, scheduled_for) DO NOTHING");
         let inserted = sql.query(self.backend).execute(&self.pool).await?.rows_affected() == 1;
-        Ok(inserted.then(|| Claim { job, scheduled_for, holder: holder.to_owned(), epoch: 1 }))
+        let claim =
+            Claim { job, scheduled_for, holder: holder.to_owned(), epoch: 1, run_id: run_id.to_owned() };
+        Ok(inserted.then_some(claim))
     }
 
     /// Takes over `slot`, unfinished and with its lease run out at `now`, for `holder`: `None`
@@ -129,7 +140,13 @@ impl Store {
         where_held(&mut sql, job, slot.scheduled_for, slot.epoch);
         sql.push(" AND lease_until < ").bind(now.to_string());
         let taken = sql.query(self.backend).execute(&self.pool).await?.rows_affected() == 1;
-        let claim = Claim { job, scheduled_for: slot.scheduled_for, holder: holder.to_owned(), epoch };
+        let claim = Claim {
+            job,
+            scheduled_for: slot.scheduled_for,
+            holder: holder.to_owned(),
+            epoch,
+            run_id: slot.run_id.clone(),
+        };
         Ok(taken.then_some(claim))
     }
 
@@ -154,9 +171,7 @@ impl Store {
             .push(", outcome = ")
             .bind(finish.outcome.to_owned())
             .push(", error = ")
-            .bind_text(finish.error.map(str::to_owned))
-            .push(", run_id = ")
-            .bind(finish.run_id.to_owned());
+            .bind_text(finish.error.map(str::to_owned));
         where_held(&mut sql, claim.job, claim.scheduled_for, claim.epoch);
         Ok(sql.query(self.backend).execute(&self.pool).await?.rows_affected() == 1)
     }

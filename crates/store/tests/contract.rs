@@ -495,13 +495,16 @@ async fn a_slot_is_claimed_once_and_taken_over_only_after_its_lease(f: Fixture) 
     // A second store on the same database stands for a second server.
     let other = Store::open(&f.url, &OpenOptions::default()).await.unwrap();
     let (first, second) = tokio::join!(
-        f.store.claim_slot(Job::Sync, slot, "a", now, lease),
-        other.claim_slot(Job::Sync, slot, "b", now, lease)
+        f.store.claim_slot(Job::Sync, slot, "a", (now, lease), "RA"),
+        other.claim_slot(Job::Sync, slot, "b", (now, lease), "RB")
     );
     let claims: Vec<_> = [first.unwrap(), second.unwrap()].into_iter().flatten().collect();
     assert_eq!(claims.len(), 1, "exactly one server claims a slot: {claims:?}");
     let claim = &claims[0];
-    assert!(f.store.claim_slot(Job::Drift, slot, "b", now, lease).await.unwrap().is_some(), "jobs are apart");
+    assert!(
+        f.store.claim_slot(Job::Drift, slot, "b", (now, lease), "RC").await.unwrap().is_some(),
+        "jobs are apart"
+    );
 
     let held = f.store.last_slot(Job::Sync).await.unwrap().unwrap();
     assert_eq!((held.holder.as_str(), held.epoch, held.finished_at), (claim.holder.as_str(), 1, None));
@@ -520,14 +523,13 @@ async fn a_slot_is_claimed_once_and_taken_over_only_after_its_lease(f: Fixture) 
         !f.store.renew_slot(claim, at("2026-12-07T01:09:00Z")).await.unwrap(),
         "the first holder is fenced off"
     );
-    let finish = plumb_store::Finish { outcome: "succeeded", error: None, run_id: "R1" };
+    assert_eq!(taken.run_id, claim.run_id, "the run keeps its id across a takeover");
+    let finish = plumb_store::Finish { outcome: "succeeded", error: None };
     assert!(!f.store.finish_slot(claim, late, &finish).await.unwrap());
     assert!(f.store.finish_slot(&taken, late, &finish).await.unwrap());
     let done = f.store.last_slot(Job::Sync).await.unwrap().unwrap();
-    assert_eq!(
-        (done.holder.as_str(), done.outcome.as_deref(), done.run_id.as_deref()),
-        (taker, Some("succeeded"), Some("R1"))
-    );
+    assert_eq!((done.holder.as_str(), done.outcome.as_deref()), (taker, Some("succeeded")));
+    assert_eq!(f.store.slot_of_run(&claim.run_id).await.unwrap().unwrap().job, "sync");
     assert!(
         f.store
             .take_over_slot(&done, Job::Sync, "c", at("2026-12-08T00:00:00Z"), lease)

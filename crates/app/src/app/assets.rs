@@ -173,3 +173,35 @@ pub async fn get(ctx: &Context, reference: &str) -> anyhow::Result<Asset> {
     ctx.permit(Action::Read)?;
     Ok(ctx.store.asset(reference).await?)
 }
+
+/// An asset's history: every event about it, oldest first.
+pub async fn history(ctx: &Context, reference: &str) -> anyhow::Result<Vec<plumb_core::Event>> {
+    ctx.permit(Action::Read)?;
+    let asset = ctx.store.asset(reference).await?;
+    Ok(ctx.store.asset_history(asset.id).await?)
+}
+
+/// One relationship of an asset, seen from it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Related {
+    /// `out` (this asset is the subject) or `in`.
+    pub direction: &'static str,
+    /// The kind of relationship.
+    pub kind: RelationKind,
+    /// The other asset's id.
+    pub id: String,
+    /// The other asset's key.
+    pub key: String,
+}
+
+/// An asset's relationships, both ways.
+pub async fn relationships(ctx: &Context, asset: &Asset) -> anyhow::Result<Vec<Related>> {
+    ctx.permit(Action::Read)?;
+    let mut related = Vec::new();
+    for edge in ctx.store.relationships_of(asset.id).await? {
+        let (direction, other) = if edge.from == asset.id { ("out", edge.to) } else { ("in", edge.from) };
+        let other = ctx.store.asset(&other.to_string()).await?;
+        related.push(Related { direction, kind: edge.kind, id: other.id.to_string(), key: other.key });
+    }
+    Ok(related)
+}

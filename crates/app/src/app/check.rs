@@ -32,6 +32,55 @@ use crate::error::BadInput;
 
 const BATCH: usize = 500;
 
+/// One check as `plumb policy list` and the API describe it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckInfo {
+    /// `pack/rule`.
+    pub id: String,
+    /// Its pack or policy folder.
+    pub pack: String,
+    /// Short title.
+    pub title: String,
+    /// Severity of a failure.
+    pub severity: plumb_core::model::Severity,
+    /// `resource` or `account`.
+    pub scope: String,
+    /// `native` or `conftest`.
+    pub style: String,
+    /// The controls it is evidence for.
+    pub controls: Vec<String>,
+    /// How to fix a failure.
+    pub remediation: String,
+    /// Resource types it reads (empty: all).
+    pub types: Vec<String>,
+    /// Services whose collection it needs.
+    pub requires: Vec<String>,
+    /// The file it is defined in.
+    pub path: String,
+}
+
+/// The checks a request selects, described.
+pub fn catalogue(request: &CheckRequest) -> anyhow::Result<Vec<CheckInfo>> {
+    let set = policies(request, Limits::default())?.set;
+    Ok(set
+        .checks()
+        .iter()
+        .map(|c| CheckInfo {
+            id: c.id.clone(),
+            pack: c.pack.clone(),
+            title: c.title.clone(),
+            severity: c.severity,
+            scope: format!("{:?}", c.scope).to_lowercase(),
+            style: format!("{:?}", c.style).to_lowercase(),
+            controls: c.controls.clone(),
+            remediation: c.remediation.clone(),
+            types: c.types.clone(),
+            requires: c.requires.clone(),
+            path: c.path.clone(),
+        })
+        .collect())
+}
+
 /// What to check.
 #[derive(Clone, Debug, Default)]
 pub struct CheckRequest {

@@ -67,3 +67,43 @@ pub async fn run(ctx: &Context, id: &str) -> anyhow::Result<Run> {
     ctx.permit(Action::Read)?;
     Ok(ctx.store.run(id).await?)
 }
+
+/// A run recorded, or the slot of a job whose run is not recorded yet.
+#[derive(Clone, Debug)]
+pub enum RunState {
+    /// The run.
+    Recorded(Run),
+    /// Still running: its slot (holder, since when).
+    Running(plumb_store::Slot),
+}
+
+/// The run `id`, or, for a job still running, its slot: a job's run id is known from its
+/// claim on.
+pub async fn run_or_running(ctx: &Context, id: &str) -> anyhow::Result<RunState> {
+    ctx.permit(Action::Read)?;
+    match ctx.store.run(id).await {
+        Ok(run) => Ok(RunState::Recorded(run)),
+        Err(plumb_store::StoreError::NotFound { .. }) => match ctx.store.slot_of_run(id).await? {
+            Some(slot) if slot.finished_at.is_none() => Ok(RunState::Running(slot)),
+            _ => Err(plumb_store::StoreError::NotFound { what: "run", reference: id.to_owned() }.into()),
+        },
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Drift as it stands: the open drift items and the latest drift run.
+#[derive(Clone, Debug, Serialize)]
+pub struct DriftView {
+    /// Open unmanaged, missing and changed items.
+    pub items: Vec<Listed>,
+    /// The latest drift run (its details hold the coverage), if one ran.
+    pub run: Option<Run>,
+}
+
+/// The open drift items and the latest drift run.
+pub async fn drift(ctx: &Context) -> anyhow::Result<DriftView> {
+    let filter = FindingFilter { check: Some("drift/*".to_owned()), ..FindingFilter::default() };
+    let items = list(ctx, &filter).await?;
+    let run = ctx.store.runs(Some(RunKind::Drift), 1).await?.into_iter().next();
+    Ok(DriftView { items, run })
+}

@@ -30,6 +30,7 @@ use tokio::sync::watch;
 use crate::app::progress::{Shared, Silent};
 use crate::app::{Context, alerts, check, drift, exceptions, sync};
 use crate::config::Config;
+use crate::error::Busy;
 
 /// Who the scheduler acts as: an agent of the policy, recorded on every run it makes.
 pub const SCHEDULER: &str = "scheduler";
@@ -95,6 +96,7 @@ pub struct Planned {
 
 /// The schedule: every configured job, its next `count` slots, its last slot and any missed.
 pub async fn plan(ctx: &Context, count: usize) -> anyhow::Result<Vec<Planned>> {
+    ctx.permit(plumb_core::authz::Action::Read)?;
     let now = plumb_store::now();
     let mut planned = Vec::new();
     for (job, cron) in ctx.config.schedule.jobs() {
@@ -109,7 +111,7 @@ pub async fn plan(ctx: &Context, count: usize) -> anyhow::Result<Vec<Planned>> {
             last_holder: last.as_ref().map(|s| s.holder.clone()),
             last_outcome: outcome,
             last_error: last.as_ref().and_then(|s| s.error.clone()),
-            last_run: last.and_then(|s| s.run_id),
+            last_run: last.map(|s| s.run_id),
             missed,
         });
     }
@@ -154,7 +156,7 @@ pub async fn run(
                         Ok(Some(claim)) => {
                             busy.push(*job);
                             let (ctx, cron, stop) = (ctx.clone(), cron.clone(), stop.clone());
-                            running.spawn(async move { hold(&ctx, claim, &cron, timing, stop).await });
+                            running.spawn(async move { hold(&ctx, claim, Some(&cron), timing, stop).await });
                         }
                         Ok(None) => {}
                         Err(err) => tracing::warn!(message = "cannot claim a slot", job = %job, error = %err),
@@ -202,15 +204,61 @@ async fn claim_due(
     let Some(slot) = schedule::due(cron, last.map(|s| s.scheduled_for), started, now) else {
         return Ok(None);
     };
-    Ok(store.claim_slot(job, slot, holder, now, lease_until).await?)
+    let run_id = ulid::Ulid::generate().to_string();
+    Ok(store.claim_slot(job, slot, holder, (now, lease_until), &run_id).await?)
+}
+
+/// A job started on request: the run it will be recorded as, and its slot.
+#[derive(Clone, Debug, Serialize)]
+pub struct Started {
+    /// The id its run will have (`GET /api/v1/runs/{id}` answers "running" until then).
+    pub run_id: String,
+    /// The job.
+    pub job: Job,
+    /// Its slot: now.
+    pub slot: Timestamp,
+}
+
+/// Starts `job` now for the principal of `ctx` (who must be allowed to record runs), in the
+/// background of this server, under the same claim as a scheduled slot: refused while the
+/// job's latest claim is running anywhere (no overlap).
+pub async fn start(
+    ctx: Context,
+    job: Job,
+    holder: &str,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Started> {
+    ctx.permit(plumb_core::authz::Action::RecordRun)?;
+    let timing = Timing::from_env();
+    let now = plumb_store::now();
+    if let Some(last) = ctx.store.last_slot(job).await?
+        && last.finished_at.is_none()
+        && last.lease_until >= now
+    {
+        return Err(Busy(format!(
+            "a {job} job is running already (run {}, started by {} for {})",
+            last.run_id, last.holder, last.scheduled_for
+        ))
+        .into());
+    }
+    let run_id = ulid::Ulid::generate().to_string();
+    let Some(claim) =
+        ctx.store.claim_slot(job, now, holder, (now, later(now, timing.lease)), &run_id).await?
+    else {
+        return Err(Busy(format!("a {job} job was started for {now} by another request")).into());
+    };
+    let started = Started { run_id, job, slot: now };
+    tokio::spawn(async move { hold(&ctx, claim, None, timing, stop).await });
+    Ok(started)
 }
 
 /// Runs a claimed job while renewing its claim, then records it; stops early, releasing the
 /// claim, when told to stop, and abandons the job when the claim is lost.
+/// `cron` is the schedule's expression, or `None` for a job started on request.
 async fn hold(
     ctx: &Context,
     claim: Claim,
-    cron: &Cron,
+    cron: Option<&Cron>,
     timing: Timing,
     mut stop: watch::Receiver<bool>,
 ) -> Job {
@@ -362,12 +410,12 @@ fn rank(outcome: RunOutcome) -> u8 {
 async fn finish(
     ctx: &Context,
     claim: &Claim,
-    cron: &Cron,
+    cron: Option<&Cron>,
     started: Timestamp,
     done: Done,
 ) -> anyhow::Result<()> {
     let run = Run {
-        id: ulid::Ulid::generate().to_string(),
+        id: claim.run_id.clone(),
         kind: RunKind::Job,
         name: claim.job.as_str().to_owned(),
         started_at: started,
@@ -377,7 +425,8 @@ async fn finish(
         inputs: json!({
             "job": claim.job,
             "slot": claim.scheduled_for,
-            "cron": cron.to_string(),
+            "cron": cron.map(ToString::to_string),
+            "on_request": cron.is_none(),
             "holder": claim.holder,
             "epoch": claim.epoch,
         }),
@@ -398,7 +447,7 @@ async fn finish(
         )
         .await?;
     }
-    let finish = Finish { outcome: done.outcome.as_str(), error: done.error.as_deref(), run_id: &run.id };
+    let finish = Finish { outcome: done.outcome.as_str(), error: done.error.as_deref() };
     if !ctx.store.finish_slot(claim, plumb_store::now(), &finish).await? {
         tracing::warn!(message = "the claim was taken over before the job ended; both runs are recorded", job = %claim.job);
     }

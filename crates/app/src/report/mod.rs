@@ -220,6 +220,10 @@ fn cell_text(value: Option<&Value>) -> String {
         None | Some(Value::Null) => "-".to_owned(),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Object(map)) if map.is_empty() => "-".to_owned(),
+        Some(Value::Array(items)) if items.is_empty() => "-".to_owned(),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")
+        }
         Some(Value::Object(map)) if map.values().all(Value::is_string) => map
             .iter()
             .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))

@@ -18,8 +18,9 @@ use prometheus_client::registry::Registry;
 
 use crate::api::Api;
 use crate::api::auth::Caller;
-use crate::api::problem::Problem;
+use crate::api::problem::{Problem, Problems};
 use crate::app;
+use plumb_core::model::RunOutcome;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -41,6 +42,11 @@ struct FindingLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabels {
     status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobLabels {
+    job: String,
 }
 
 type Latency = Family<RouteLabels, Histogram, fn() -> Histogram>;
@@ -81,7 +87,33 @@ impl Metrics {
     }
 }
 
-/// `GET /metrics`.
+/// The scheduled jobs' last success (Unix seconds) and how long it took, from their runs.
+async fn jobs(ctx: &crate::app::Context, snapshot: &mut Registry) -> anyhow::Result<()> {
+    let last_success = Family::<JobLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+    let duration = Family::<JobLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+    let mut seen = std::collections::BTreeSet::new();
+    let runs = app::findings::runs(ctx, Some(plumb_core::model::RunKind::Job), 1_000).await?;
+    for run in runs.iter().filter(|r| matches!(r.outcome, RunOutcome::Succeeded | RunOutcome::Blocked)) {
+        if seen.insert(run.name.clone()) {
+            let labels = JobLabels { job: run.name.clone() };
+            let micros = run.finished_at.as_micros();
+            last_success.get_or_create(&labels).set(micros as f64 / 1e6);
+            let took = (micros - run.started_at.as_micros()) as f64 / 1e6;
+            duration.get_or_create(&labels).set(took);
+        }
+    }
+    snapshot.register(
+        "job_last_success_timestamp_seconds",
+        "When each scheduled job last succeeded",
+        last_success,
+    );
+    snapshot.register("job_last_success_duration_seconds", "How long its last success took", duration);
+    Ok(())
+}
+
+/// The Prometheus metrics of this server and of the inventory.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"), Problems))]
 pub async fn scrape(State(api): State<Arc<Api>>, Caller(ctx): Caller) -> Result<impl IntoResponse, Problem> {
     let mut snapshot = Registry::with_prefix("plumb");
     let findings = Family::<FindingLabels, Gauge>::default();
@@ -103,6 +135,7 @@ pub async fn scrape(State(api): State<Arc<Api>>, Caller(ctx): Caller) -> Result<
         assets.get_or_create(&StatusLabels { status: status.as_str().to_owned() }).set(count);
     }
     snapshot.register("assets", "Assets, by lifecycle status", assets);
+    jobs(&ctx, &mut snapshot).await?;
     let mut text = String::new();
     let encoded = encode(&mut text, &api.metrics.registry).and_then(|()| {
         // Each registry ends with `# EOF`; only the last may.

@@ -319,8 +319,7 @@ pub async fn run(settings: &Settings, format: Format, command: AssetCommand) -> 
         AssetCommand::Import(args) => import(&ctx, format, args).await?,
         AssetCommand::Export(args) => export(&ctx, format, args).await?,
         AssetCommand::History { asset } => {
-            let asset = ctx.store.asset(&asset).await?;
-            let events = ctx.store.asset_history(asset.id).await?;
+            let events = app::assets::history(&ctx, &asset).await?;
             if format == Format::Table {
                 let rows: Vec<serde_json::Value> = events.iter().map(history_row).collect();
                 report::list(&mut stdout(), format, EVENT_VIEW, &rows, None)?;
@@ -351,25 +350,12 @@ pub async fn run(settings: &Settings, format: Format, command: AssetCommand) -> 
 struct Shown<'a> {
     #[serde(flatten)]
     asset: &'a Asset,
-    relationships: Vec<Related>,
-}
-
-#[derive(Serialize)]
-struct Related {
-    direction: &'static str,
-    kind: RelationKind,
-    id: String,
-    key: String,
+    relationships: Vec<app::assets::Related>,
 }
 
 async fn show(ctx: &Context, format: Format, reference: &str) -> anyhow::Result<()> {
     let asset = app::assets::get(ctx, reference).await?;
-    let mut relationships = Vec::new();
-    for edge in ctx.store.relationships_of(asset.id).await? {
-        let (direction, other) = if edge.from == asset.id { ("out", edge.to) } else { ("in", edge.from) };
-        let other = ctx.store.asset(&other.to_string()).await?;
-        relationships.push(Related { direction, kind: edge.kind, id: other.id.to_string(), key: other.key });
-    }
+    let relationships = app::assets::relationships(ctx, &asset).await?;
     let out = &mut stdout();
     match format {
         Format::Json => report::write_json(out, &Shown { asset: &asset, relationships })?,

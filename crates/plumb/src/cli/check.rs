@@ -8,7 +8,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use plumb_core::model::{FindingStatus, Severity};
 use plumb_policy::PACKS;
 use plumb_store::OpenOptions;
-use serde_json::json;
 
 use crate::app::check::{CheckReport, CheckRequest, FailOn};
 use crate::app::{self, Settings};
@@ -170,18 +169,7 @@ pub async fn policy(settings: &Settings, format: Format, command: PolicyCommand)
     match command {
         PolicyCommand::List { packs, policies, overrides } => {
             let request = CheckRequest { packs, policy_dirs: policies, environment: None, overrides };
-            let set = app::check::policies(&request, plumb_policy::Limits::default())?.set;
-            let rows: Vec<_> = set
-                .checks()
-                .iter()
-                .map(|c| {
-                    json!({
-                        "id": c.id, "pack": c.pack, "title": c.title, "severity": c.severity.as_str(),
-                        "scope": format!("{:?}", c.scope).to_lowercase(), "style": format!("{:?}", c.style).to_lowercase(),
-                        "controls": c.controls.join(" "), "types": c.types, "requires": c.requires, "path": c.path,
-                    })
-                })
-                .collect();
+            let rows = app::check::catalogue(&request)?;
             report::list(&mut stdout(), format, CHECK_VIEW, &rows, None)?;
         }
         PolicyCommand::Show { pack } => {

@@ -6,6 +6,7 @@
 mod fake_http;
 mod support;
 
+mod api;
 mod assets;
 mod check;
 mod check_aws;

@@ -46,13 +46,13 @@ impl Drop for Server {
     }
 }
 
-fn client() -> reqwest::blocking::Client {
+pub fn client() -> reqwest::blocking::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::new()
 }
 
 /// GET `path` with `token` (if any): the status and the body as JSON (or as a JSON string).
-fn get(server: &Server, path: &str, token: Option<&str>) -> (u16, Value, reqwest::header::HeaderMap) {
+pub fn get(server: &Server, path: &str, token: Option<&str>) -> (u16, Value, reqwest::header::HeaderMap) {
     let mut request = client().get(format!("{}{path}", server.url));
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -64,7 +64,7 @@ fn get(server: &Server, path: &str, token: Option<&str>) -> (u16, Value, reqwest
 }
 
 /// POST `body` (JSON, or nothing) to `path` with `token`: the status and the body.
-fn post(server: &Server, path: &str, token: &str, body: Option<&str>) -> (u16, Value) {
+pub fn post(server: &Server, path: &str, token: &str, body: Option<&str>) -> (u16, Value) {
     let mut request = client().post(format!("{}{path}", server.url)).bearer_auth(token);
     if let Some(body) = body {
         request = request.header("content-type", "application/json").body(body.to_owned());
@@ -76,7 +76,7 @@ fn post(server: &Server, path: &str, token: &str, body: Option<&str>) -> (u16, V
 }
 
 /// A token for `name` with `role`, made by the admin.
-fn token_for(env: &Env, name: &str, role: &str) -> String {
+pub fn token_for(env: &Env, name: &str, role: &str) -> String {
     let args = ["token", "create", "--name", name, "--role", role];
     env.plumb_with(&args, &[("PLUMB_ACTOR", "root@example.com")]).ok().stdout.trim().to_owned()
 }
@@ -199,8 +199,11 @@ fn tokens_open_the_api_and_nothing_else_does(env: &Env) {
     keys.sort_unstable();
     assert_eq!(keys, ["SN-1", "SN-2", arn]);
     assert!(second["next_cursor"].is_null(), "{second}");
-    let (status, asset, _) = get(&server, &format!("/api/v1/assets/{arn}"), Some(&token));
+    // A key is one path segment, its slashes percent-encoded.
+    let (status, asset, _) =
+        get(&server, &format!("/api/v1/assets/{}", arn.replace('/', "%2F")), Some(&token));
     assert_eq!((status, asset["key"].as_str()), (200, Some(arn)), "{asset}");
+    assert_eq!(get(&server, &format!("/api/v1/assets/{arn}"), Some(&token)).0, 404);
     let (status, missing, _) = get(&server, "/api/v1/assets/SN-404", Some(&token));
     assert_eq!(status, 404, "{missing}");
     let (status, bad, _) = get(&server, "/api/v1/assets?status=lost", Some(&token));

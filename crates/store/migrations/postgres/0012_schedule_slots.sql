@@ -3,7 +3,8 @@
 -- succeeds, so each slot runs once (no advisory locks, which fail silently through poolers).
 -- The holder keeps its claim alive by moving `lease_until` forward while the job runs; a
 -- claim whose lease ran out unfinished is taken over by another server, which raises `epoch`
--- so the first holder's late writes are refused. The job's evidence is its run (`run_id`);
+-- so the first holder's late writes are refused. The job's evidence is its run (`run_id`,
+-- chosen at the claim so a job started through the API can be pointed at while it runs);
 -- this table is the scheduler's bookkeeping, not on the chain.
 CREATE TABLE schedule_slots (
     job           TEXT NOT NULL,
@@ -15,6 +16,8 @@ CREATE TABLE schedule_slots (
     finished_at   TEXT,
     outcome       TEXT,
     error         TEXT,
-    run_id        TEXT,
+    run_id        TEXT NOT NULL,
     PRIMARY KEY (job, scheduled_for)
 );
+
+CREATE INDEX schedule_slots_run ON schedule_slots (run_id);
