@@ -20,6 +20,7 @@ mod import;
 mod log;
 mod moto;
 mod schedule;
+mod schemathesis;
 mod secrets;
 mod serve;
 mod sync;
