@@ -57,6 +57,9 @@ pub struct Config {
     /// Limits of the exceptions register.
     #[serde(default)]
     pub exceptions: Exceptions,
+    /// Settings of `plumb serve`.
+    #[serde(default)]
+    pub serve: Serve,
     /// The folder the file is in; relative paths in the file are resolved against it.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -78,6 +81,55 @@ pub struct Roles {
     /// Read everything and change nothing.
     #[serde(default)]
     pub auditors: Vec<String>,
+}
+
+/// Settings of `plumb serve`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Serve {
+    /// Single sign-on: bearer JWTs from this OpenID Connect issuer (besides API tokens).
+    pub oidc: Option<Oidc>,
+}
+
+/// An OpenID Connect issuer whose access tokens the API accepts.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Oidc {
+    /// The issuer (`iss`), such as `https://login.example.com/realms/acme`.
+    pub issuer: String,
+    /// The audience the tokens must be for (`aud`): this API's client id or resource.
+    pub audience: String,
+    /// Where the signing keys are; default: the `jwks_uri` of the issuer's discovery document.
+    pub jwks_url: Option<String>,
+    /// The claim holding the person's email, which `[roles]` names.
+    #[serde(default = "email_claim")]
+    pub email_claim: String,
+    /// The claim listing the person's groups, matched by `group:NAME` in `[roles]`.
+    #[serde(default = "groups_claim")]
+    pub groups_claim: String,
+    /// Policy §5, "SSO with MFA": refuse tokens whose `amr` does not include mfa, otp or hwk.
+    #[serde(default = "yes")]
+    pub require_mfa: bool,
+    /// The least time between two fetches of the keys when a token names an unknown key
+    /// (rotation), so a flood of forged key ids cannot make plumb hammer the issuer.
+    #[serde(default = "cool_down")]
+    pub jwks_cooldown_seconds: u64,
+}
+
+fn email_claim() -> String {
+    "email".to_owned()
+}
+
+fn groups_claim() -> String {
+    "groups".to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn cool_down() -> u64 {
+    60
 }
 
 /// Limits of the exceptions register (policy §9).

@@ -108,8 +108,18 @@ impl RoleHolders {
     /// The roles `who` holds. With no admins configured, a user of the local command line
     /// administers (a database of one team, as after `plumb init`); naming admins ends that.
     pub fn roles_of(&self, who: &str, via: Identified) -> BTreeSet<Role> {
-        let named = |holder: &Option<String>| holder.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(who));
-        let listed = |list: &[String]| list.iter().any(|h| h.eq_ignore_ascii_case(who));
+        self.roles_of_member(who, &[], via)
+    }
+
+    /// The roles `who`, a member of `groups` (single sign-on's groups claim), holds: those
+    /// naming them, and those naming `group:NAME` for one of their groups.
+    pub fn roles_of_member(&self, who: &str, groups: &[String], via: Identified) -> BTreeSet<Role> {
+        let holds = |holder: &str| {
+            holder.eq_ignore_ascii_case(who)
+                || holder.strip_prefix("group:").is_some_and(|group| groups.iter().any(|g| g == group))
+        };
+        let named = |holder: &Option<String>| holder.as_deref().is_some_and(holds);
+        let listed = |list: &[String]| list.iter().any(|h| holds(h));
         let mut roles = BTreeSet::new();
         for (role, holds) in [
             (Role::HeadOfProduct, named(&self.head_of_product)),
@@ -131,6 +141,15 @@ impl RoleHolders {
     /// The principal `who`, identified `via`.
     pub fn principal(&self, who: &str, via: Identified) -> Principal {
         Principal { who: who.to_owned(), roles: self.roles_of(who, via), via }
+    }
+
+    /// The principal `who`, a member of `groups`, signed in through single sign-on.
+    pub fn sso_principal(&self, who: &str, groups: &[String]) -> Principal {
+        Principal {
+            who: who.to_owned(),
+            roles: self.roles_of_member(who, groups, Identified::Sso),
+            via: Identified::Sso,
+        }
     }
 }
 
@@ -370,6 +389,20 @@ mod tests {
         let named = RoleHolders { admins: vec!["root@example.com".into()], ..holders };
         assert!(named.roles_of("anyone@example.com", Identified::LocalUser).is_empty());
         assert_eq!(named.roles_of("root@example.com", Identified::LocalUser), [Role::Admin].into());
+    }
+
+    #[test]
+    fn groups_of_single_sign_on_hold_the_roles_that_name_them() {
+        let holders = RoleHolders {
+            infosec_manager: Some("group:security".into()),
+            auditors: vec!["group:audit".into()],
+            admins: vec!["root@example.com".into()],
+            ..RoleHolders::default()
+        };
+        let ism = holders.sso_principal("ana@example.com", &["staff".into(), "security".into()]);
+        assert_eq!((ism.roles, ism.via), ([Role::InfosecManager].into(), Identified::Sso));
+        assert!(holders.sso_principal("bo@example.com", &["securityx".into()]).roles.is_empty());
+        assert_eq!(holders.sso_principal("cy@example.com", &["audit".into()]).roles, [Role::Auditor].into());
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod import;
 pub mod progress;
 pub mod schedule;
 pub mod seal;
+pub mod sso;
 pub mod sync;
 pub mod tokens;
 

@@ -47,6 +47,8 @@ pub struct Api {
     stopping: watch::Receiver<bool>,
     /// The built-in checks, compiled on first use.
     checks: OnceLock<Vec<CheckInfo>>,
+    /// Single sign-on, when `[serve.oidc]` is configured.
+    sso: Option<crate::app::sso::Sso>,
 }
 
 impl Api {
@@ -209,6 +211,7 @@ pub async fn serve(
             stopped.clone(),
         ))
     });
+    let sso = config.serve.oidc.clone().map(crate::app::sso::Sso::new).transpose()?;
     let api = Api {
         config,
         store,
@@ -217,6 +220,7 @@ pub async fn serve(
         holder,
         stopping: stopped.clone(),
         checks: OnceLock::new(),
+        sso,
     };
     let app = router(Arc::new(api));
     let mut until = stopped;

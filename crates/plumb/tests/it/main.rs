@@ -23,6 +23,7 @@ mod schedule;
 mod schemathesis;
 mod secrets;
 mod serve;
+mod sso;
 mod sync;
 mod sync_aws;
 mod unseen;
