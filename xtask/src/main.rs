@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo xtask bench import [--count N] [--backend sqlite|postgres]
+//! cargo xtask bench api [--count N] [--backend sqlite|postgres]   # plumb serve under wrk
 //! cargo xtask bench gates [--report-mb N] [--tf-files N]
 //! cargo xtask generate assets N FILE
 //! cargo xtask generate trivy-report MB FILE
@@ -22,6 +23,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, bail};
 
+mod api;
 mod checks;
 mod drift;
 mod recording;
@@ -36,6 +38,7 @@ fn main() -> anyhow::Result<()> {
         ["bench", "sync", rest @ ..] => checks::bench_sync(&Options::parse(rest)?),
         ["bench", "check", rest @ ..] => checks::bench_check(&Options::parse(rest)?),
         ["bench", "drift", rest @ ..] => drift::bench_drift(&Options::parse(rest)?),
+        ["bench", "api", rest @ ..] => api::bench_api(&Options::parse(rest)?),
         ["generate", "assets", count, file] => {
             generate_assets(count.parse().context("N must be a number")?, Path::new(file))
         }
@@ -47,7 +50,7 @@ fn main() -> anyhow::Result<()> {
             generate_terraform(count.parse().context("N must be a number")?, Path::new(dir))
         }
         _ => bail!(
-            "usage: cargo xtask bench import|sync|check|drift [--count N] [--backend sqlite|postgres]\n       cargo xtask bench gates [--report-mb N] [--tf-files N]\n       cargo xtask generate assets N FILE\n       cargo xtask generate trivy-report MB FILE\n       cargo xtask generate terraform N DIR\n       cargo xtask sample   (regenerates examples/sample/)"
+            "usage: cargo xtask bench import|sync|check|drift|api [--count N] [--backend sqlite|postgres]\n       cargo xtask bench gates [--report-mb N] [--tf-files N]\n       cargo xtask generate assets N FILE\n       cargo xtask generate trivy-report MB FILE\n       cargo xtask generate terraform N DIR\n       cargo xtask sample   (regenerates examples/sample/)"
         ),
     }
 }

@@ -217,11 +217,11 @@ mod tests {
         );
         check(
             json!({"type": "demo", "name": "ops", "url": "u", "scans": ["drfit"]}),
-            r#"err sink "ops" (demo): key `scans`: unknown scan "drfit", expected one of drift, exception-reminder"#,
+            r#"err sink "ops" (demo): key `scans`: unknown scan "drfit", expected one of drift, exception-reminder, sync, check, audit-reminder"#,
         );
         check(
             json!({"type": "demo", "url": "u", "scans": "drift"}),
-            "err sink (demo): key `scans`: expected a non-empty array of drift, exception-reminder",
+            "err sink (demo): key `scans`: expected a non-empty array of drift, exception-reminder, sync, check, audit-reminder",
         );
     }
 
