@@ -31,10 +31,9 @@ pub fn bench_api(options: &Options) -> anyhow::Result<()> {
         generate_assets(options.count, &data)?;
     }
     let config = dir.join("plumb.toml");
-    std::fs::write(
-        &config,
-        "[roles]\nadmins = [\"bench@example.com\"]\nauditors = [\"reader@example.com\"]\n",
-    )?;
+    let roles = "[roles]\nhead_of_product = \"hop@example.com\"\nsre_lead = \"sre@example.com\"\n";
+    let readers = "admins = [\"bench@example.com\"]\nauditors = [\"reader@example.com\"]\n";
+    std::fs::write(&config, format!("{roles}{readers}"))?;
     let url = fresh_database(&options.backend, &dir)?;
     let run = |args: &[&str]| -> anyhow::Result<String> {
         let output = Command::new(&binary)
@@ -57,7 +56,8 @@ pub fn bench_api(options: &Options) -> anyhow::Result<()> {
     let keys = sample_keys(&data)?;
     let scripts = [
         ("GET /api/v1/assets/{key}", get_script(&dir, &token, &keys)?),
-        ("list, environment=production&limit=100", path_script(&dir, "list", &token, &list_paths())?),
+        ("list, environment / status / type+owner, 100 a page", path_script(&dir, "list", &token, &list_paths())?),
+        ("list, tag=team=team-N, 100 a page", path_script(&dir, "tags", &token, &tag_paths())?),
         ("search, q=<name fragment>&limit=100", path_script(&dir, "search", &token, &search_paths())?),
     ];
     println!("| request ({} assets, {}) | requests/s | p50 | p99 | errors |", options.count, options.backend);
@@ -104,17 +104,22 @@ fn encode(key: &str) -> String {
         .collect()
 }
 
-/// Pages of a filter, starting at different points of the key order.
+/// Pages of an environment or status filter, from different points of the key order.
 fn list_paths() -> Vec<String> {
-    let mut paths = vec!["/api/v1/assets?environment=production&limit=100".to_owned()];
-    for team in 0..40 {
-        paths.push(format!("/api/v1/assets?tag=team%3Dteam-{team}&limit=100"));
-        paths.push(format!(
-            "/api/v1/assets?type=laptop&owner=bo%40example.com&limit=100&cursor={}",
-            cursor(team)
-        ));
+    let mut paths = Vec::new();
+    for n in 0..40 {
+        let cursor = cursor(n);
+        paths.push(format!("/api/v1/assets?environment=production&limit=100&cursor={cursor}"));
+        paths.push(format!("/api/v1/assets?status=registered&limit=100&cursor={cursor}"));
+        paths.push(format!("/api/v1/assets?type=laptop&owner=dara%40example.com&limit=100&cursor={cursor}"));
     }
     paths
+}
+
+/// First pages of a tag filter: tags are read from each asset's JSON column, walking the key
+/// order until a page is full.
+fn tag_paths() -> Vec<String> {
+    (0..40).map(|team| format!("/api/v1/assets?tag=team%3Dteam-{team}&limit=100")).collect()
 }
 
 /// A cursor after the `n`-th laptop (a cursor is the key in hex).

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     let cli = cli::parse();
     // A server's log is its access log: `plumb serve` logs every request by default.
     let serving = matches!(cli.command, cli::Command::Serve(_));
-    init_tracing(cli.global.verbose, serving);
+    init_tracing(cli.global.verbose, serving, cli.global.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to standard error, so standard output stays clean for `-o json` and exports.
-fn init_tracing(verbose: u8, serving: bool) {
+fn init_tracing(verbose: u8, serving: bool, format: cli::LogFormat) {
     let default = match verbose {
         0 if serving => "warn,plumb::api::requests=info,plumb_app::app::schedule=info,sqlx=error",
         0 => "warn,sqlx=error",
@@ -43,5 +43,9 @@ fn init_tracing(verbose: u8, serving: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("PLUMB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    match format {
+        cli::LogFormat::Text => builder.init(),
+        cli::LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }

@@ -46,7 +46,8 @@ pub struct AssetFilter {
     pub source: Option<String>,
     /// Tags that must be present (with the given value, when one is given).
     pub tags: Vec<TagFilter>,
-    /// Case-insensitive text that key, name, owner or location must contain.
+    /// Case-insensitive text that key, name, owner, location or a tag (key or value) must
+    /// contain.
     pub query: Option<String>,
 }
 
@@ -234,7 +235,8 @@ fn where_clause(sql: &mut Sql, backend: Backend, filter: &AssetFilter, after: Op
     if let Some(query) = &filter.query {
         let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
         sql.push(" AND (");
-        for (i, column) in ["assets.key", "assets.name", "assets.owner", "assets.location"].iter().enumerate()
+        let columns = ["assets.key", "assets.name", "assets.owner", "assets.location", "assets.tags"];
+        for (i, column) in columns.iter().enumerate()
         {
             if i > 0 {
                 sql.push(" OR ");

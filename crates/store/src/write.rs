@@ -24,8 +24,12 @@ const EVENT_COLUMNS: usize = 11;
 const EVENT_BATCH: usize = MAX_VALUES / EVENT_COLUMNS;
 
 /// The secondary indexes of `assets`, exactly as the migrations create them (a test checks).
-pub(crate) const SECONDARY_INDEXES: &[(&str, &str)] =
-    &[("assets_type", "assets (type, key)"), ("assets_owner", "assets (owner, key)")];
+pub(crate) const SECONDARY_INDEXES: &[(&str, &str)] = &[
+    ("assets_type", "assets (type, key)"),
+    ("assets_owner", "assets (owner, key)"),
+    ("assets_environment", "assets (environment, key)"),
+    ("assets_status", "assets (status, key)"),
+];
 
 /// An open writing transaction. Dropping it without [`WriteTx::commit`] rolls everything back.
 pub struct WriteTx {

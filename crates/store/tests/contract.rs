@@ -181,6 +181,9 @@ async fn filters_and_pages(f: Fixture) {
 
     let query = AssetFilter { query: Some("EY-1".into()), ..AssetFilter::default() };
     assert_eq!(f.store.count_assets(&query).await.unwrap(), 10);
+    // Tags are searched too, keys and values.
+    let tagged = AssetFilter { query: Some("DATA".into()), ..AssetFilter::default() };
+    assert_eq!(f.store.count_assets(&tagged).await.unwrap(), 5, "the team=data assets");
     let literal = AssetFilter { query: Some("%".into()), ..AssetFilter::default() };
     assert_eq!(f.store.count_assets(&literal).await.unwrap(), 0);
 

@@ -74,6 +74,20 @@ pub struct Global {
     /// Log more to standard error (-v info, -vv debug); PLUMB_LOG takes tracing filters.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
+
+    /// Log lines as text for people, or one JSON object per line for a log pipeline (the
+    /// request logs of `plumb serve` with their request id, method, route, status, duration).
+    #[arg(long, global = true, env = "PLUMB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, help_heading = GLOBAL)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `LEVEL message key=value …`.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 impl Global {

@@ -13,6 +13,7 @@ both_backends!(
     every_documented_operation_is_served_and_refuses_auditors_every_write,
     an_assets_history_relationships_transition_and_findings,
     controls_are_never_a_pass_on_evidence_not_seen_and_runs_start_through_the_api,
+    cursor_pages_return_every_asset_once_while_others_are_added,
 );
 
 /// Admins `root@`; SN-1 (staging laptop) and SN-2, linked; EX-1 requested.
@@ -241,4 +242,47 @@ fn controls_are_never_a_pass_on_evidence_not_seen_and_runs_start_through_the_api
     assert!(cfg02["reasons"].to_string().contains("no drift run"), "{cfg02}");
     let (status, schedule, _) = get(&server, "/api/v1/schedule", Some(&sre));
     assert_eq!(status, 200, "{schedule}");
+}
+
+fn cursor_pages_return_every_asset_once_while_others_are_added(env: &Env) {
+    seeded(env);
+    let editor = token_for(env, "root@example.com", "admin");
+    let server = Server::start(env);
+    let keys: Vec<String> = (0..60).map(|i| format!("A-{:03}", i * 2)).collect();
+    for key in &keys {
+        let body = json!({"key": key, "kind": "hardware", "type": "laptop"}).to_string();
+        assert_eq!(post(&server, "/api/v1/assets", &editor, Some(&body)).0, 201);
+    }
+    // While one client pages, another registers assets between and around the pages' keys.
+    let adding = {
+        let (url, token) = (server.url.clone(), editor.clone());
+        std::thread::spawn(move || {
+            for i in 0..60 {
+                let body = json!({"key": format!("A-{:03}", i * 2 + 1), "kind": "hardware", "type": "laptop"});
+                let response = client().post(format!("{url}/api/v1/assets")).bearer_auth(&token).json(&body).send();
+                assert_eq!(response.unwrap().status().as_u16(), 201);
+            }
+        })
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let (status, page, _) = get(&server, &format!("/api/v1/assets?type=laptop&limit=7{query}"), Some(&editor));
+        assert_eq!(status, 200, "{page}");
+        seen.extend(page["items"].as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    adding.join().unwrap();
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "an asset came twice: {seen:?}");
+    for key in &keys {
+        assert!(seen.contains(key), "{key}, there before paging began, was not returned: {seen:?}");
+    }
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "pages follow the key order: {seen:?}");
 }

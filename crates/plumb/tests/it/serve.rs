@@ -10,10 +10,33 @@ use crate::support::{CONFIG, Env, both_backends};
 
 both_backends!(tokens_open_the_api_and_nothing_else_does, the_api_decides_exceptions_by_the_role_table);
 
+/// With `--log-format json`, each request is one JSON log line with its request id.
+#[test]
+fn request_logs_are_json_lines_with_the_request_id() {
+    let env = Env::new(crate::support::Backend::Sqlite).unwrap();
+    let server = Server::start_with(&env, &[("PLUMB_LOG_FORMAT", "json")]);
+    let response = client().get(format!("{}/healthz", server.url)).header("X-Request-Id", "trace-42").send().unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-42");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let line = loop {
+        let found = server.log().into_iter().find(|l| l.contains("trace-42"));
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(std::time::Instant::now() < deadline, "no log line for the request: {:?}", server.log());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let entry: Value = serde_json::from_str(&line).unwrap_or_else(|err| panic!("{err}: {line}"));
+    assert_eq!((entry["request_id"].as_str(), entry["route"].as_str()), (Some("trace-42"), Some("/healthz")), "{entry}");
+    assert_eq!((entry["method"].as_str(), entry["status"].as_u64()), (Some("GET"), Some(200)), "{entry}");
+}
+
 /// A running `plumb serve`, killed (SIGKILL: no goodbyes) when dropped.
 pub struct Server {
     child: Child,
     pub url: String,
+    /// What it wrote to standard error after saying where it listens.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -34,8 +57,15 @@ impl Server {
             }
         };
         // Keep draining standard error so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, url }
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(|line| kept.lock().unwrap().push(line)));
+        Server { child, url, log }
+    }
+
+    /// Its log lines so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 }
 
