@@ -56,7 +56,10 @@ pub fn bench_api(options: &Options) -> anyhow::Result<()> {
     let keys = sample_keys(&data)?;
     let scripts = [
         ("GET /api/v1/assets/{key}", get_script(&dir, &token, &keys)?),
-        ("list, environment / status / type+owner, 100 a page", path_script(&dir, "list", &token, &list_paths())?),
+        (
+            "list, environment / status / type+owner, 100 a page",
+            path_script(&dir, "list", &token, &list_paths())?,
+        ),
         ("list, tag=team=team-N, 100 a page", path_script(&dir, "tags", &token, &tag_paths())?),
         ("search, q=<name fragment>&limit=100", path_script(&dir, "search", &token, &search_paths())?),
     ];

@@ -236,8 +236,7 @@ fn where_clause(sql: &mut Sql, backend: Backend, filter: &AssetFilter, after: Op
         let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
         sql.push(" AND (");
         let columns = ["assets.key", "assets.name", "assets.owner", "assets.location", "assets.tags"];
-        for (i, column) in columns.iter().enumerate()
-        {
+        for (i, column) in columns.iter().enumerate() {
             if i > 0 {
                 sql.push(" OR ");
             }

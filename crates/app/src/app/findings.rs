@@ -85,7 +85,9 @@ pub async fn run_or_running(ctx: &Context, id: &str) -> anyhow::Result<RunState>
         Ok(run) => Ok(RunState::Recorded(run)),
         Err(plumb_store::StoreError::NotFound { .. }) => match ctx.store.slot_of_run(id).await? {
             Some(slot) if slot.finished_at.is_none() => Ok(RunState::Running(slot)),
-            _ => Err(plumb_store::StoreError::NotFound { what: "run", reference: id.to_owned() }.into()),
+            // It finished between the two reads: its run is recorded before its slot closes.
+            Some(_) => Ok(RunState::Recorded(ctx.store.run(id).await?)),
+            None => Err(plumb_store::StoreError::NotFound { what: "run", reference: id.to_owned() }.into()),
         },
         Err(err) => Err(err.into()),
     }

@@ -258,8 +258,10 @@ fn cursor_pages_return_every_asset_once_while_others_are_added(env: &Env) {
         let (url, token) = (server.url.clone(), editor.clone());
         std::thread::spawn(move || {
             for i in 0..60 {
-                let body = json!({"key": format!("A-{:03}", i * 2 + 1), "kind": "hardware", "type": "laptop"});
-                let response = client().post(format!("{url}/api/v1/assets")).bearer_auth(&token).json(&body).send();
+                let body =
+                    json!({"key": format!("A-{:03}", i * 2 + 1), "kind": "hardware", "type": "laptop"});
+                let response =
+                    client().post(format!("{url}/api/v1/assets")).bearer_auth(&token).json(&body).send();
                 assert_eq!(response.unwrap().status().as_u16(), 201);
             }
         })
@@ -268,7 +270,8 @@ fn cursor_pages_return_every_asset_once_while_others_are_added(env: &Env) {
     let mut cursor: Option<String> = None;
     loop {
         let query = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
-        let (status, page, _) = get(&server, &format!("/api/v1/assets?type=laptop&limit=7{query}"), Some(&editor));
+        let (status, page, _) =
+            get(&server, &format!("/api/v1/assets?type=laptop&limit=7{query}"), Some(&editor));
         assert_eq!(status, 200, "{page}");
         seen.extend(page["items"].as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap().to_owned()));
         match page["next_cursor"].as_str() {

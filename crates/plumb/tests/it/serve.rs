@@ -15,7 +15,8 @@ both_backends!(tokens_open_the_api_and_nothing_else_does, the_api_decides_except
 fn request_logs_are_json_lines_with_the_request_id() {
     let env = Env::new(crate::support::Backend::Sqlite).unwrap();
     let server = Server::start_with(&env, &[("PLUMB_LOG_FORMAT", "json")]);
-    let response = client().get(format!("{}/healthz", server.url)).header("X-Request-Id", "trace-42").send().unwrap();
+    let response =
+        client().get(format!("{}/healthz", server.url)).header("X-Request-Id", "trace-42").send().unwrap();
     assert_eq!(response.headers()["x-request-id"], "trace-42");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let line = loop {
@@ -27,7 +28,11 @@ fn request_logs_are_json_lines_with_the_request_id() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let entry: Value = serde_json::from_str(&line).unwrap_or_else(|err| panic!("{err}: {line}"));
-    assert_eq!((entry["request_id"].as_str(), entry["route"].as_str()), (Some("trace-42"), Some("/healthz")), "{entry}");
+    assert_eq!(
+        (entry["request_id"].as_str(), entry["route"].as_str()),
+        (Some("trace-42"), Some("/healthz")),
+        "{entry}"
+    );
     assert_eq!((entry["method"].as_str(), entry["status"].as_u64()), (Some("GET"), Some(200)), "{entry}");
 }
 
@@ -59,7 +64,9 @@ impl Server {
         // Keep draining standard error so the server never blocks on a full pipe.
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let kept = log.clone();
-        std::thread::spawn(move || lines.map_while(Result::ok).for_each(|line| kept.lock().unwrap().push(line)));
+        std::thread::spawn(move || {
+            lines.map_while(Result::ok).for_each(|line| kept.lock().unwrap().push(line))
+        });
         Server { child, url, log }
     }
 
