@@ -22,7 +22,11 @@ fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    match runtime.block_on(cli::run(cli)) {
+    let result = runtime.block_on(cli::run(cli));
+    // Work abandoned at a server's shutdown (a sync blocked reading a slow source) must not
+    // hold the process: its claim is released already and another server takes it over.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    match result {
         Ok(outcome) => outcome.into(),
         Err(err) if error::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {

@@ -40,8 +40,7 @@ fn runs(env: &Env, kind: &str) -> Vec<Value> {
 
 /// The sync job as `plumb schedule` shows it.
 fn sync_job(env: &Env) -> Value {
-    let run = env.plumb_with(&["schedule", "-o", "json"], &[TEST_TIMING]).ok();
-    run.json()["items"].as_array().unwrap().iter().find(|j| j["job"] == "sync").unwrap().clone()
+    sync_job_with(env, TEST_TIMING)
 }
 
 #[test]
@@ -175,4 +174,33 @@ fn after_downtime_the_missed_slots_run_once_between_them() {
         1,
         "one run for the missed slots, the latest: {after:?} (restarted {restarted})"
     );
+}
+
+#[test]
+fn a_server_stopped_with_sigterm_releases_its_claim_at_once() {
+    let Some(env) = Env::new(Backend::Postgres) else { return };
+    let pipe = env.path("laptops.csv");
+    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success(), "mkfifo failed");
+    configure(&env, "");
+    // A lease of two minutes: longer than this test waits, so only a released claim is
+    // taken over in time.
+    let long_lease = ("PLUMB_TEST_SCHEDULE_SECONDS", "120");
+    let mut first = Server::start_with(&env, &[long_lease]);
+    wait_for("the first server to start a sync", || {
+        sync_job_with(&env, long_lease)["last_outcome"] == "running"
+    });
+    let held = sync_job_with(&env, long_lease);
+    let second = Server::start_with(&env, &[long_lease]);
+    assert!(first.terminate().success(), "SIGTERM is a clean stop");
+    assert!(first.log().iter().any(|l| l.contains("claim is released")), "{:?}", first.log());
+    wait_for("the second server to take the released slot over", || {
+        let job = sync_job_with(&env, long_lease);
+        job["last_holder"] != held["last_holder"] && job["last_slot"] == held["last_slot"]
+    });
+    drop(second);
+}
+
+fn sync_job_with(env: &Env, timing: (&str, &str)) -> Value {
+    let run = env.plumb_with(&["schedule", "-o", "json"], &[timing]).ok();
+    run.json()["items"].as_array().unwrap().iter().find(|j| j["job"] == "sync").unwrap().clone()
 }
