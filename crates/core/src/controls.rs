@@ -24,14 +24,16 @@ word_enum! {
     }
 }
 
-/// The kinds of run whose results are a control's evidence: the inventory's syncs and checks
-/// for INV-01, reviewed-change audits for CFG-01 (change control), checks and drift scans for
-/// CFG-02 (hardened baselines); a control of the user's own rests on checks.
+/// The kinds of run whose results are a control's evidence, as plumb.toml's `[controls]`
+/// describe them: the inventory's syncs and checks for INV-01 (asset inventory); checks (the
+/// baselines, CIS AWS v1.5) and reviewed-change audits (`plumb audit changes`) for CFG-01
+/// (baselines and change control); drift scans for CFG-02 (drift detection); a control of the
+/// user's own rests on checks.
 pub fn evidence_kinds(control: &str) -> &'static [RunKind] {
     match control {
         "INV-01" => &[RunKind::Sync, RunKind::Check],
-        "CFG-01" => &[RunKind::Audit],
-        "CFG-02" => &[RunKind::Check, RunKind::Drift],
+        "CFG-01" => &[RunKind::Check, RunKind::Audit],
+        "CFG-02" => &[RunKind::Drift],
         _ => &[RunKind::Check],
     }
 }
@@ -142,7 +144,15 @@ mod tests {
 
     fn verdict(evidence: Vec<Evidence>, open: &[(FindingStatus, u64)]) -> ControlStatus {
         let open = open.iter().copied().collect();
-        judge("CFG-02", "baselines", open, BTreeMap::new(), evidence, at("2026-12-07T12:00:00Z"), 36)
+        judge(
+            "X-01",
+            "a control resting on checks and drift",
+            open,
+            BTreeMap::new(),
+            evidence,
+            at("2026-12-07T12:00:00Z"),
+            36,
+        )
     }
 
     #[test]
