@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::Timestamp;
 use crate::enums::word_enum;
-use crate::model::{FindingStatus, RunKind, RunOutcome, Severity};
+use crate::model::{FindingStatus, Run, RunKind, RunOutcome, Severity};
 
 word_enum! {
     /// What a control's evidence says now.
@@ -38,7 +38,22 @@ pub fn evidence_kinds(control: &str) -> &'static [RunKind] {
     }
 }
 
-/// The latest run of one evidence kind, as the verdict needs it.
+/// Whether `run` is evidence for `control`: a check run is only when it evaluated a check that
+/// carries the control (its `details.summary[].controls`), so `plumb check --pack inventory`
+/// is no evidence for CFG-01's baselines; a run of another kind covers every control that
+/// rests on its kind.
+pub fn covers(run: &Run, control: &str) -> bool {
+    if run.kind != RunKind::Check {
+        return true;
+    }
+    let summary = run.details.get("summary").and_then(|s| s.as_array());
+    summary.into_iter().flatten().any(|check| {
+        let controls = check.get("controls").and_then(|c| c.as_array());
+        controls.into_iter().flatten().any(|c| c.as_str() == Some(control))
+    })
+}
+
+/// The latest run of one evidence kind that covers the control, as the verdict needs it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Evidence {
     /// The kind of run.
@@ -86,7 +101,9 @@ pub fn judge(
     let mut error = false;
     for item in &evidence {
         let problem = match (item.outcome, item.finished_at) {
-            (None, _) | (_, None) => Some(format!("no {} run has been recorded", item.kind)),
+            (None, _) | (_, None) => {
+                Some(format!("no recent {} run covering {control} has been recorded", item.kind))
+            }
             (Some(RunOutcome::Failed), _) => Some(format!("the latest {} run failed", item.kind)),
             (Some(RunOutcome::Partial), _) => {
                 Some(format!("the latest {} run did not see everything", item.kind))
@@ -174,7 +191,7 @@ mod tests {
         let never = Evidence { kind: RunKind::Drift, run_id: None, outcome: None, finished_at: None };
         let unseen = verdict(vec![fresh().remove(0), never], &[]);
         assert_eq!(unseen.status, ControlVerdict::Error);
-        assert!(unseen.reasons.iter().any(|r| r.contains("no drift run")), "{unseen:?}");
+        assert!(unseen.reasons.iter().any(|r| r.contains("no recent drift run covering X-01")), "{unseen:?}");
         for (outcome, finished, why) in [
             (RunOutcome::Partial, "2026-12-07T02:00:00Z", "did not see everything"),
             (RunOutcome::Failed, "2026-12-07T02:00:00Z", "failed"),
@@ -184,5 +201,27 @@ mod tests {
             assert_eq!(judged.status, ControlVerdict::Error, "{why}");
             assert!(judged.reasons.iter().any(|r| r.contains(why)), "{judged:?}");
         }
+    }
+
+    #[test]
+    fn a_check_run_is_evidence_only_for_the_controls_of_the_checks_it_evaluated() {
+        let run = |kind, details| Run {
+            id: "R".into(),
+            kind,
+            name: String::new(),
+            started_at: at("2026-12-07T02:00:00Z"),
+            finished_at: at("2026-12-07T02:00:00Z"),
+            actor: "cli".into(),
+            outcome: RunOutcome::Succeeded,
+            inputs: serde_json::json!({}),
+            counts: serde_json::json!({}),
+            details,
+        };
+        let inventory_only =
+            serde_json::json!({"summary": [{"check": "inventory.owner", "controls": ["INV-01"]}]});
+        assert!(covers(&run(RunKind::Check, inventory_only.clone()), "INV-01"));
+        assert!(!covers(&run(RunKind::Check, inventory_only), "CFG-01"));
+        assert!(!covers(&run(RunKind::Check, serde_json::json!({})), "INV-01"));
+        assert!(covers(&run(RunKind::Drift, serde_json::json!({})), "CFG-02"));
     }
 }

@@ -12,6 +12,10 @@ use crate::app::Context;
 /// The controls evidence is kept for when plumb.toml names none: the policy's own.
 const POLICY_CONTROLS: &[&str] = &["CFG-01", "CFG-02", "INV-01"];
 
+/// How many of the latest runs of a kind are searched for one that covers a control: older
+/// ones are stale by then at any sane schedule, and a control none of them covers is `error`.
+const RECENT_RUNS: usize = 50;
+
 /// Every control's status, in id order.
 pub async fn status(ctx: &Context) -> anyhow::Result<Vec<ControlStatus>> {
     ctx.permit(Action::Read)?;
@@ -23,6 +27,12 @@ pub async fn status(ctx: &Context) -> anyhow::Result<Vec<ControlStatus>> {
     let open = ctx.store.findings(None, false).await?;
     let now = plumb_store::now();
     let mut statuses = Vec::new();
+    let mut recent = BTreeMap::new();
+    for &kind in titles.keys().flat_map(|control| controls::evidence_kinds(control)) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = recent.entry(kind) {
+            slot.insert(ctx.store.runs(Some(kind), RECENT_RUNS).await?);
+        }
+    }
     for (control, title) in &titles {
         let mut by_status = BTreeMap::new();
         let mut failing = BTreeMap::new();
@@ -34,11 +44,11 @@ pub async fn status(ctx: &Context) -> anyhow::Result<Vec<ControlStatus>> {
         }
         let mut evidence = Vec::new();
         for &kind in controls::evidence_kinds(control) {
-            let latest = ctx.store.runs(Some(kind), 1).await?.into_iter().next();
+            let latest = recent[&kind].iter().find(|run| controls::covers(run, control));
             evidence.push(Evidence {
                 kind,
-                run_id: latest.as_ref().map(|r| r.id.clone()),
-                outcome: latest.as_ref().map(|r| r.outcome),
+                run_id: latest.map(|r| r.id.clone()),
+                outcome: latest.map(|r| r.outcome),
                 finished_at: latest.map(|r| r.finished_at),
             });
         }

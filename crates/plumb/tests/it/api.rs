@@ -194,6 +194,13 @@ fn controls_are_never_a_pass_on_evidence_not_seen_and_runs_start_through_the_api
     for control in controls["items"].as_array().unwrap() {
         assert_eq!(control["status"], "error", "nothing ran yet, so nothing passes: {control}");
     }
+    // A check run of the inventory pack alone evaluated no baseline: it is no evidence for CFG-01.
+    env.plumb_with(&["check", "--pack", "inventory"], &[("PLUMB_ACTOR", "root@example.com")]);
+    let (_, controls, _) = get(&server, "/api/v1/controls", Some(&sre));
+    let cfg01 =
+        controls["items"].as_array().unwrap().iter().find(|c| c["control"] == "CFG-01").unwrap().clone();
+    assert_eq!(cfg01["status"], "error", "{cfg01}");
+    assert!(cfg01["reasons"].to_string().contains("no recent check run covering CFG-01"), "{cfg01}");
     let (status, checks, _) = get(&server, "/api/v1/checks", Some(&sre));
     assert_eq!(status, 200);
     assert!(checks["items"].as_array().unwrap().iter().any(|c| c["id"] == "cis-aws-1.5/1.4"), "{checks}");
@@ -239,7 +246,7 @@ fn controls_are_never_a_pass_on_evidence_not_seen_and_runs_start_through_the_api
     let cfg02 =
         controls["items"].as_array().unwrap().iter().find(|c| c["control"] == "CFG-02").unwrap().clone();
     assert_eq!(cfg02["status"], "error", "{cfg02}");
-    assert!(cfg02["reasons"].to_string().contains("no drift run"), "{cfg02}");
+    assert!(cfg02["reasons"].to_string().contains("no recent drift run covering CFG-02"), "{cfg02}");
     let (status, schedule, _) = get(&server, "/api/v1/schedule", Some(&sre));
     assert_eq!(status, 200, "{schedule}");
 }
