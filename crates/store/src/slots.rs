@@ -15,7 +15,7 @@ use crate::{Store, StoreError};
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Slot {
     /// The job.
-    pub job: String,
+    pub job: Job,
     /// The slot: when the job was due.
     pub scheduled_for: Timestamp,
     /// The server running (or that ran) it.
@@ -89,8 +89,8 @@ impl Store {
     }
 
     /// Claims `job`'s slot `scheduled_for` for `holder` until `lease_until`, its run to be
-    /// recorded as `run_id`: `None` when another server claimed it first (the unique key
-    /// refused the insert).
+    /// recorded as `run_id`: `None` when another server claimed it first or any slot of the
+    /// job is unfinished (one of the two unique keys refused the insert).
     pub async fn claim_slot(
         &self,
         job: Job,
@@ -111,7 +111,7 @@ impl Store {
                 .value(lease_until.to_string())
                 .value(run_id.to_owned());
         })
-        .push(" ON CONFLICT (job, scheduled_for) DO NOTHING");
+        .push(" ON CONFLICT DO NOTHING");
         let inserted = sql.query(self.backend).execute(&self.pool).await?.rows_affected() == 1;
         let claim =
             Claim { job, scheduled_for, holder: holder.to_owned(), epoch: 1, run_id: run_id.to_owned() };
@@ -123,7 +123,6 @@ impl Store {
     pub async fn take_over_slot(
         &self,
         slot: &Slot,
-        job: Job,
         holder: &str,
         now: Timestamp,
         lease_until: Timestamp,
@@ -137,11 +136,11 @@ impl Store {
             .bind(now.to_string())
             .push(", lease_until = ")
             .bind(lease_until.to_string());
-        where_held(&mut sql, job, slot.scheduled_for, slot.epoch);
+        where_held(&mut sql, slot.job, slot.scheduled_for, slot.epoch);
         sql.push(" AND lease_until < ").bind(now.to_string());
         let taken = sql.query(self.backend).execute(&self.pool).await?.rows_affected() == 1;
         let claim = Claim {
-            job,
+            job: slot.job,
             scheduled_for: slot.scheduled_for,
             holder: holder.to_owned(),
             epoch,
@@ -176,6 +175,21 @@ impl Store {
         Ok(sql.query(self.backend).execute(&self.pool).await?.rows_affected() == 1)
     }
 
+    /// Closes `slot`, unfinished and with its lease run out at `now`, as failed with `why`,
+    /// without running it again (a job started on request in its place): false when another
+    /// server renewed, finished or took it first.
+    pub async fn abandon_slot(&self, slot: &Slot, now: Timestamp, why: &str) -> Result<bool, StoreError> {
+        let mut sql = Sql::new("UPDATE schedule_slots SET finished_at = ");
+        sql.bind(now.to_string())
+            .push(", outcome = ")
+            .bind("failed".to_owned())
+            .push(", error = ")
+            .bind(why.to_owned());
+        where_held(&mut sql, slot.job, slot.scheduled_for, slot.epoch);
+        sql.push(" AND lease_until < ").bind(now.to_string());
+        Ok(sql.query(self.backend).execute(&self.pool).await?.rows_affected() == 1)
+    }
+
     /// Gives up a held, unfinished claim at once (a server shutting down), so another server
     /// takes it over without waiting for the lease.
     pub async fn release_slot(&self, claim: &Claim, now: Timestamp) -> Result<(), StoreError> {
@@ -207,7 +221,14 @@ fn timestamp(row: &AnyRow, field: &'static str) -> Result<Timestamp, StoreError>
 fn from_row(row: &AnyRow) -> Result<Slot, StoreError> {
     let finished: Option<String> = row.try_get("finished_at")?;
     Ok(Slot {
-        job: row.try_get("job")?,
+        job: {
+            let text: String = row.try_get("job")?;
+            text.parse().map_err(|_| StoreError::Corrupt {
+                field: "job",
+                reason: "not a job".to_owned(),
+                value: text,
+            })?
+        },
         scheduled_for: timestamp(row, "scheduled_for")?,
         holder: row.try_get("holder")?,
         epoch: row.try_get("epoch")?,

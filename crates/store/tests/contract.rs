@@ -508,18 +508,24 @@ async fn a_slot_is_claimed_once_and_taken_over_only_after_its_lease(f: Fixture) 
         f.store.claim_slot(Job::Drift, slot, "b", (now, lease), "RC").await.unwrap().is_some(),
         "jobs are apart"
     );
+    let other_slot = at("2026-12-07T01:00:00.5Z");
+    assert!(
+        f.store.claim_slot(Job::Sync, other_slot, "b", (now, lease), "RD").await.unwrap().is_none(),
+        "a job never overlaps itself, whichever slot the second claim names"
+    );
+    let drift = f.store.last_slot(Job::Drift).await.unwrap().unwrap();
+    assert!(!f.store.abandon_slot(&drift, now, "gone").await.unwrap(), "lease holds");
+    assert!(f.store.abandon_slot(&drift, at("2026-12-07T01:03:00Z"), "gone").await.unwrap());
+    let abandoned = f.store.last_slot(Job::Drift).await.unwrap().unwrap();
+    assert_eq!((abandoned.outcome.as_deref(), abandoned.error.as_deref()), (Some("failed"), Some("gone")));
 
     let held = f.store.last_slot(Job::Sync).await.unwrap().unwrap();
     assert_eq!((held.holder.as_str(), held.epoch, held.finished_at), (claim.holder.as_str(), 1, None));
     let taker = if claim.holder == "a" { "b" } else { "a" };
-    assert!(
-        f.store.take_over_slot(&held, Job::Sync, taker, now, lease).await.unwrap().is_none(),
-        "lease holds"
-    );
+    assert!(f.store.take_over_slot(&held, taker, now, lease).await.unwrap().is_none(), "lease holds");
 
     let late = at("2026-12-07T01:03:00Z");
-    let taken =
-        f.store.take_over_slot(&held, Job::Sync, taker, late, at("2026-12-07T01:05:00Z")).await.unwrap();
+    let taken = f.store.take_over_slot(&held, taker, late, at("2026-12-07T01:05:00Z")).await.unwrap();
     let taken = taken.expect("an expired lease is taken over");
     assert_eq!(taken.epoch, 2);
     assert!(
@@ -532,13 +538,14 @@ async fn a_slot_is_claimed_once_and_taken_over_only_after_its_lease(f: Fixture) 
     assert!(f.store.finish_slot(&taken, late, &finish).await.unwrap());
     let done = f.store.last_slot(Job::Sync).await.unwrap().unwrap();
     assert_eq!((done.holder.as_str(), done.outcome.as_deref()), (taker, Some("succeeded")));
-    assert_eq!(f.store.slot_of_run(&claim.run_id).await.unwrap().unwrap().job, "sync");
+    assert_eq!(f.store.slot_of_run(&claim.run_id).await.unwrap().unwrap().job, Job::Sync);
     assert!(
-        f.store
-            .take_over_slot(&done, Job::Sync, "c", at("2026-12-08T00:00:00Z"), lease)
-            .await
-            .unwrap()
-            .is_none(),
+        f.store.take_over_slot(&done, "c", at("2026-12-08T00:00:00Z"), lease).await.unwrap().is_none(),
         "a finished slot stays finished"
+    );
+    let next = at("2026-12-08T00:00:00Z");
+    assert!(
+        f.store.claim_slot(Job::Sync, next, "c", (next, lease), "RE").await.unwrap().is_some(),
+        "once its slot is finished the job runs again"
     );
 }

@@ -199,7 +199,7 @@ async fn claim_due(
             return Ok(None);
         }
         tracing::warn!(message = "taking over a slot whose holder stopped renewing", job = %job, slot = %last.scheduled_for, holder = %last.holder);
-        return Ok(store.take_over_slot(last, job, holder, now, lease_until).await?);
+        return Ok(store.take_over_slot(last, holder, now, lease_until).await?);
     }
     let Some(slot) = schedule::due(cron, last.map(|s| s.scheduled_for), started, now) else {
         return Ok(None);
@@ -221,7 +221,9 @@ pub struct Started {
 
 /// Starts `job` now for the principal of `ctx` (who must be allowed to record runs), in the
 /// background of this server, under the same claim as a scheduled slot: refused while the
-/// job's latest claim is running anywhere (no overlap).
+/// job's latest claim is running anywhere (no overlap; the database's one-unfinished-slot key
+/// decides between requests racing). A claim whose holder died is closed as failed first:
+/// the job started now takes its place.
 pub async fn start(
     ctx: Context,
     job: Job,
@@ -233,19 +235,27 @@ pub async fn start(
     let now = plumb_store::now();
     if let Some(last) = ctx.store.last_slot(job).await?
         && last.finished_at.is_none()
-        && last.lease_until >= now
     {
-        return Err(Busy(format!(
-            "a {job} job is running already (run {}, started by {} for {})",
-            last.run_id, last.holder, last.scheduled_for
-        ))
-        .into());
+        if last.lease_until >= now {
+            return Err(Busy(format!(
+                "a {job} job is running already (run {}, started by {} for {})",
+                last.run_id, last.holder, last.scheduled_for
+            ))
+            .into());
+        }
+        let why = format!(
+            "its holder {} stopped renewing its claim; a {job} job started on request by {} took its place",
+            last.holder, ctx.principal.who
+        );
+        ctx.store.abandon_slot(&last, now, &why).await?;
     }
     let run_id = ulid::Ulid::generate().to_string();
     let Some(claim) =
         ctx.store.claim_slot(job, now, holder, (now, later(now, timing.lease)), &run_id).await?
     else {
-        return Err(Busy(format!("a {job} job was started for {now} by another request")).into());
+        return Err(
+            Busy(format!("a {job} job was started at the same moment by another request or server")).into()
+        );
     };
     let started = Started { run_id, job, slot: now };
     tokio::spawn(async move { hold(&ctx, claim, None, timing, stop).await });
@@ -270,7 +280,7 @@ async fn hold(
     let renewer = tokio::spawn(renew(ctx.store.clone(), claim.clone(), timing));
     let mut renewer = AbortOnDrop(renewer);
     let done = tokio::select! {
-        done = execute(ctx, job) => done,
+        done = run_unless_recorded(ctx, &claim) => done,
         _ = &mut renewer.0 => {
             tracing::error!(message = "lost the claim on a running job (another server took it over); abandoning it", job = %job, slot = %claim.scheduled_for);
             return job;
@@ -287,6 +297,18 @@ async fn hold(
         tracing::error!(message = "cannot record a finished job", job = %job, error = format!("{err:#}"));
     }
     job
+}
+
+/// Executes the claimed job, unless a holder that died after recording its run is what this
+/// claim took over: that job ran, and running it again would record its run twice.
+async fn run_unless_recorded(ctx: &Context, claim: &Claim) -> Done {
+    if claim.epoch > 1
+        && let Ok(run) = ctx.store.run(&claim.run_id).await
+    {
+        tracing::info!(message = "the job of a slot taken over had been recorded; closing it", job = %claim.job, run = %run.id);
+        return Done::recorded(claim.job, run);
+    }
+    execute(ctx, claim.job).await
 }
 
 /// Keeps `claim` leased until the task is aborted; returns when the claim was lost.
@@ -311,13 +333,14 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// What a job did: its outcome, why it failed, the runs it recorded, and whether it told the
-/// sinks itself.
+/// What a job did: its outcome, why it failed, the runs it recorded, whether it told the
+/// sinks itself, and its own run when that was recorded already (by a holder that died).
 struct Done {
     outcome: RunOutcome,
     error: Option<String>,
     runs: Vec<String>,
     told_sinks: bool,
+    recorded: Option<Run>,
 }
 
 impl Done {
@@ -327,8 +350,27 @@ impl Done {
             error: Some(format!("{err:#}")),
             runs: Vec::new(),
             told_sinks: false,
+            recorded: None,
         }
     }
+
+    fn succeeded(runs: Vec<String>, told_sinks: bool) -> Done {
+        Done { outcome: RunOutcome::Succeeded, error: None, runs, told_sinks, recorded: None }
+    }
+
+    /// A job whose run is recorded: its sinks are told again, since its holder may have died
+    /// before telling them (an alert twice rather than none).
+    fn recorded(job: Job, run: Run) -> Done {
+        let error = run.details["error"].as_str().map(str::to_owned);
+        let told_sinks = tells_sinks_itself(job);
+        Done { outcome: run.outcome, error, runs: Vec::new(), told_sinks, recorded: Some(run) }
+    }
+}
+
+/// Whether the job's use case tells the sinks itself (a drift scan alerts on what it found,
+/// the exception reminder sends its notices), so the job adds no alert of its own.
+fn tells_sinks_itself(job: Job) -> bool {
+    matches!(job, Job::Drift | Job::ExceptionReminder)
 }
 
 async fn execute(ctx: &Context, job: Job) -> Done {
@@ -339,26 +381,24 @@ async fn execute(ctx: &Context, job: Job) -> Done {
             Job::Sync => sync_all(ctx, &progress).await,
             Job::Check => {
                 let report = check::check(ctx, &check::CheckRequest::default(), &progress).await?;
-                from_runs(ctx, vec![report.run_id], false).await
+                from_runs(ctx, vec![report.run_id], tells_sinks_itself(job)).await
             }
             Job::Drift => {
                 let request =
                     drift::DriftRequest { source: "aws".to_owned(), ..drift::DriftRequest::default() };
                 let sinks = alerts::sinks(ctx)?;
                 match drift::drift(ctx, &request, &sinks, &retry, &progress).await {
-                    Ok(scan) => from_runs(ctx, vec![scan.run_id], true).await,
+                    Ok(scan) => from_runs(ctx, vec![scan.run_id], tells_sinks_itself(job)).await,
                     // A drift scan that fails tells its sinks so itself.
-                    Err(err) => Ok(Done { told_sinks: true, ..Done::failed(&err) }),
+                    Err(err) => Ok(Done { told_sinks: tells_sinks_itself(job), ..Done::failed(&err) }),
                 }
             }
             Job::ExceptionReminder => {
                 let reminded =
                     exceptions::remind(ctx, ctx.config.schedule.exception_notice_days, &retry).await?;
-                from_runs(ctx, reminded.run_id.into_iter().collect(), true).await
+                from_runs(ctx, reminded.run_id.into_iter().collect(), tells_sinks_itself(job)).await
             }
-            Job::AuditReminder => {
-                Ok(Done { outcome: RunOutcome::Succeeded, error: None, runs: Vec::new(), told_sinks: false })
-            }
+            Job::AuditReminder => Ok(Done::succeeded(Vec::new(), false)),
         }
     }
     .await;
@@ -385,14 +425,15 @@ async fn sync_all(ctx: &Context, progress: &Shared) -> anyhow::Result<Done> {
 
 /// The worst outcome of the runs a job recorded.
 async fn from_runs(ctx: &Context, runs: Vec<String>, told_sinks: bool) -> anyhow::Result<Done> {
-    let mut outcome = RunOutcome::Succeeded;
+    let mut done = Done::succeeded(Vec::new(), told_sinks);
     for id in &runs {
         let run = ctx.store.run(id).await?;
-        if rank(run.outcome) > rank(outcome) {
-            outcome = run.outcome;
+        if rank(run.outcome) > rank(done.outcome) {
+            done.outcome = run.outcome;
         }
     }
-    Ok(Done { outcome, error: None, runs, told_sinks })
+    done.runs = runs;
+    Ok(done)
 }
 
 /// How bad an outcome is for a job: blocking findings are the job done, parts not collected
@@ -407,13 +448,51 @@ fn rank(outcome: RunOutcome) -> u8 {
 }
 
 /// Records the job's run, tells the sinks when its use case did not, and closes the claim.
+/// A sink that cannot be told does not keep the claim open: the run is the evidence, and an
+/// open claim would be taken over and the job run again.
 async fn finish(
     ctx: &Context,
     claim: &Claim,
     cron: Option<&Cron>,
     started: Timestamp,
-    done: Done,
+    mut done: Done,
 ) -> anyhow::Result<()> {
+    let run = match done.recorded.take() {
+        Some(run) => run,
+        None => record(ctx, claim, cron, started, &done).await?,
+    };
+    if !done.told_sinks
+        && let Err(err) = tell(ctx, claim.job, &run, done.error.as_deref()).await
+    {
+        tracing::error!(message = "cannot tell the sinks how a job ended", job = %claim.job, run = %run.id, error = format!("{err:#}"));
+    }
+    let finish = Finish { outcome: done.outcome.as_str(), error: done.error.as_deref() };
+    if !ctx.store.finish_slot(claim, plumb_store::now(), &finish).await? {
+        tracing::warn!(message = "the claim was taken over before the job ended; both runs are recorded", job = %claim.job);
+    }
+    let level_ok = matches!(done.outcome, RunOutcome::Succeeded | RunOutcome::Blocked);
+    if level_ok {
+        tracing::info!(message = "job finished", job = %claim.job, outcome = %done.outcome, run = %run.id);
+    } else {
+        tracing::warn!(message = "job did not complete", job = %claim.job, outcome = %done.outcome, run = %run.id, error = done.error.as_deref().unwrap_or(""));
+    }
+    Ok(())
+}
+
+async fn tell(ctx: &Context, job: Job, run: &Run, error: Option<&str>) -> anyhow::Result<()> {
+    let sinks = alerts::sinks(ctx)?;
+    alerts::tell(ctx, &sinks, &Retry::default(), &alert(job, run, error), Some(&run.id)).await?;
+    Ok(())
+}
+
+/// The job's own run (kind `job`), recorded under the id chosen at its claim.
+async fn record(
+    ctx: &Context,
+    claim: &Claim,
+    cron: Option<&Cron>,
+    started: Timestamp,
+    done: &Done,
+) -> anyhow::Result<Run> {
     let run = Run {
         id: claim.run_id.clone(),
         kind: RunKind::Job,
@@ -436,28 +515,7 @@ async fn finish(
     let mut tx = ctx.begin_write().await?;
     tx.record_run(&run).await?;
     tx.commit().await?;
-    if !done.told_sinks {
-        let sinks = alerts::sinks(ctx)?;
-        alerts::tell(
-            ctx,
-            &sinks,
-            &Retry::default(),
-            &alert(claim.job, &run, done.error.as_deref()),
-            Some(&run.id),
-        )
-        .await?;
-    }
-    let finish = Finish { outcome: done.outcome.as_str(), error: done.error.as_deref() };
-    if !ctx.store.finish_slot(claim, plumb_store::now(), &finish).await? {
-        tracing::warn!(message = "the claim was taken over before the job ended; both runs are recorded", job = %claim.job);
-    }
-    let level_ok = matches!(done.outcome, RunOutcome::Succeeded | RunOutcome::Blocked);
-    if level_ok {
-        tracing::info!(message = "job finished", job = %claim.job, outcome = %done.outcome, run = %run.id);
-    } else {
-        tracing::warn!(message = "job did not complete", job = %claim.job, outcome = %done.outcome, run = %run.id, error = done.error.as_deref().unwrap_or(""));
-    }
-    Ok(())
+    Ok(run)
 }
 
 /// The alert a job without sinks of its own sends: its outcome, and for the register audit

@@ -148,13 +148,68 @@ fn every_job_is_a_run_its_heartbeat_hears_and_a_failed_job_alerts() {
 }
 
 #[test]
-fn after_downtime_the_missed_slots_run_once_between_them() {
+fn a_sink_that_cannot_be_told_does_not_keep_the_slot_open() {
+    let env = Env::new(Backend::Sqlite).unwrap();
+    env.write("laptops.csv", "key\nSN-1\n");
+    // BEAT_URL is not set: the sink cannot be built, so the job cannot tell it.
+    configure(
+        &env,
+        "[[sink]]\ntype = \"heartbeat\"\nname = \"beat\"\nurl_env = \"BEAT_URL\"\nscans = [\"sync\"]\n",
+    );
+    let server = Server::start_with(&env, &[TEST_TIMING]);
+    // Were the claim left open, its lease would be taken over and the job run again under
+    // the same run id, forever: a second slot would never run.
+    wait_for("two scheduled syncs", || runs(&env, "job").len() >= 2);
+    drop(server);
+
+    let jobs = runs(&env, "job");
+    let slots: BTreeSet<&str> = jobs.iter().map(|j| j["inputs"]["slot"].as_str().unwrap()).collect();
+    assert_eq!(slots.len(), jobs.len(), "a slot ran twice: {jobs:#?}");
+    for job in &jobs {
+        assert_eq!(
+            (job["outcome"].as_str(), job["inputs"]["epoch"].as_i64()),
+            (Some("succeeded"), Some(1)),
+            "{job}"
+        );
+    }
+}
+
+/// A SQLite inventory whose server ran one scheduled sync and stopped.
+fn after_a_first_scheduled_sync() -> Env {
     let env = Env::new(Backend::Sqlite).unwrap();
     env.write("laptops.csv", "key\nSN-1\n");
     configure(&env, "");
     let server = Server::start_with(&env, &[TEST_TIMING]);
     wait_for("a first scheduled sync", || !runs(&env, "job").is_empty());
     drop(server);
+    env
+}
+
+#[test]
+fn a_slot_taken_over_whose_run_was_recorded_is_closed_not_run_again() {
+    let env = after_a_first_scheduled_sync();
+    // As if its holder died after recording the job's run and before closing the claim.
+    let job = runs(&env, "job").into_iter().max_by_key(|j| j["inputs"]["slot"].to_string()).unwrap();
+    let run_id = job["id"].as_str().unwrap();
+    env.sql(&format!("DELETE FROM schedule_slots WHERE run_id <> '{run_id}' AND finished_at IS NULL"));
+    env.sql(&format!(
+        "UPDATE schedule_slots SET finished_at = NULL, outcome = NULL, lease_until = '2000-01-01T00:00:00.000000Z' WHERE run_id = '{run_id}'"
+    ));
+    let server = Server::start_with(&env, &[TEST_TIMING]);
+    // A later slot runs only once the taken-over one is closed (one unfinished slot per job).
+    wait_for("a sync after the takeover", || runs(&env, "job").len() >= 2);
+    let log = server.log();
+    drop(server);
+
+    assert!(log.iter().any(|l| l.contains("had been recorded; closing it")), "{log:?}");
+    let jobs = runs(&env, "job");
+    assert_eq!(jobs.iter().filter(|j| j["id"] == run_id).count(), 1, "{jobs:#?}");
+    assert!(jobs.iter().all(|j| j["outcome"] == "succeeded"), "{jobs:#?}");
+}
+
+#[test]
+fn after_downtime_the_missed_slots_run_once_between_them() {
+    let env = after_a_first_scheduled_sync();
     let slot = |job: &Value| job["inputs"]["slot"].as_str().unwrap().to_owned();
     let last = runs(&env, "job").iter().map(slot).max().unwrap();
     // Down for several two-second slots.
