@@ -96,10 +96,12 @@ pub struct Serve {
 #[serde(deny_unknown_fields)]
 pub struct Oidc {
     /// The issuer (`iss`), such as `https://login.example.com/realms/acme`.
+    #[serde(deserialize_with = "https_url")]
     pub issuer: String,
     /// The audience the tokens must be for (`aud`): this API's client id or resource.
     pub audience: String,
     /// Where the signing keys are; default: the `jwks_uri` of the issuer's discovery document.
+    #[serde(default, deserialize_with = "optional_https_url")]
     pub jwks_url: Option<String>,
     /// The claim holding the person's email, which `[roles]` names.
     #[serde(default = "email_claim")]
@@ -114,6 +116,27 @@ pub struct Oidc {
     /// (rotation), so a flood of forged key ids cannot make plumb hammer the issuer.
     #[serde(default = "cool_down")]
     pub jwks_cooldown_seconds: u64,
+}
+
+/// A URL the signing keys may come from: HTTPS, or plain HTTP to this machine only (a local
+/// test issuer), since keys read over plain HTTP elsewhere could be anyone's. Kept as written:
+/// the issuer is compared with `iss` as a string.
+fn https_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let url = reqwest::Url::parse(&text)
+        .map_err(|err| serde::de::Error::custom(format!("{text:?} is not a URL: {err}")))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => Ok(text),
+        "http" if loopback => Ok(text),
+        _ => Err(serde::de::Error::custom(format!(
+            "{text:?}: expected an https:// URL (plain http:// only to localhost)"
+        ))),
+    }
+}
+
+fn optional_https_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    https_url(deserializer).map(Some)
 }
 
 fn email_claim() -> String {
@@ -511,6 +534,20 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("line 2"), "{message}");
         assert!(message.contains("head_of_prodct"), "{message}");
+    }
+
+    #[test]
+    fn the_issuer_and_its_keys_are_https_urls_or_on_this_machine() {
+        let oidc = |issuer: &str, jwks: &str| {
+            let text =
+                format!("[serve.oidc]\nissuer = \"{issuer}\"\naudience = \"plumb\"\njwks_url = \"{jwks}\"\n");
+            Config::parse(&text).map(|_| ()).map_err(|err| err.to_string())
+        };
+        assert_eq!(oidc("https://idp.example.com/realms/acme", "http://127.0.0.1:8080/jwks"), Ok(()));
+        let not_url = oidc("idp.example.com", "https://idp.example.com/jwks").unwrap_err();
+        assert!(not_url.contains("line 2") && not_url.contains("is not a URL"), "{not_url}");
+        let plain = oidc("https://idp.example.com", "http://idp.example.com/jwks").unwrap_err();
+        assert!(plain.contains("line 4") && plain.contains("expected an https:// URL"), "{plain}");
     }
 
     #[test]
