@@ -129,6 +129,13 @@ impl Store {
             Backend::Sqlite => {
                 conn.execute("PRAGMA secure_delete = ON").await?;
                 conn.execute("VACUUM").await?;
+                // VACUUM may renumber the assets' rowids, which the search index is keyed by.
+                conn.execute(
+                    "BEGIN; INSERT INTO assets_search (assets_search) VALUES ('delete-all'); \
+                     INSERT INTO assets_search (rowid, key, name, owner, location, tags) \
+                     SELECT rowid, key, name, owner, location, tags FROM assets; COMMIT",
+                )
+                .await?;
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
             }
             Backend::Postgres => {

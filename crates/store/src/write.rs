@@ -29,6 +29,8 @@ pub(crate) const SECONDARY_INDEXES: &[(&str, &str)] = &[
     ("assets_owner", "assets (owner, key)"),
     ("assets_environment", "assets (environment, key)"),
     ("assets_status", "assets (status, key)"),
+    ("asset_tags_value", "asset_tags (key, value, asset_key)"),
+    ("asset_tags_asset", "asset_tags (asset_key, key)"),
 ];
 
 /// An open writing transaction. Dropping it without [`WriteTx::commit`] rolls everything back.
@@ -113,7 +115,7 @@ impl WriteTx {
 
     /// A page of assets as this transaction sees them.
     pub async fn list_assets(&mut self, filter: &AssetFilter, page: &Page) -> Result<AssetPage, StoreError> {
-        list_page(&mut *self.tx, self.backend, filter, page).await
+        list_page(&mut self.tx, self.backend, filter, page).await
     }
 
     /// Whether the inventory has no assets, as this transaction sees it. Bulk loads into an

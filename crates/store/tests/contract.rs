@@ -96,6 +96,7 @@ contract!(
     scope_members_page_in_the_databases_order,
     resealing_removes_values_and_keeps_a_verifiable_chain,
     a_slot_is_claimed_once_and_taken_over_only_after_its_lease,
+    searches_page_alike_for_common_and_rare_words,
 );
 
 fn asset(key: &str, environment: &str, tags: &[(&str, &str)]) -> Asset {
@@ -178,6 +179,22 @@ async fn filters_and_pages(f: Fixture) {
     let keys: Vec<&str> = page.items.iter().map(|a| a.key.as_str()).collect();
     assert_eq!(keys, ["key-00", "key-10", "key-20"]);
     assert_eq!(f.store.count_assets(&filter).await.unwrap(), 3);
+    // A tag leads the page through its index: cursors carry on from its order.
+    let team = |value: &str| TagFilter { key: "team".into(), value: Some(value.into()) };
+    let data = AssetFilter { tags: vec![team("data")], ..AssetFilter::default() };
+    let mut keys = Vec::new();
+    let mut after = None;
+    loop {
+        let page = f.store.list_assets(&data, &Page { limit: 2, after }).await.unwrap();
+        keys.extend(page.items.iter().map(|a| a.key.clone()));
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(keys, ["key-00", "key-05", "key-10", "key-15", "key-20"]);
+    let both = AssetFilter { tags: vec![team("data"), team("sre")], ..AssetFilter::default() };
+    assert!(f.store.list_assets(&both, &Page { limit: 10, after: None }).await.unwrap().items.is_empty());
 
     let query = AssetFilter { query: Some("EY-1".into()), ..AssetFilter::default() };
     assert_eq!(f.store.count_assets(&query).await.unwrap(), 10);
@@ -186,6 +203,13 @@ async fn filters_and_pages(f: Fixture) {
     assert_eq!(f.store.count_assets(&tagged).await.unwrap(), 5, "the team=data assets");
     let literal = AssetFilter { query: Some("%".into()), ..AssetFilter::default() };
     assert_eq!(f.store.count_assets(&literal).await.unwrap(), 0);
+    // Shorter than a trigram, longer, quoted: the same answers as reading every asset.
+    for (text, expected) in [("y-", 25), ("Y-0", 10), ("key-07", 1), ("key-07\"", 0), ("team\":\"sre", 20)] {
+        let query = AssetFilter { query: Some(text.into()), ..AssetFilter::default() };
+        assert_eq!(f.store.count_assets(&query).await.unwrap(), expected, "{text}");
+        let page = f.store.list_assets(&query, &Page { limit: 100, after: None }).await.unwrap();
+        assert_eq!(page.items.len(), expected as usize, "{text}");
+    }
 
     let mut scan = f.store.scan_assets(AssetFilter::default()).await.unwrap();
     let mut scanned = 0;
@@ -210,8 +234,24 @@ async fn updates_append_diff_events(f: Fixture) {
     let tagged =
         AssetFilter { tags: vec![TagFilter { key: "cost".into(), value: None }], ..AssetFilter::default() };
     assert_eq!(f.store.count_assets(&tagged).await.unwrap(), 1);
+    // The tag rows follow the record: an old value no longer matches, the new one does.
+    let mut moved = after.clone();
+    moved.tags.insert("team".into(), "ops".into());
+    let mut tx = f.store.begin_write("bo@example.com").await.unwrap();
+    assert!(tx.update_asset(&after, &moved, "updated", None).await.unwrap());
+    tx.commit().await.unwrap();
+    let team = |value: &str| AssetFilter {
+        tags: vec![TagFilter { key: "team".into(), value: Some(value.into()) }],
+        ..AssetFilter::default()
+    };
+    let first = Page { limit: 10, after: None };
+    assert!(f.store.list_assets(&team("sre"), &first).await.unwrap().items.is_empty());
+    let search = |text: &str| AssetFilter { query: Some(text.into()), ..AssetFilter::default() };
+    assert_eq!(f.store.count_assets(&search("\"ops\"")).await.unwrap(), 1, "search follows the tags");
+    assert_eq!(f.store.count_assets(&search("\"sre\"")).await.unwrap(), 0);
+    assert_eq!(f.store.list_assets(&team("ops"), &first).await.unwrap().items, [moved.clone()]);
     let history = f.store.asset_history(before.id).await.unwrap();
-    assert_eq!(history.len(), 2);
+    assert_eq!(history.len(), 3);
     let update = &history[1];
     assert_eq!(update.before.as_deref(), Some(r#"{"owner":"ana@example.com","tags":{"team":"sre"}}"#));
     assert_eq!(
@@ -478,6 +518,11 @@ async fn resealing_removes_values_and_keeps_a_verifiable_chain(f: Fixture) {
         f.store.reseal("maintainer", "test-task", "terraform", "test", &rewrite).await.unwrap().is_none()
     );
     assert!(f.store.maintenance_done("test-task").await.unwrap());
+    // The search index follows the compaction (VACUUM may renumber rows on SQLite).
+    for (text, expected) in [("PROD.TFSTATE", 1), ("s3:::logs", 1), ("arn", 1), ("tf", 1)] {
+        let query = AssetFilter { query: Some(text.into()), ..AssetFilter::default() };
+        assert_eq!(f.store.count_assets(&query).await.unwrap(), expected, "{text}");
+    }
 
     if let Some(dir) = &f._dir {
         for entry in std::fs::read_dir(dir.path()).unwrap() {
@@ -548,4 +593,36 @@ async fn a_slot_is_claimed_once_and_taken_over_only_after_its_lease(f: Fixture) 
         f.store.claim_slot(Job::Sync, next, "c", (next, lease), "RE").await.unwrap().is_some(),
         "once its slot is finished the job runs again"
     );
+}
+
+/// More assets than a SQLite search reads in key order before it asks the index: a word all
+/// hold pages from the order, a rare one comes from the index, and both give the same pages
+/// as a plain reading would.
+async fn searches_page_alike_for_common_and_rare_words(f: Fixture) {
+    let mut assets: Vec<Asset> = (0..6_000).map(|i| asset(&format!("k-{i:05}"), "production", &[])).collect();
+    assets[5_990].name = "Needle in the hay".into();
+    assets[10].name = "needle, early".into();
+    create(&f.store, &assets).await;
+    let pages = |text: &'static str, limit: usize| {
+        let store = f.store.clone();
+        async move {
+            let filter = AssetFilter { query: Some(text.into()), ..AssetFilter::default() };
+            let mut keys = Vec::new();
+            let mut after = None;
+            loop {
+                let page = store.list_assets(&filter, &Page { limit, after }).await.unwrap();
+                keys.extend(page.items.iter().map(|a| a.key.clone()));
+                after = page.next;
+                if after.is_none() {
+                    return keys;
+                }
+            }
+        }
+    };
+    assert_eq!(pages("NEEDLE", 1).await, ["k-00010", "k-05990"]);
+    assert_eq!(pages("needle in", 100).await, ["k-05990"]);
+    let every = pages("k-0", 1_000).await;
+    assert_eq!(every.len(), 6_000);
+    assert!(every.windows(2).all(|w| w[0] < w[1]), "in key order, each once");
+    assert_eq!(pages("k-059", 7).await.len(), 100);
 }
