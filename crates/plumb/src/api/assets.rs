@@ -47,7 +47,7 @@ pub struct ListQuery {
     source: Option<String>,
     /// `KEY` or `KEY=VALUE`.
     tag: Option<String>,
-    /// Text searched in key, name and tags.
+    /// Text that key, name, owner, location or a tag (key or value) contains, in any case.
     q: Option<String>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,

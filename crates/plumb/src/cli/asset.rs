@@ -207,7 +207,8 @@ pub struct FilterArgs {
     /// Only assets with this tag (KEY) or tag value (KEY=VALUE); repeat to require several.
     #[arg(long = "tag", value_name = "KEY[=VALUE]")]
     tags: Vec<String>,
-    /// Only assets whose key, name, owner or location contains this text (any case).
+    /// Only assets whose key, name, owner, location or a tag (key or value) contains this text
+    /// (any case).
     #[arg(short, long)]
     query: Option<String>,
 }
