@@ -35,7 +35,7 @@ pub use events::Verification;
 pub use exceptions::reminder_id;
 pub use findings::{FindingChanges, Reach, StoredFinding};
 pub use maintenance::{Reseal, Rewrite};
-pub use migrate::MigrationState;
+pub use migrate::{MigrationState, NO_SEARCH_INDEX};
 pub use slots::{Claim, Finish, Slot};
 pub use sync::SyncState;
 pub use tokens::StoredToken;

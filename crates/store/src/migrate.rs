@@ -9,6 +9,12 @@ static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 
 const TABLE: &str = "_sqlx_migrations";
 
+/// What to tell the user when `search_index_missing`.
+pub const NO_SEARCH_INDEX: &str = "text search (q=) has no index on this PostgreSQL database: \
+    migration 0016 could not install the pg_trgm extension, so searches read the whole table. \
+    Have the database's owner run `CREATE EXTENSION pg_trgm` and the CREATE INDEX of \
+    migrations/postgres/0016_asset_search.sql.";
+
 /// One embedded migration and whether the database has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MigrationState {
@@ -19,6 +25,9 @@ pub struct MigrationState {
     /// Whether it is applied.
     pub applied: bool,
 }
+
+/// The migration that makes the search index.
+const SEARCH_MIGRATION: i64 = 16;
 
 /// The migration that turns `sync_scopes` into `scope_status`.
 const SCOPE_STATUS_MIGRATION: i64 = 7;
@@ -67,6 +76,19 @@ impl Store {
     }
 
     /// Every embedded migration with whether it is applied.
+    /// Whether `q=` search lacks its trigram index: on PostgreSQL, when migration 0016 ran but
+    /// could not install `pg_trgm` (searches then scan the table: right, but slow at scale).
+    pub async fn search_index_missing(&self) -> Result<bool, StoreError> {
+        if self.backend == Backend::Sqlite || !self.applied_versions().await?.contains(&SEARCH_MIGRATION) {
+            return Ok(false);
+        }
+        let sql = crate::sql::Sql::new(
+            "SELECT COUNT(*) AS n FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'assets_search'",
+        );
+        let row = sql.query(self.backend).fetch_one(&self.pool).await?;
+        Ok(sqlx::Row::try_get::<i64, _>(&row, "n")? == 0)
+    }
+
     pub async fn migration_status(&self) -> Result<Vec<MigrationState>, StoreError> {
         let applied = self.applied_versions().await?;
         Ok(self

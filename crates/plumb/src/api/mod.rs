@@ -199,6 +199,9 @@ pub async fn serve(
         .await
         .map_err(|err| crate::error::Environment(format!("cannot listen on {listen}: {err}")))?;
     eprintln!("listening on http://{}", listener.local_addr()?);
+    if store.search_index_missing().await? {
+        tracing::warn!(message = plumb_store::NO_SEARCH_INDEX);
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let holder = server_name();
     let scheduler = schedule.then(|| {

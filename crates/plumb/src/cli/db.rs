@@ -43,5 +43,8 @@ pub async fn run(settings: &Settings, format: Format, command: DbCommand) -> any
         .map(|m| Migration { version: m.version, description: m.description, applied: m.applied })
         .collect();
     report::list(&mut stdout(), format, VIEW, &states, None)?;
+    if ctx.store.search_index_missing().await? {
+        eprintln!("warning: {}", plumb_store::NO_SEARCH_INDEX);
+    }
     Ok(Outcome::Clean)
 }
