@@ -16,7 +16,7 @@ pub(crate) const COLUMNS: &str = "id, key, name, kind, type, environment, owner,
 
 /// The asset columns as read, with their effective `last_seen`: an asset present in a scope
 /// was seen at the scope's last complete sync, which unchanged resources do not write to each
-/// asset. Followed by the tables read from, then `SCOPE_JOIN`.
+/// asset. Followed by the tables read from, then `scope_join!`.
 macro_rules! select_columns {
     () => {
         "SELECT assets.id, assets.key, assets.name, assets.kind, \

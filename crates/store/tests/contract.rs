@@ -124,6 +124,20 @@ fn asset(key: &str, environment: &str, tags: &[(&str, &str)]) -> Asset {
     }
 }
 
+/// The keys of every page of `filter`, `limit` a page, following the cursors.
+async fn every_page(store: &Store, filter: &AssetFilter, limit: usize) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_assets(filter, &Page { limit, after }).await.unwrap();
+        keys.extend(page.items.iter().map(|a| a.key.clone()));
+        after = page.next;
+        if after.is_none() {
+            return keys;
+        }
+    }
+}
+
 async fn create(store: &Store, assets: &[Asset]) {
     let mut tx = store.begin_write("test@example.com").await.unwrap();
     tx.create_assets(new(assets)).await.unwrap();
@@ -156,17 +170,7 @@ async fn filters_and_pages(f: Fixture) {
         .collect();
     create(&f.store, &assets).await;
 
-    let all = AssetFilter::default();
-    let mut keys = Vec::new();
-    let mut after = None;
-    loop {
-        let page = f.store.list_assets(&all, &Page { limit: 10, after }).await.unwrap();
-        keys.extend(page.items.iter().map(|a| a.key.clone()));
-        after = page.next;
-        if after.is_none() {
-            break;
-        }
-    }
+    let keys = every_page(&f.store, &AssetFilter::default(), 10).await;
     let expected: Vec<String> = (0..25).map(|i| format!("key-{i:02}")).collect();
     assert_eq!(keys, expected);
 
@@ -182,16 +186,7 @@ async fn filters_and_pages(f: Fixture) {
     // A tag leads the page through its index: cursors carry on from its order.
     let team = |value: &str| TagFilter { key: "team".into(), value: Some(value.into()) };
     let data = AssetFilter { tags: vec![team("data")], ..AssetFilter::default() };
-    let mut keys = Vec::new();
-    let mut after = None;
-    loop {
-        let page = f.store.list_assets(&data, &Page { limit: 2, after }).await.unwrap();
-        keys.extend(page.items.iter().map(|a| a.key.clone()));
-        after = page.next;
-        if after.is_none() {
-            break;
-        }
-    }
+    let keys = every_page(&f.store, &data, 2).await;
     assert_eq!(keys, ["key-00", "key-05", "key-10", "key-15", "key-20"]);
     let both = AssetFilter { tags: vec![team("data"), team("sre")], ..AssetFilter::default() };
     assert!(f.store.list_assets(&both, &Page { limit: 10, after: None }).await.unwrap().items.is_empty());
@@ -606,17 +601,8 @@ async fn searches_page_alike_for_common_and_rare_words(f: Fixture) {
     let pages = |text: &'static str, limit: usize| {
         let store = f.store.clone();
         async move {
-            let filter = AssetFilter { query: Some(text.into()), ..AssetFilter::default() };
-            let mut keys = Vec::new();
-            let mut after = None;
-            loop {
-                let page = store.list_assets(&filter, &Page { limit, after }).await.unwrap();
-                keys.extend(page.items.iter().map(|a| a.key.clone()));
-                after = page.next;
-                if after.is_none() {
-                    return keys;
-                }
-            }
+            every_page(&store, &AssetFilter { query: Some(text.into()), ..AssetFilter::default() }, limit)
+                .await
         }
     };
     assert_eq!(pages("NEEDLE", 1).await, ["k-00010", "k-05990"]);
