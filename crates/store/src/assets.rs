@@ -38,6 +38,15 @@ macro_rules! scope_join {
 /// Reads assets (see `select_columns`).
 pub(crate) const SELECT_ASSETS: &str = concat!(select_columns!(), " FROM assets", scope_join!());
 
+/// Reads the assets the trigram index proposes (SQLite, migration 0016), in its rowid order:
+/// the index first (SQLite keeps a `CROSS JOIN`'s order), followed by `AND assets_search MATCH`.
+const SELECT_SEARCHED_ASSETS: &str = concat!(
+    select_columns!(),
+    " FROM assets_search CROSS JOIN assets",
+    scope_join!(),
+    " WHERE assets.rowid = assets_search.rowid"
+);
+
 /// Reads the assets a tag (`driver.key`, `driver.value`) leads to, in the tag index's key order:
 /// `asset_tags` first (SQLite keeps a `CROSS JOIN`'s order), so a page is one index range.
 const SELECT_TAGGED_ASSETS: &str = concat!(
@@ -91,7 +100,7 @@ pub struct Page {
     pub after: Option<String>,
 }
 
-/// One page of assets, sorted by key.
+/// One page of assets (see [`Store::list_assets`] for the order).
 #[derive(Clone, Debug)]
 pub struct AssetPage {
     /// The assets.
@@ -123,7 +132,8 @@ impl Store {
         asset_by_ref(&self.pool, self.backend, reference).await
     }
 
-    /// A page of assets matching the filter, sorted by key.
+    /// A page of assets matching the filter: sorted by key, or for a text search (`query`)
+    /// in the order the assets were first recorded.
     pub async fn list_assets(&self, filter: &AssetFilter, page: &Page) -> Result<AssetPage, StoreError> {
         let mut conn = self.pool.acquire().await?;
         list_page(&mut conn, self.backend, filter, page).await
@@ -131,8 +141,7 @@ impl Store {
 
     /// How many assets match the filter.
     pub async fn count_assets(&self, filter: &AssetFilter) -> Result<i64, StoreError> {
-        let mut sql = Sql::new("SELECT COUNT(*) AS n FROM assets WHERE 1 = 1");
-        conditions(&mut sql, self.backend, filter, None, Search::Indexed);
+        let sql = matching(self.backend, filter).0.wrapped("SELECT COUNT(*) AS n FROM (", ") AS matched");
         let row = sql.query(self.backend).fetch_one(&self.pool).await?;
         Ok(row.try_get::<i64, _>("n")?)
     }
@@ -211,87 +220,17 @@ where
     }
 }
 
-/// How many assets after the cursor a SQLite search reads in key order before it asks the
-/// trigram index instead: a word most assets hold fills a page within them (the index would
-/// propose hundreds of thousands of rows to sort), a rare one is found by the index. Not on
-/// PostgreSQL: its planner turned the window into a scan of the table (measured: fragments
-/// 524 ms p99 against 177 ms without it, common words no better).
-const SEARCH_WINDOW: i64 = 5_000;
-
 pub(crate) async fn list_page(
     conn: &mut sqlx::AnyConnection,
     backend: Backend,
     filter: &AssetFilter,
     page: &Page,
 ) -> Result<AssetPage, StoreError> {
-    // A tag with a value leads when there is one: its assets are a range of the tag index.
-    let driver = filter.tags.iter().find_map(|tag| tag.value.as_ref().map(|value| (tag, value)));
-    let searched = filter.query.as_deref().is_some_and(|q| q.chars().count() >= 3);
-    if backend == Backend::Sqlite && searched && driver.is_none() {
-        let upto = window_end(conn, backend, page.after.as_deref()).await?;
-        let within = fetch_page(conn, backend, filter, page, None, Search::Upto(upto.as_deref())).await?;
-        // Exact when the page filled within the window, or the window held every later asset.
-        if within.next.is_some() || upto.is_none() {
-            return Ok(within);
-        }
-    }
-    // Under a tag, the tag's range is read in order and each candidate's columns checked:
-    // the index would propose rows of every tag.
-    let search = if searched && driver.is_none() { Search::Indexed } else { Search::Scan };
-    fetch_page(conn, backend, filter, page, driver, search).await
-}
-
-/// How `q=` is applied to one page query.
-#[derive(Clone, Copy)]
-enum Search<'a> {
-    /// Through the backend's trigram index (on SQLite, the index proposes rows).
-    Indexed,
-    /// By reading the columns of every candidate.
-    Scan,
-    /// By reading the columns of the assets up to this key (`None`: to the end).
-    Upto(Option<&'a str>),
-}
-
-/// The key `SEARCH_WINDOW` assets after `after`, or `None` when fewer remain.
-async fn window_end(
-    conn: &mut sqlx::AnyConnection,
-    backend: Backend,
-    after: Option<&str>,
-) -> Result<Option<String>, StoreError> {
-    let mut sql = Sql::new("SELECT key FROM assets WHERE 1 = 1");
-    if let Some(after) = after {
-        sql.push(" AND key > ").bind(after.to_owned());
-    }
-    sql.push(" ORDER BY key LIMIT 1 OFFSET ").bind(SEARCH_WINDOW - 1);
-    let row = sql.query(backend).fetch_optional(&mut *conn).await?;
-    Ok(row.map(|row| row.try_get::<String, _>("key")).transpose()?)
-}
-
-async fn fetch_page(
-    conn: &mut sqlx::AnyConnection,
-    backend: Backend,
-    filter: &AssetFilter,
-    page: &Page,
-    driver: Option<(&TagFilter, &String)>,
-    search: Search<'_>,
-) -> Result<AssetPage, StoreError> {
-    let (mut sql, order) = match driver {
-        Some((tag, value)) => {
-            let mut sql = Sql::new(SELECT_TAGGED_ASSETS);
-            sql.push(" AND driver.key = ").bind(tag.key.clone());
-            sql.push(" AND driver.value = ").bind(value.clone());
-            (sql, "driver.asset_key")
-        }
-        None => (Sql::new(&format!("{SELECT_ASSETS} WHERE 1 = 1")), "assets.key"),
-    };
-    conditions(&mut sql, backend, filter, driver.map(|(tag, _)| tag), search);
+    let (mut sql, order) = matching(backend, filter);
     if let Some(after) = &page.after {
-        sql.push(&format!(" AND {order} > ")).bind(after.clone());
+        after_cursor(&mut sql, backend, order, after);
     }
-    if let Search::Upto(Some(upto)) = search {
-        sql.push(" AND assets.key <= ").bind(upto.to_owned());
-    }
-    sql.push(&format!(" ORDER BY {order} LIMIT "))
+    sql.push(&format!(" ORDER BY {} LIMIT ", order.column(backend)))
         .bind(i64::try_from(page.limit).unwrap_or(i64::MAX).saturating_add(1));
     let rows = sql.query(backend).fetch_all(&mut *conn).await?;
     let mut items = rows.iter().map(asset_from_row).collect::<Result<Vec<_>, _>>()?;
@@ -301,16 +240,103 @@ async fn fetch_page(
     } else {
         None
     };
+    if let (Order::Recorded | Order::Trigram, true, Some(after)) = (order, items.is_empty(), &page.after) {
+        // The cursor's asset is looked up by key: a key no asset has would end the search
+        // without a word, so it is refused instead.
+        match asset_by_ref(&mut *conn, backend, after).await {
+            Err(StoreError::NotFound { .. }) => return Err(StoreError::UnknownCursor(after.clone())),
+            Err(err) => return Err(err),
+            Ok(_) => {}
+        }
+    }
     Ok(AssetPage { items, next })
 }
 
-fn conditions(
-    sql: &mut Sql,
-    backend: Backend,
-    filter: &AssetFilter,
-    driver: Option<&TagFilter>,
-    search: Search<'_>,
-) {
+/// The assets matching the filter, in the order a page reads them; `ORDER BY` left to add.
+fn matching(backend: Backend, filter: &AssetFilter) -> (Sql, Order) {
+    let (mut sql, order) = match (&filter.query, tag_driver(filter)) {
+        (Some(query), _) => search_select(backend, query),
+        (None, Some((tag, value))) => {
+            let mut sql = Sql::new(SELECT_TAGGED_ASSETS);
+            sql.push(" AND driver.key = ").bind(tag.key.clone());
+            sql.push(" AND driver.value = ").bind(value.clone());
+            (sql, Order::TagKey)
+        }
+        (None, None) => (Sql::new(&format!("{SELECT_ASSETS} WHERE 1 = 1")), Order::Key),
+    };
+    let driver = tag_driver(filter).filter(|_| order == Order::TagKey).map(|(tag, _)| tag);
+    conditions(&mut sql, backend, filter, driver);
+    (sql, order)
+}
+
+/// The order a page is read in; every order is total, so a cursor (the last asset's key)
+/// names one position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    /// By key: lists.
+    Key,
+    /// By key, through the tag index: lists led by a `tag=K=V`.
+    TagKey,
+    /// The order assets were first recorded in: text searches, which the search indexes
+    /// serve in that order (FTS5 returns its rowids in order and can stop at a page; on
+    /// PostgreSQL the planner walks `seq` for a word many assets hold and sorts the few
+    /// matches of a rare one). In key order a word held by many assets whose keys come late
+    /// meant reading or sorting hundreds of thousands of rows per page.
+    Recorded,
+    /// As `Recorded`, read from SQLite's trigram index: its own rowid must be the one ordered
+    /// and bounded, or SQLite sorts every match before the first page (measured: 0.9 s for a
+    /// word most of 1,000,000 assets hold, against 1 ms).
+    Trigram,
+}
+
+impl Order {
+    fn column(self, backend: Backend) -> &'static str {
+        match (self, backend) {
+            (Order::Key, _) => "assets.key",
+            (Order::TagKey, _) => "driver.asset_key",
+            (Order::Recorded, Backend::Sqlite) => "assets.rowid",
+            (Order::Recorded, Backend::Postgres) => "assets.seq",
+            (Order::Trigram, _) => "assets_search.rowid",
+        }
+    }
+}
+
+/// The first tag with a value: when there is one its assets are a range of the tag index, so
+/// it leads a list.
+fn tag_driver(filter: &AssetFilter) -> Option<(&TagFilter, &String)> {
+    filter.tags.iter().find_map(|tag| tag.value.as_ref().map(|value| (tag, value)))
+}
+
+fn after_cursor(sql: &mut Sql, backend: Backend, order: Order, after: &str) {
+    let column = order.column(backend);
+    match order {
+        Order::Key | Order::TagKey => {
+            sql.push(&format!(" AND {column} > ")).bind(after.to_owned());
+        }
+        Order::Recorded | Order::Trigram => {
+            let own = Order::Recorded.column(backend).trim_start_matches("assets.");
+            sql.push(&format!(" AND {column} > (SELECT {own} FROM assets WHERE key = "))
+                .bind(after.to_owned())
+                .push(")");
+        }
+    }
+}
+
+/// The start of a text search: on SQLite with three characters or more, the trigram index
+/// (migration 0016) proposes the rows, in rowid order; otherwise the assets are read in the
+/// order they were recorded and `search_condition` decides.
+fn search_select(backend: Backend, query: &str) -> (Sql, Order) {
+    if backend == Backend::Sqlite && query.chars().count() >= 3 {
+        let mut sql = Sql::new(SELECT_SEARCHED_ASSETS);
+        // The index proposes, the columns decide (`search_condition`): a stale index can only
+        // miss an asset, never return one that does not match.
+        sql.push(" AND assets_search MATCH ").bind(format!("\"{}\"", query.replace('"', "\"\"")));
+        return (sql, Order::Trigram);
+    }
+    (Sql::new(&format!("{SELECT_ASSETS} WHERE 1 = 1")), Order::Recorded)
+}
+
+fn conditions(sql: &mut Sql, backend: Backend, filter: &AssetFilter, driver: Option<&TagFilter>) {
     let exact = [
         ("assets.kind", filter.kind.map(|k| k.as_str().to_owned())),
         ("assets.type", filter.asset_type.clone()),
@@ -335,7 +361,7 @@ fn conditions(
         sql.push(")");
     }
     if let Some(query) = &filter.query {
-        search_condition(sql, backend, query, matches!(search, Search::Indexed));
+        search_condition(sql, backend, query);
     }
 }
 
@@ -344,22 +370,14 @@ fn conditions(
 const SEARCHED: &str = "lower(assets.key || E'\\x1f' || assets.name || E'\\x1f' || \
     coalesce(assets.owner, '') || E'\\x1f' || coalesce(assets.location, '') || E'\\x1f' || assets.tags)";
 
-/// Key, name, owner, location or a tag contains `query`, case-insensitively: through the
-/// backend's trigram index when `indexed` (on SQLite three characters or more), else by
-/// reading each candidate's columns (a form no index serves, so PostgreSQL's planner, which
-/// takes any trigram condition for a selective one, keeps to the key range it is given).
-fn search_condition(sql: &mut Sql, backend: Backend, query: &str, indexed: bool) {
+/// Key, name, owner, location or a tag contains `query`, case-insensitively. On PostgreSQL
+/// one condition its trigram index serves; on SQLite each column is read (the trigram index,
+/// when `search_select` joined it, has proposed the rows).
+fn search_condition(sql: &mut Sql, backend: Backend, query: &str) {
     let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
-    if indexed && backend == Backend::Postgres {
+    if backend == Backend::Postgres {
         sql.push(&format!(" AND {SEARCHED} LIKE ")).bind(pattern).push(" ESCAPE '\\'");
         return;
-    }
-    if indexed && query.chars().count() >= 3 {
-        // The index proposes, the columns decide: a stale index can only miss.
-        let phrase = format!("\"{}\"", query.replace('"', "\"\""));
-        sql.push(" AND assets.rowid IN (SELECT rowid FROM assets_search WHERE assets_search MATCH ")
-            .bind(phrase)
-            .push(")");
     }
     sql.push(" AND (");
     let columns = ["assets.key", "assets.name", "assets.owner", "assets.location", "assets.tags"];

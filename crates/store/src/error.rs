@@ -41,6 +41,9 @@ pub enum StoreError {
         /// What was asked for.
         reference: String,
     },
+    /// A search page's cursor names a key no asset has (a search resumes after its asset).
+    #[error("the cursor is after asset {0:?}, which no asset is keyed by now; start the search again")]
+    UnknownCursor(String),
     /// The write conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),

@@ -35,6 +35,13 @@ impl Sql {
         self
     }
 
+    /// The statement as a subquery: `before` this text and `after` it (neither binds values).
+    pub(crate) fn wrapped(mut self, before: &str, after: &str) -> Self {
+        self.text.insert_str(0, before);
+        self.text.push_str(after);
+        self
+    }
+
     /// Appends a placeholder for `value`.
     pub(crate) fn bind<'q, T>(&mut self, value: T) -> &mut Self
     where

@@ -96,7 +96,7 @@ contract!(
     scope_members_page_in_the_databases_order,
     resealing_removes_values_and_keeps_a_verifiable_chain,
     a_slot_is_claimed_once_and_taken_over_only_after_its_lease,
-    searches_page_alike_for_common_and_rare_words,
+    searches_page_in_recorded_order_for_common_and_rare_words,
 );
 
 fn asset(key: &str, environment: &str, tags: &[(&str, &str)]) -> Asset {
@@ -590,14 +590,16 @@ async fn a_slot_is_claimed_once_and_taken_over_only_after_its_lease(f: Fixture) 
     );
 }
 
-/// More assets than a SQLite search reads in key order before it asks the index: a word all
-/// hold pages from the order, a rare one comes from the index, and both give the same pages
-/// as a plain reading would.
-async fn searches_page_alike_for_common_and_rare_words(f: Fixture) {
-    let mut assets: Vec<Asset> = (0..6_000).map(|i| asset(&format!("k-{i:05}"), "production", &[])).collect();
-    assets[5_990].name = "Needle in the hay".into();
-    assets[10].name = "needle, early".into();
-    create(&f.store, &assets).await;
+/// A search pages in the order assets were first recorded (here the reverse of key order):
+/// a word all hold and a rare one alike, each match once, and a search resumed after an asset
+/// whose key is gone is refused rather than ended early.
+async fn searches_page_in_recorded_order_for_common_and_rare_words(f: Fixture) {
+    let mut assets: Vec<Asset> =
+        (0..6_000).rev().map(|i| asset(&format!("k-{i:05}"), "production", &[])).collect();
+    assets[5_989].name = "Needle in the hay".into();
+    assets[9].name = "needle, early".into();
+    create(&f.store, &assets[..3_000]).await;
+    create(&f.store, &assets[3_000..]).await;
     let pages = |text: &'static str, limit: usize| {
         let store = f.store.clone();
         async move {
@@ -605,12 +607,25 @@ async fn searches_page_alike_for_common_and_rare_words(f: Fixture) {
                 .await
         }
     };
-    assert_eq!(pages("NEEDLE", 1).await, ["k-00010", "k-05990"]);
-    assert_eq!(pages("needle in", 100).await, ["k-05990"]);
+    assert_eq!(pages("NEEDLE", 1).await, ["k-05990", "k-00010"]);
+    assert_eq!(pages("needle in", 100).await, ["k-00010"]);
     let every = pages("k-0", 1_000).await;
-    assert_eq!(every.len(), 6_000);
-    assert!(every.windows(2).all(|w| w[0] < w[1]), "in key order, each once");
+    let recorded: Vec<&str> = assets.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(every, recorded, "in recorded order, each once");
     assert_eq!(pages("k-059", 7).await.len(), 100);
+    assert_eq!(pages("k", 999).await.len(), 6_000, "short words read the same order");
+    assert_eq!(
+        f.store
+            .count_assets(&AssetFilter { query: Some("k-059".into()), ..AssetFilter::default() })
+            .await
+            .unwrap(),
+        100
+    );
+
+    let search = AssetFilter { query: Some("k-0".into()), ..AssetFilter::default() };
+    let gone = Page { limit: 10, after: Some("k-99999".into()) };
+    let err = f.store.list_assets(&search, &gone).await.unwrap_err();
+    assert!(matches!(err, StoreError::UnknownCursor(ref key) if key == "k-99999"), "{err}");
 
     assert!(!f.store.search_index_missing().await.unwrap());
     if f.url.starts_with("postgres") {
@@ -618,6 +633,6 @@ async fn searches_page_alike_for_common_and_rare_words(f: Fixture) {
         let pool = sqlx::AnyPool::connect(&f.url).await.unwrap();
         pool.execute("DROP INDEX assets_search").await.unwrap();
         assert!(f.store.search_index_missing().await.unwrap());
-        assert_eq!(pages("NEEDLE", 1).await, ["k-00010", "k-05990"]);
+        assert_eq!(pages("NEEDLE", 1).await, ["k-05990", "k-00010"]);
     }
 }

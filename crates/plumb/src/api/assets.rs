@@ -48,6 +48,7 @@ pub struct ListQuery {
     /// `KEY` or `KEY=VALUE`.
     tag: Option<String>,
     /// Text that key, name, owner, location or a tag (key or value) contains, in any case.
+    /// A search lists its matches in the order the assets were first recorded.
     q: Option<String>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -99,7 +100,7 @@ fn reference(path: AssetRef) -> Result<String, Problem> {
     Ok(path?.0.reference)
 }
 
-/// A page of the assets the filter selects, in key order.
+/// A page of the assets the filter selects, in key order (a search `q=`: as recorded).
 #[utoipa::path(get, path = "/api/v1/assets", tag = "assets", params(ListQuery),
     responses((status = 200, description = "A page of assets", body = Page), Problems))]
 pub async fn list(

@@ -35,7 +35,7 @@ pub enum AssetCommand {
         /// Id or key.
         asset: String,
     },
-    /// List assets, filtered, sorted by key, a page at a time.
+    /// List assets, filtered, sorted by key (a search: as recorded), a page at a time.
     List(ListArgs),
     /// Change fields of an asset; an empty value clears an optional field.
     ///
@@ -208,7 +208,7 @@ pub struct FilterArgs {
     #[arg(long = "tag", value_name = "KEY[=VALUE]")]
     tags: Vec<String>,
     /// Only assets whose key, name, owner, location or a tag (key or value) contains this text
-    /// (any case).
+    /// (any case). Listed in the order the assets were first recorded, not by key.
     #[arg(short, long)]
     query: Option<String>,
 }
