@@ -11,6 +11,7 @@
 pub mod aws;
 pub mod file;
 pub mod records;
+pub mod register;
 pub mod snapshot;
 pub mod terraform;
 

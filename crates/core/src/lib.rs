@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod provenance;
 pub mod record;
+pub mod register;
 pub mod rules;
 pub mod schedule;
 pub mod scope;

@@ -14,6 +14,7 @@ pub mod gate;
 pub mod gate_reports;
 pub mod import;
 pub mod progress;
+pub mod register;
 pub mod schedule;
 pub mod seal;
 pub mod sso;

@@ -3,9 +3,12 @@
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use crate::app::Settings;
-use crate::app::gate as app;
+use plumb_collect::register::RegisterFormat;
+use plumb_core::register::RegisterField;
+
 use crate::app::gate_reports;
+use crate::app::register::{ENTRY_COLUMNS, RegisterRequest, entry_row};
+use crate::app::{self, Settings};
 use crate::cli::gate::{emit, github_token, repo};
 use crate::error::{BadInput, Outcome};
 use crate::report::{self, Format, View};
@@ -19,6 +22,43 @@ pub enum AuditCommand {
     /// Reads GITHUB_TOKEN. Exit 1 when any is flagged. With a database configured, the list
     /// is recorded as an `audit` run named `changes`.
     Changes(ChangesArgs),
+    /// Reconcile the inventory with finance's fixed-asset register (policy §6, evidence for
+    /// INV-01), as the bi-monthly audit.
+    ///
+    /// Reads the register export (CSV with any delimiter, or an XLSX workbook's first sheet)
+    /// and matches each line to an asset on its asset number (the asset's `financial_ref`),
+    /// else on its serial (letters and digits compared, any case). Reports every line and
+    /// every hardware asset as matched, matched with differences (location, serial, a
+    /// disposed line for an active asset, a decommissioned asset still on the books), only in
+    /// the register, only in the inventory, or ambiguous. Columns are found by their usual
+    /// names (asset_tag, inventory_number, serial_number, location, status, …) unless named
+    /// with --map.
+    ///
+    /// Recorded as an `audit` run named `register`; each entry that is not a plain match is an
+    /// INV-01 finding, resolved by a later audit that no longer reports it. Exit 1 when there
+    /// is any.
+    Register(RegisterArgs),
+}
+
+/// Arguments of `plumb audit register`.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The register as finance exported it.
+    file: std::path::PathBuf,
+    /// Read the column COLUMN as FIELD (asset_number, serial, location, status, description);
+    /// repeat for several.
+    #[arg(long = "map", value_name = "COLUMN=FIELD", value_parser = column_field)]
+    map: Vec<(String, RegisterField)>,
+    /// The file's format [default: from its name: .xlsx and .xlsm are workbooks, anything else
+    /// delimited text].
+    #[arg(long, value_name = "csv|xlsx")]
+    format: Option<RegisterFormat>,
+}
+
+fn column_field(text: &str) -> Result<(String, RegisterField), String> {
+    let (column, field) =
+        text.rsplit_once('=').ok_or_else(|| format!("expected COLUMN=FIELD, found {text:?}"))?;
+    Ok((column.to_owned(), field.trim().parse::<RegisterField>().map_err(|err| err.to_string())?))
 }
 
 /// Arguments of `plumb audit changes`.
@@ -39,7 +79,55 @@ pub struct ChangesArgs {
 }
 
 pub async fn run(settings: &Settings, format: Format, command: AuditCommand) -> anyhow::Result<Outcome> {
-    let AuditCommand::Changes(args) = command;
+    match command {
+        AuditCommand::Changes(args) => changes(settings, format, args).await,
+        AuditCommand::Register(args) => register(settings, format, args).await,
+    }
+}
+
+async fn register(settings: &Settings, format: Format, args: RegisterArgs) -> anyhow::Result<Outcome> {
+    let ctx = settings.open(&plumb_store::OpenOptions::default()).await?;
+    let request = RegisterRequest { path: &args.file, format: args.format, map: args.map };
+    let audit = app::register::audit_register(&ctx, &request).await?;
+    let counts: Vec<String> =
+        audit.counts.iter().map(|(class, n)| format!("{n} {}", class.as_str())).collect();
+    eprintln!(
+        "{}: {} line(s) against {} asset(s): {}; {} finding(s) opened, {} resolved; recorded as run {}",
+        audit.file,
+        audit.register_lines,
+        audit.inventory_assets,
+        counts.join(", "),
+        audit.opened,
+        audit.resolved,
+        audit.run_id
+    );
+    let (report, sections) = app::register::report(&audit);
+    let out = &mut std::io::stdout();
+    if !report::write_findings(out, format, &report.findings, &sections)? {
+        match format {
+            Format::Json => report::write_json(out, &report.document)?,
+            _ => {
+                let rows: Vec<serde_json::Map<String, serde_json::Value>> = audit
+                    .entries
+                    .iter()
+                    .map(|entry| {
+                        ENTRY_COLUMNS
+                            .iter()
+                            .map(|c| (*c).to_owned())
+                            .zip(entry_row(entry).into_iter().map(Into::into))
+                            .collect()
+                    })
+                    .collect();
+                let view =
+                    View { table: &["class", "line", "asset_number", "key", "reason"], all: ENTRY_COLUMNS };
+                report::list(out, format, view, &rows, None)?;
+            }
+        }
+    }
+    Ok(if report.blocks() { Outcome::Blocking } else { Outcome::Clean })
+}
+
+async fn changes(settings: &Settings, format: Format, args: ChangesArgs) -> anyhow::Result<Outcome> {
     if format == Format::Csv {
         return Err(BadInput("audit changes prints table, json, sarif or junit, not csv".to_owned()).into());
     }
@@ -53,7 +141,7 @@ pub async fn run(settings: &Settings, format: Format, command: AuditCommand) -> 
         return Err(BadInput(format!("--until {until} is not after --since {since}")).into());
     }
     let token = github_token()?;
-    let result = app::audit_changes(settings, &args.api_url, &token, &repo, since, until).await?;
+    let result = app::gate::audit_changes(settings, &args.api_url, &token, &repo, since, until).await?;
     let report = gate_reports::changes(&repo, since, until, &result);
     let flagged = report.findings.findings.len();
     eprintln!(

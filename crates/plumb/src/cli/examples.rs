@@ -68,6 +68,13 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     ("gate pr", &["GITHUB_TOKEN=… plumb gate pr --repo acme/infra --pr 42"]),
     ("audit changes", &["plumb audit changes --repo acme/infra --since 2026-10-01"]),
     (
+        "audit register",
+        &[
+            "plumb audit register far-2026-12.csv -o html > register-audit.html",
+            "plumb audit register far.xlsx --map 'Inventarnr.=asset_number' --map Seriennr.=serial",
+        ],
+    ),
+    (
         "exception request",
         &[
             "plumb exception request --check 'cis-aws-1.5/2.1.*' --select 'type=aws.s3.bucket,tag:team=web' \\\n    --justification 'public website' --control 'CloudFront OAC only' --expires 2027-03-31",

@@ -19,6 +19,7 @@ mod gate;
 mod import;
 mod log;
 mod moto;
+mod register;
 mod schedule;
 mod schemathesis;
 mod secrets;
