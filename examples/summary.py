@@ -40,12 +40,16 @@ def per_control(control):
 
 
 inv = per_control("INV-01")
+register = next(r for r in runs if r["kind"] == "audit" and r["name"] == "register")["counts"]["classes"]
 cfg = per_control("CFG-01")
 violations = sum(len(f["violations"]) for f in dockerfile["files"])
 unpinned = len(iac["findings"])
 print()
 print("summary (policy controls; every number from a recorded run)")
 print(f"  INV-01 inventory   {inv[0]} failing results: {inv[3]}")
+print(f"                     register audit: {register['matched']} matched, {register['matched_with_differences']}"
+      f" with differences, {register['only_in_register']} only in the register,"
+      f" {register['only_in_inventory']} only in the inventory, {register['ambiguous']} ambiguous")
 print(f"  CFG-01 baselines   CIS AWS v1.5: {cfg[0]} failing, {cfg[1]} for a person to judge, {cfg[2]} not evaluable")
 print(f"                     gate image: {image['outcome']} ({image['decisions'].get('blocked', 0)} CVEs at high or critical);"
       f" after exception EX-1: {image_again['outcome']} ({image_again['decisions'].get('blocked', 0)} blocked,"
@@ -56,4 +60,4 @@ print(f"  CFG-02 drift       {drift['unmanaged']} unmanaged, {drift['missing']} 
       f" {drift['managed']} of {drift['live']} live resources managed; {len(alerts)} alert(s) received:"
       f" {alerts[0]['text'] if alerts else 'none'}")
 print()
-print(f"open: {out}/check.html  {out}/drift.html  {out}/exceptions.csv  (every log and output: {out}/)")
+print(f"open: {out}/check.html  {out}/drift.html  {out}/audit-register.html  {out}/exceptions.csv  (every log and output: {out}/)")

@@ -57,6 +57,9 @@ pub struct Config {
     /// Limits of the exceptions register.
     #[serde(default)]
     pub exceptions: Exceptions,
+    /// How often the fixed-asset register is reconciled.
+    #[serde(default)]
+    pub audit: Audit,
     /// Settings of `plumb serve`.
     #[serde(default)]
     pub serve: Serve,
@@ -153,6 +156,20 @@ fn yes() -> bool {
 
 fn cool_down() -> u64 {
     60
+}
+
+/// The register audit's interval (policy §6: bi-monthly).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Audit {
+    /// A register audit older than this many days is an INV-01 finding of `plumb check`.
+    pub register_every_days: u32,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Audit { register_every_days: 62 }
+    }
 }
 
 /// Limits of the exceptions register (policy §9).

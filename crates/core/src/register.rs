@@ -149,6 +149,45 @@ impl Class {
 pub const CHECKS: &[&str] =
     &["register/ambiguous", "register/differs", "register/only-in-inventory", "register/only-in-register"];
 
+/// The check that the register audit itself was done in time.
+pub const OVERDUE_CHECK: &str = "register/overdue";
+
+/// Whether the last register audit (`last`, when one ran) is within `every_days` of `now`: a
+/// failing result when it is not, so a skipped audit shows as an INV-01 finding, and a passing
+/// one that resolves it once an audit ran. Its key is `register`.
+pub fn overdue(last: Option<Timestamp>, every_days: u32, now: Timestamp) -> Finding {
+    let limit = i64::from(every_days) * 86_400 * 1_000_000;
+    let age = last.map(|at| now.as_micros() - at.as_micros());
+    let (status, message) = match (last, age) {
+        (Some(at), Some(age)) if age <= limit => {
+            (FindingStatus::Pass, format!("the fixed-asset register was last reconciled at {at}"))
+        }
+        (Some(at), _) => (
+            FindingStatus::Fail,
+            format!(
+                "the fixed-asset register was last reconciled at {at}, more than {every_days} days ago \
+                 ([audit] register_every_days)"
+            ),
+        ),
+        (None, _) => (FindingStatus::Fail, "the fixed-asset register has never been reconciled".to_owned()),
+    };
+    Finding {
+        check: OVERDUE_CHECK.to_owned(),
+        title: "The fixed-asset register reconciliation is overdue".to_owned(),
+        controls: vec!["INV-01".to_owned()],
+        key: "register".to_owned(),
+        status,
+        severity: Severity::Medium,
+        message,
+        evidence: serde_json::json!({"last_audit": last, "register_every_days": every_days}),
+        remediation: "Export the fixed-asset register from finance and run `plumb audit register FILE` \
+                      (policy §6: bi-monthly)."
+            .to_owned(),
+        first_seen: now,
+        last_seen: now,
+    }
+}
+
 /// How a line found its asset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -539,6 +578,17 @@ mod tests {
         let fields: Vec<&str> = entries[0].differences.iter().map(|d| d.field).collect();
         assert_eq!(fields, ["location", "serial"]);
         assert_eq!(entries[0].class, Class::Differences);
+    }
+
+    #[test]
+    fn an_audit_older_than_its_interval_is_overdue() {
+        let at = |t: &str| t.parse::<Timestamp>().unwrap();
+        let now = at("2026-12-07T00:00:00Z");
+        assert_eq!(overdue(Some(at("2026-10-06T00:00:00Z")), 62, now).status, FindingStatus::Pass);
+        let late = overdue(Some(at("2026-10-05T23:59:59Z")), 62, now);
+        assert_eq!(late.status, FindingStatus::Fail);
+        assert!(late.message.contains("more than 62 days"), "{}", late.message);
+        assert_eq!(overdue(None, 62, now).status, FindingStatus::Fail);
     }
 
     #[test]

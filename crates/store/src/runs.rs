@@ -23,6 +23,14 @@ impl Store {
         rows.iter().map(run_from_row).collect()
     }
 
+    /// The latest run of this kind and name, if any ran (the last register audit).
+    pub async fn last_run_named(&self, kind: RunKind, name: &str) -> Result<Option<Run>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM runs WHERE kind = "));
+        sql.bind(kind.as_str()).push(" AND name = ").bind(name.to_owned());
+        sql.push(" ORDER BY started_at DESC, id DESC LIMIT 1");
+        sql.query(self.backend).fetch_optional(&self.pool).await?.as_ref().map(run_from_row).transpose()
+    }
+
     /// One run by id.
     pub async fn run(&self, id: &str) -> Result<Run, StoreError> {
         let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM runs WHERE id = "));

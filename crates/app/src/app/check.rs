@@ -272,6 +272,8 @@ pub async fn check(ctx: &Context, request: &CheckRequest, progress: &Shared) -> 
     let exceptions = ctx.store.exceptions().await?;
     apply_exceptions(ctx, &mut findings, &assets, &exceptions, started);
     findings.extend(exception::expired_with_failures(&findings, &exceptions, started));
+    let overdue = register_overdue(ctx, &set, request, started).await?;
+    findings.extend(overdue.clone());
     findings.sort_by(|a, b| (&a.check, &a.key).cmp(&(&b.check, &b.key)));
     let run_id = ulid::Ulid::generate().to_string();
     let mut tx = ctx.begin_write().await?;
@@ -285,6 +287,7 @@ pub async fn check(ctx: &Context, request: &CheckRequest, progress: &Shared) -> 
     let reach = if request.environment.is_none() { Reach::Within(&speaks_for) } else { Reach::Reported };
     let mut recorded = checks.clone();
     recorded.push(exception::EXPIRED_CHECK.to_owned());
+    recorded.extend(overdue.as_ref().map(|f| f.check.clone()));
     let changes = if has_duplicates(&findings) {
         let mut stored = stored_findings(&findings);
         let changes = tx.record_findings(&recorded, &mut stored, &run_id, reach).await?;
@@ -295,6 +298,7 @@ pub async fn check(ctx: &Context, request: &CheckRequest, progress: &Shared) -> 
     };
     let mut summary = summarize(set.checks(), &findings);
     summary.extend(expired_summary(&findings));
+    summary.extend(overdue.as_ref().map(overdue_summary));
     let judged = Judged { set: &set, files: &files, resources: assets.len() };
     tx.record_run(&run(ctx, &run_id, request, started, &summary, &changes, &judged)).await?;
     tx.commit().await?;
@@ -944,6 +948,36 @@ fn expired_summary(findings: &[Finding]) -> Option<CheckSummary> {
         fail: expired.len() as u64,
         ..CheckSummary::default()
     })
+}
+
+/// Whether the fixed-asset register was reconciled within `[audit] register_every_days`
+/// (`core::register::overdue`): judged by a run of every environment with an INV-01 check.
+async fn register_overdue(
+    ctx: &Context,
+    set: &PolicySet,
+    request: &CheckRequest,
+    now: Timestamp,
+) -> anyhow::Result<Option<Finding>> {
+    let inventory = set.checks().iter().any(|c| c.controls.iter().any(|control| control == "INV-01"));
+    if !inventory || request.environment.is_some() {
+        return Ok(None);
+    }
+    let last = ctx.store.last_run_named(RunKind::Audit, crate::app::register::RUN_NAME).await?;
+    let every = ctx.config.audit.register_every_days;
+    Ok(Some(plumb_core::register::overdue(last.map(|run| run.finished_at), every, now)))
+}
+
+fn overdue_summary(finding: &Finding) -> CheckSummary {
+    let failed = finding.status == FindingStatus::Fail;
+    CheckSummary {
+        check: finding.check.clone(),
+        title: finding.title.clone(),
+        controls: finding.controls.clone(),
+        severity: finding.severity.as_str().to_owned(),
+        pass: u64::from(!failed),
+        fail: u64::from(failed),
+        ..CheckSummary::default()
+    }
 }
 
 /// What a run judged with, for its record.

@@ -31,6 +31,8 @@ fn the_demo_shows_the_whole_loop_on_the_sample_estate() {
         for expected in [
             "INV-01 inventory   8 failing results: inventory/financial-ref (4), inventory/required-fields (2), \
              inventory/unregistered-running (2)",
+            "register audit: 5 matched, 0 with differences, 1 only in the register, 4 only in the inventory, \
+             0 ambiguous",
             "CIS AWS v1.5: 106 failing, 18 for a person to judge, 0 not evaluable",
             "gate image: blocked (2 CVEs at high or critical); after exception EX-1: blocked (1 blocked, 1 excepted)",
             "gate dockerfile: blocked (2 violations); gate iac: blocked (1 unpinned)",

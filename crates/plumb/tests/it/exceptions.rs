@@ -128,6 +128,9 @@ fn exceptions_are_governed_and_expire(env: &Env) {
     let (status, message) = result(&excepted, "inventory/required-fields", "SN-P");
     assert_eq!(status, "excepted");
     assert!(message.starts_with("excepted by EX-3 until "), "{message}");
+    // The register reconciled (policy §6), so nothing but excepted results is left to fail.
+    let register = env.write("far.csv", "asset_tag,serial\n");
+    env.plumb(&["audit", "register", crate::support::arg(&register)]).code(1);
     env.plumb(&["check", "--pack", "inventory", "--fail-on", "info"]).ok();
     let shown = env.plumb(&["exception", "show", "EX-3", "-o", "json"]).ok().json();
     let actions: Vec<&str> =

@@ -72,8 +72,10 @@ fn every_class_from_a_csv_and_a_workbook(env: &Env) {
     let inventory = env.write("inventory.csv", INVENTORY);
     env.plumb(&["asset", "import", arg(&inventory)]).ok();
     let csv = env.write("far.csv", REGISTER);
+    assert_eq!(overdue(env, None), "fail", "never reconciled");
 
     let audit = env.plumb(&["audit", "register", arg(&csv), "-o", "json"]).code(1).json();
+    assert_eq!(overdue(env, None), "pass", "reconciled today, within [audit] register_every_days");
     assert_eq!(entries(&audit), expected(), "{audit:#}");
     assert_eq!((audit["register_lines"].as_u64(), audit["inventory_assets"].as_u64()), (Some(8), Some(7)));
     assert_eq!(audit["counts"]["ambiguous"], 3);
@@ -122,6 +124,18 @@ fn every_class_from_a_csv_and_a_workbook(env: &Env) {
     assert_eq!(table.stdout.lines().count(), 10, "{}", table.stdout);
     let page = env.plumb(&["audit", "register", arg(&csv), "-o", "html"]).code(1).stdout;
     assert!(page.contains("<h1>plumb audit register</h1>") && page.contains("register:FA-6"), "{page}");
+    let in_63_days = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(63 * 24)).to_string();
+    assert_eq!(overdue(env, Some(&in_63_days)), "fail", "the last audit is more than 62 days old by then");
+}
+
+/// The status of `register/overdue` in an inventory check run now (or at `at`).
+fn overdue(env: &Env, at: Option<&str>) -> String {
+    let clock: Vec<(&str, &str)> = at.map(|at| ("PLUMB_TEST_NOW", at)).into_iter().collect();
+    let report = env.plumb_with(&["check", "--pack", "inventory", "-o", "json"], &clock).json();
+    let summary = report["summary"].as_array().unwrap().iter().find(|s| s["check"] == "register/overdue");
+    let summary = summary.unwrap_or_else(|| panic!("no register/overdue result: {report}"));
+    assert_eq!(summary["controls"], serde_json::json!(["INV-01"]));
+    if summary["fail"] == 1 { "fail".to_owned() } else { "pass".to_owned() }
 }
 
 fn bad_registers_are_refused_with_what_is_wrong(env: &Env) {

@@ -194,7 +194,8 @@ fn the_api_decides_exceptions_by_the_role_table(env: &Env) {
     assert_eq!(get(&server, "/api/v1/findings?severity=dire", Some(&auditor)).0, 400);
     let (_, metrics, _) = get(&server, "/metrics", Some(&auditor));
     let metrics = metrics.as_str().unwrap().to_owned();
-    let line = r#"plumb_open_findings{control="INV-01",severity="medium"} 1"#;
+    // One result not excepted, and the register never reconciled (register/overdue).
+    let line = r#"plumb_open_findings{control="INV-01",severity="medium"} 2"#;
     assert!(metrics.lines().any(|l| l == line), "no {line} in:\n{metrics}");
     let (status, shown, _) = get(&server, "/api/v1/exceptions/EX-1", Some(&auditor));
     let actions: Vec<&str> =
