@@ -317,6 +317,12 @@ impl WriteTx {
                 let sql = Sql::new(&format!("CREATE INDEX {name} ON {definition}"));
                 sql.query(self.backend).execute(&mut *self.tx).await?;
             }
+            if self.backend == Backend::Postgres {
+                // A bulk load leaves the planner without statistics until autovacuum comes by:
+                // measured after importing 1,000,000 assets, a search for a word most assets
+                // hold sorted a bitmap of every row (1.7 s) instead of walking `seq` (0.4 ms).
+                Sql::new("ANALYZE assets, asset_tags").query(self.backend).execute(&mut *self.tx).await?;
+            }
         }
         let mut head = Sql::new("UPDATE event_head SET seq = ");
         head.bind(self.head.seq).push(", hash = ").bind(self.head.hash.clone()).push(" WHERE id = 1");
