@@ -8,6 +8,7 @@
 pub mod authz;
 pub mod controls;
 pub mod coverage;
+pub mod decommission;
 pub mod drift;
 pub mod enums;
 pub mod event_chain;

@@ -36,7 +36,7 @@ pub const PACKS: &[Pack] = &[
         name: "inventory",
         description: "The policy's own inventory rules (INV-01): required fields, registration before service, \
                       production ownership, endpoints and customer data, stale records, financial references, tags \
-                      that disagree with what people recorded.",
+                      that disagree with what people recorded, decommissioned resources seen again.",
         files: files!("inventory":
             "required_fields.rego",
             "unregistered_running.rego",
@@ -46,6 +46,7 @@ pub const PACKS: &[Pack] = &[
             "financial_ref.rego",
             "unmapped_tags.rego",
             "tag_conflict.rego",
+            "decommissioned_present.rego",
             "lib.rego",
         ),
     },

@@ -15,6 +15,7 @@ mod findings;
 mod maintenance;
 mod migrate;
 mod runs;
+mod sanitization;
 mod sinks;
 mod slots;
 mod sql;

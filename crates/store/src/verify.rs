@@ -35,6 +35,11 @@ impl std::fmt::Display for RowMismatch {
     }
 }
 
+/// A stored record as the JSON its events carry.
+fn document(record: &impl serde::Serialize) -> Value {
+    serde_json::to_value(record).unwrap_or(Value::Null)
+}
+
 /// The latest event of each record of one kind: entity id → (action, after).
 type Latest = HashMap<String, (String, Value)>;
 
@@ -51,6 +56,9 @@ impl Store {
             return Ok(Some(mismatch));
         }
         if let Some(mismatch) = self.verify_exceptions().await? {
+            return Ok(Some(mismatch));
+        }
+        if let Some(mismatch) = self.verify_sanitizations().await? {
             return Ok(Some(mismatch));
         }
         self.verify_runs().await
@@ -168,14 +176,39 @@ impl Store {
 
     /// Every exception against its latest event: the whole document.
     async fn verify_exceptions(&self) -> Result<Option<RowMismatch>, StoreError> {
-        let latest = self.latest_events(Entity::Exception).await?;
-        for exception in self.exceptions().await? {
-            let id = exception.id.to_string();
-            let stored = serde_json::to_value(&exception).unwrap_or(Value::Null);
+        let rows = self.exceptions().await?.iter().map(|e| (e.id.to_string(), document(e))).collect();
+        self.verify_documents(Entity::Exception, "exceptions", rows).await
+    }
+
+    /// Every sanitization record against its latest event, and every evidence file against
+    /// the SHA-256 it is stored (and named on its record) under.
+    async fn verify_sanitizations(&self) -> Result<Option<RowMismatch>, StoreError> {
+        let rows = self.sanitizations().await?.iter().map(|r| (r.asset_key.clone(), document(r))).collect();
+        if let Some(mismatch) =
+            self.verify_documents(Entity::Sanitization, "sanitization_records", rows).await?
+        {
+            return Ok(Some(mismatch));
+        }
+        Ok(self.altered_attachment().await?.map(|sha256| RowMismatch {
+            table: "attachments",
+            row: sha256,
+            what: "its content no longer has the SHA-256 it is stored and recorded under".to_owned(),
+        }))
+    }
+
+    /// Rows that each hold one document, against the `after` of their latest event.
+    async fn verify_documents(
+        &self,
+        entity: Entity,
+        table: &'static str,
+        rows: Vec<(String, Value)>,
+    ) -> Result<Option<RowMismatch>, StoreError> {
+        let latest = self.latest_events(entity).await?;
+        for (id, stored) in rows {
             let recorded = latest.get(&id).map(|(_, after)| after.clone());
             if recorded.as_ref() != Some(&stored) {
                 return Ok(Some(RowMismatch {
-                    table: "exceptions",
+                    table,
                     row: id,
                     what: format!(
                         "it says {}, its latest event {}",

@@ -75,6 +75,14 @@ pub async fn transition(
     let mut tx = ctx.begin_write().await?;
     let before = tx.asset(reference).await?;
     let asset = ctx.asset_ref(&before);
+    if to == Status::Decommissioned {
+        return Err(BadInput(format!(
+            "{}: decommissioned is reached through its sanitization evidence (policy §8): plumb asset \
+             decommission {} --complete",
+            before.key, before.key
+        ))
+        .into());
+    }
     let leaving = matches!(to, Status::Decommissioning | Status::Decommissioned);
     ctx.permit(if leaving { Action::Decommission(asset) } else { Action::EditAsset(asset) })?;
     check_transition(&before, to, evidence).map_err(|err| BadInput(err.to_string()))?;

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod assets;
 pub mod check;
 pub mod controls;
+pub mod decommission;
 pub mod drift;
 pub mod exceptions;
 pub mod export;

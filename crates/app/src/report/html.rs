@@ -100,7 +100,7 @@ fn table(
     page.push_str("</tbody></table>\n");
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

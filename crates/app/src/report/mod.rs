@@ -5,6 +5,7 @@
 //! Commands that produce findings (checks, drift, the gates, audits) also render SARIF, JUnit
 //! and HTML from one generic list of findings (`findings`, `sarif`, `junit`, `html`).
 
+pub mod certificate;
 pub mod findings;
 pub mod html;
 pub mod junit;

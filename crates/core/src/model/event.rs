@@ -19,6 +19,7 @@ word_enum! {
         Exception = "exception",
         Reminder = "reminder",
         Token = "token",
+        Sanitization = "sanitization",
         Chain = "chain",
     }
 }

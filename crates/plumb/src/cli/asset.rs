@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use plumb_core::decommission::{Method, Start, Verification};
 use plumb_core::model::{FIELDS, RelationKind};
 use plumb_core::record::{Cell, Fields};
 use plumb_core::{Asset, Kind, Status};
@@ -84,6 +85,59 @@ pub enum AssetCommand {
     },
     /// Move every production asset to the current head_of_product and sre_lead of plumb.toml.
     ReassignProduction,
+    /// Decommission an asset with its sanitization evidence (policy §8, NIST SP 800-88).
+    ///
+    /// Starting (--method and --ticket) records the sanitization record and moves the asset to
+    /// `decommissioning`; only its owner or manager (the SRE Lead for production) or an admin may.
+    /// --complete adds what is given and moves it to `decommissioned` once the evidence for its
+    /// kind is there: servers and cloud resources need the method, the archived ticket
+    /// (--attach) and a second person's validation (--validated-by); end-user devices
+    /// ([checks] endpoint_types) need a device wipe and the hardware returned (--returned-to).
+    /// A cloud crypto-erase is confirmed by sync: its KMS key (--kms-key, else the resource's
+    /// own KmsKeyId) pending deletion or gone, and the resource absent from the latest complete
+    /// sync. Anything missing is named, and what was given is kept. Attachments are stored in
+    /// the database by SHA-256 and listed on the record.
+    Decommission(DecommissionArgs),
+    /// The certificate of sanitization of a decommissioned (or decommissioning) asset: -o html
+    /// for a page to file, -o json for the record, what it still needs, and what sync saw.
+    Certificate {
+        /// Id or key.
+        asset: String,
+    },
+}
+
+/// Arguments of `plumb asset decommission`.
+#[derive(Debug, Args)]
+pub struct DecommissionArgs {
+    /// Id or key.
+    asset: String,
+    /// How it is sanitized (starts the record).
+    #[arg(long, value_parser = word::<Method>, conflicts_with = "complete", required_unless_present = "complete")]
+    method: Option<Method>,
+    /// The change or service ticket the work is done under.
+    #[arg(long, required_unless_present = "complete")]
+    ticket: Option<String>,
+    /// The sanitization tool and its version, such as "nwipe 0.34".
+    #[arg(long, value_name = "NAME_VERSION")]
+    tool: Option<String>,
+    /// How the result was verified.
+    #[arg(long, value_parser = word::<Verification>)]
+    verification: Option<Verification>,
+    /// The KMS key a cloud crypto-erase destroys, by ARN [default: the resource's KmsKeyId].
+    #[arg(long, value_name = "ARN")]
+    kms_key: Option<String>,
+    /// An evidence file (the archived ticket, a wipe report); repeat for several.
+    #[arg(long, value_name = "FILE")]
+    attach: Vec<std::path::PathBuf>,
+    /// Add what is given below and complete the record when nothing is missing.
+    #[arg(long)]
+    complete: bool,
+    /// Who an end-user device was returned to.
+    #[arg(long, value_name = "EMAIL", requires = "complete")]
+    returned_to: Option<String>,
+    /// The second person who validated the sanitization.
+    #[arg(long, value_name = "EMAIL", requires = "complete")]
+    validated_by: Option<String>,
 }
 
 /// Fields of a new asset.
@@ -337,6 +391,11 @@ pub async fn run(settings: &Settings, format: Format, command: AssetCommand) -> 
             let asset = app::assets::transition(&ctx, &asset, status, evidence.as_deref()).await?;
             report::one(&mut stdout(), format, ASSET_VIEW, &asset)?;
         }
+        AssetCommand::Decommission(args) => decommission(&ctx, format, args).await?,
+        AssetCommand::Certificate { asset } => {
+            let certificate = app::decommission::certificate(&ctx, &asset).await?;
+            print_certificate(format, &certificate)?;
+        }
         AssetCommand::ReassignProduction => {
             let changed = app::assets::reassign_production(&ctx).await?;
             eprintln!("reassigned {} production asset(s) to the current role holders", changed.len());
@@ -345,6 +404,83 @@ pub async fn run(settings: &Settings, format: Format, command: AssetCommand) -> 
     }
     Ok(Outcome::Clean)
 }
+
+async fn decommission(ctx: &Context, format: Format, args: DecommissionArgs) -> anyhow::Result<()> {
+    let certificate = if args.complete {
+        let request = app::decommission::CompleteRequest {
+            reference: args.asset,
+            returned_to: args.returned_to,
+            validated_by: args.validated_by,
+            attach: args.attach,
+        };
+        app::decommission::complete(ctx, request).await?
+    } else {
+        let start = Start {
+            method: args.method,
+            ticket: args.ticket.unwrap_or_default(),
+            tool: args.tool,
+            verification: args.verification,
+            kms_key: args.kms_key,
+        };
+        app::decommission::start(
+            ctx,
+            app::decommission::StartRequest { reference: args.asset, start, attach: args.attach },
+        )
+        .await?
+    };
+    let record = &certificate.record;
+    match certificate.missing.as_slice() {
+        [] => eprintln!("{} is {}: its record is complete", record.asset_key, certificate.asset.status),
+        missing => eprintln!(
+            "{} is {}; still needed:\n  - {}",
+            record.asset_key,
+            certificate.asset.status,
+            missing.join("\n  - ")
+        ),
+    }
+    print_certificate(format, &certificate)
+}
+
+/// The certificate: a page (-o html), the document (-o json), or the record's fields.
+fn print_certificate(format: Format, certificate: &app::decommission::Certificate) -> anyhow::Result<()> {
+    let out = &mut stdout();
+    match format {
+        Format::Html => crate::report::certificate::write(out, certificate)?,
+        Format::Json => report::write_json(out, certificate)?,
+        _ => report::one(out, format, RECORD_VIEW, &certificate.record)?,
+    }
+    Ok(())
+}
+
+const RECORD_VIEW: View = View {
+    table: &[
+        "asset_key",
+        "state",
+        "method",
+        "category",
+        "ticket",
+        "started_by",
+        "validated_by",
+        "returned_to",
+    ],
+    all: &[
+        "asset_key",
+        "state",
+        "method",
+        "category",
+        "ticket",
+        "tool",
+        "verification",
+        "kms_key",
+        "started_by",
+        "started_at",
+        "validated_by",
+        "returned_to",
+        "completed_by",
+        "completed_at",
+        "attachments",
+    ],
+};
 
 /// An asset with its relationships, for `show`.
 #[derive(Serialize)]

@@ -26,6 +26,14 @@ const EXAMPLES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "asset decommission",
+        &[
+            "plumb asset decommission SRV-DC1-002 --method secure-erase --ticket CHG-42 --tool 'nwipe 0.34'",
+            "plumb asset decommission SRV-DC1-002 --complete --attach CHG-42.pdf --validated-by ism@example.com",
+        ],
+    ),
+    ("asset certificate", &["plumb asset certificate SRV-DC1-002 -o html > certificate.html"]),
+    (
         "asset reassign-production",
         &["plumb asset reassign-production            # after [roles] changed in plumb.toml"],
     ),

@@ -134,6 +134,11 @@ impl Command {
     fn prints_findings(&self) -> bool {
         matches!(self, Command::Gate(_) | Command::Audit(_) | Command::Check(_) | Command::Drift(_))
     }
+
+    /// Whether the command prints a page of its own in this format (a certificate as HTML).
+    fn prints_page(&self, format: Format) -> bool {
+        format == Format::Html && matches!(self, Command::Asset(asset::AssetCommand::Certificate { .. }))
+    }
 }
 
 /// Runs the parsed command.
@@ -141,7 +146,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let settings = cli.global.settings();
     let format = cli.global.output.0;
     // Refused before anything runs, so a write command never succeeds and then fails to print.
-    if !format.is_for_records() && !cli.command.prints_findings() {
+    if !format.is_for_records() && !cli.command.prints_findings() && !cli.command.prints_page(format) {
         return Err(BadInput(format!(
             "-o {} is for `plumb check`, `plumb drift`, `plumb gate` and `plumb audit`; this command prints \
              table, json or csv",

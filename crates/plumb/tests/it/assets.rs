@@ -165,19 +165,22 @@ fn lifecycle_transitions(env: &Env) {
         "decommissioning"
     );
 
-    let no_evidence = env.plumb(&["asset", "transition", "SN-1", "decommissioned"]).code(2);
-    assert!(no_evidence.stderr.contains("without --evidence"), "{}", no_evidence.stderr);
+    let shortcut = env
+        .plumb(&["asset", "transition", "SN-1", "decommissioned", "--evidence", "wipe certificate WC-77"])
+        .code(2);
+    assert!(shortcut.stderr.contains("plumb asset decommission SN-1 --complete"), "{}", shortcut.stderr);
+    env.plumb(&["asset", "decommission", "SN-1", "--method", "device-wipe", "--ticket", "WC-77"]).ok();
     let done = env.plumb(&[
         "asset",
-        "transition",
+        "decommission",
         "SN-1",
-        "decommissioned",
-        "--evidence",
-        "wipe certificate WC-77",
+        "--complete",
+        "--returned-to",
+        "it@example.com",
         "-o",
         "json",
     ]);
-    assert_eq!(status(done), "decommissioned");
+    assert_eq!(done.ok().json()["asset"]["status"], "decommissioned");
     env.plumb(&["asset", "transition", "SN-1", "in_service"]).code(2);
 
     let history = env.plumb(&["asset", "history", "SN-1", "-o", "json"]).ok().json();
@@ -185,7 +188,7 @@ fn lifecycle_transitions(env: &Env) {
     assert_eq!(last["action"], "transitioned");
     assert_eq!(
         last["after"],
-        serde_json::json!({"status": "decommissioned", "evidence": "wipe certificate WC-77"})
+        serde_json::json!({"status": "decommissioned", "evidence": "sanitization record: plumb asset certificate SN-1"})
     );
 
     add(env, "SN-2", &[]).ok();

@@ -11,6 +11,7 @@ mod assets;
 mod check;
 mod check_aws;
 mod coverage_aws;
+mod decommission;
 mod demo;
 mod drift;
 mod drift_aws;

@@ -313,3 +313,38 @@ fn a_vanished_user_is_skipped_and_an_empty_summary_fails_the_scope() {
         .clone();
     assert_eq!(root_keys["status"], "error", "{root_keys}");
 }
+
+/// A cloud crypto-erase (policy §8) is confirmed by what sync sees, not by a word: refused while
+/// the volume's KMS key is enabled and the volume present, completed once a sync saw the key
+/// pending deletion and the volume gone.
+#[test]
+fn a_crypto_erased_volume_is_decommissioned_once_sync_sees_its_key_deleted() {
+    let Some(mut account) = account() else { return };
+    account.moto.seed("crypto_erase");
+    account.sync();
+    let volumes = account.assets("aws.ec2.volume");
+    let volume = volumes.iter().find(|v| v["tags"]["Name"] == "to-erase").expect("the volume to erase");
+    let key = volume["key"].as_str().unwrap().to_owned();
+    let kms_key = volume["attributes"]["KmsKeyId"].as_str().unwrap().to_owned();
+    account.plumb(&["asset", "transition", &key, "registered"]).ok();
+    let ticket = account.env.write("CHG-9.txt", "CHG-9: crypto-erase the scratch volume\n");
+    let start = ["asset", "decommission", &key, "--method", "crypto-erase", "--ticket", "CHG-9"];
+    let mut started = start.to_vec();
+    started.extend(["--attach", crate::support::arg(&ticket)]);
+    account.plumb(&started).ok();
+    let complete = ["asset", "decommission", &key, "--complete", "--validated-by", "infosec@example.com"];
+    let pending = account.plumb(&complete).code(2);
+    for why in [format!("KMS key {kms_key} is Enabled"), "the resource is still present".to_owned()] {
+        assert!(pending.stderr.contains(&why), "no {why:?} in {}", pending.stderr);
+    }
+    let certificate = account.plumb(&["asset", "certificate", &key, "-o", "json"]).ok().json();
+    assert_eq!(certificate["cloud"]["key_state"], "Enabled");
+    assert_eq!(certificate["record"]["validated_by"], "infosec@example.com", "what was given is kept");
+
+    account.moto.seed("crypto_erased");
+    account.sync();
+    let done = account.plumb(&["asset", "decommission", &key, "--complete", "-o", "json"]).ok().json();
+    assert_eq!(done["asset"]["status"], "decommissioned");
+    assert_eq!(done["record"]["kms_key"], kms_key.as_str());
+    assert_eq!(done["missing"], serde_json::json!([]));
+}

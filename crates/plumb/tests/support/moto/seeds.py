@@ -502,3 +502,24 @@ def drift(endpoint):
     s3 = client(endpoint, "s3")
     s3.create_bucket(Bucket="plumb-tf-state")
     s3.put_object(Bucket="plumb-tf-state", Key="drift.tfstate", Body=json.dumps(state).encode())
+
+
+def crypto_erase(endpoint):
+    """An EBS volume encrypted with its own KMS key, to be crypto-erased (Name=to-erase)."""
+    key = client(endpoint, "kms").create_key(Description="volume key")["KeyMetadata"]["Arn"]
+    client(endpoint, "ec2").create_volume(
+        AvailabilityZone="us-east-1a",
+        Size=10,
+        Encrypted=True,
+        KmsKeyId=key,
+        TagSpecifications=[{"ResourceType": "volume", "Tags": tags(Name="to-erase")}],
+    )
+
+
+def crypto_erased(endpoint):
+    """The volume of `crypto_erase` deleted and its key scheduled for deletion."""
+    ec2 = client(endpoint, "ec2")
+    volumes = ec2.describe_volumes(Filters=[{"Name": "tag:Name", "Values": ["to-erase"]}])["Volumes"]
+    ec2.delete_volume(VolumeId=volumes[0]["VolumeId"])
+    key_id = volumes[0]["KmsKeyId"].rsplit("/", 1)[-1]  # moto takes the id, not the ARN
+    client(endpoint, "kms").schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
