@@ -12,6 +12,7 @@ pub mod decommission;
 pub mod drift;
 pub mod enums;
 pub mod event_chain;
+pub mod evidence;
 pub mod exception;
 pub mod glob;
 pub mod lifecycle;

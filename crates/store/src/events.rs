@@ -38,6 +38,23 @@ pub enum Verification {
 }
 
 impl Store {
+    /// The chain as it stands: its length and head hash.
+    pub async fn chain_head(&self) -> Result<ChainHead, StoreError> {
+        let row = Sql::new("SELECT seq, hash FROM event_head WHERE id = 1")
+            .query(self.backend)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(ChainHead { seq: row.try_get("seq")?, hash: row.try_get("hash")? })
+    }
+
+    /// The hash of the event numbered `seq`, if the chain holds one.
+    pub async fn event_hash(&self, seq: i64) -> Result<Option<String>, StoreError> {
+        let mut sql = Sql::new("SELECT hash FROM events WHERE seq = ");
+        sql.bind(seq);
+        let row = sql.query(self.backend).fetch_optional(&self.pool).await?;
+        Ok(row.map(|row| row.try_get::<String, _>("hash")).transpose()?)
+    }
+
     /// The events about one asset (its own changes and its relationships), oldest first.
     pub async fn asset_history(&self, id: AssetId) -> Result<Vec<Event>, StoreError> {
         let id = id.to_string();

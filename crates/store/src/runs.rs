@@ -1,5 +1,6 @@
 //! Recorded runs.
 
+use plumb_core::Timestamp;
 use plumb_core::model::{Run, RunKind};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -21,6 +22,14 @@ impl Store {
         sql.push(" ORDER BY started_at DESC, id DESC LIMIT ").bind(i64::try_from(limit).unwrap_or(i64::MAX));
         let rows = sql.query(self.backend).fetch_all(&self.pool).await?;
         rows.iter().map(run_from_row).collect()
+    }
+
+    /// Every run started in `[from, to)`, oldest first.
+    pub async fn runs_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Run>, StoreError> {
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM runs WHERE started_at >= "));
+        sql.bind(from.to_string()).push(" AND started_at < ").bind(to.to_string());
+        sql.push(" ORDER BY started_at, id");
+        sql.query(self.backend).fetch_all(&self.pool).await?.iter().map(run_from_row).collect()
     }
 
     /// The latest run of this kind and name, if any ran (the last register audit).

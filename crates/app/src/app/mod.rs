@@ -8,6 +8,7 @@ pub mod check;
 pub mod controls;
 pub mod decommission;
 pub mod drift;
+pub mod evidence;
 pub mod exceptions;
 pub mod export;
 pub mod findings;

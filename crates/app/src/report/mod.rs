@@ -9,6 +9,7 @@ pub mod certificate;
 pub mod findings;
 pub mod html;
 pub mod junit;
+pub mod pack;
 pub mod sarif;
 
 use std::io::{self, Write};

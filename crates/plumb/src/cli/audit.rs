@@ -181,7 +181,7 @@ struct Row {
 }
 
 /// A date (its first instant, UTC) or an RFC 3339 time.
-fn instant(flag: &str, text: &str) -> anyhow::Result<jiff::Timestamp> {
+pub(crate) fn instant(flag: &str, text: &str) -> anyhow::Result<jiff::Timestamp> {
     if let Ok(date) = text.parse::<jiff::civil::Date>() {
         return Ok(jiff::tz::TimeZone::UTC.to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))?);
     }

@@ -76,6 +76,16 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     ("gate pr", &["GITHUB_TOKEN=… plumb gate pr --repo acme/infra --pr 42"]),
     ("audit changes", &["plumb audit changes --repo acme/infra --since 2026-10-01"]),
     (
+        "evidence",
+        &[
+            "plumb evidence --control INV-01,CFG-01,CFG-02 --from 2026-01-01 --to 2027-01-01 --out evidence-2026.zip",
+        ],
+    ),
+    (
+        "evidence verify",
+        &["plumb evidence verify evidence-2026.zip   # exit 1 names the first file that changed"],
+    ),
+    (
         "audit register",
         &[
             "plumb audit register far-2026-12.csv -o html > register-audit.html",

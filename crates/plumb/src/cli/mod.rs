@@ -5,6 +5,7 @@ mod audit;
 mod check;
 mod db;
 mod drift;
+mod evidence;
 mod examples;
 mod exception;
 mod gate;
@@ -121,6 +122,7 @@ pub enum Command {
     Gate(gate::GateCommand),
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    Evidence(evidence::EvidenceArgs),
     #[command(subcommand)]
     Exception(exception::ExceptionCommand),
     #[command(subcommand)]
@@ -166,6 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Policy(command) => check::policy(&settings, format, command).await,
         Command::Gate(command) => gate::run(&settings, format, command).await,
         Command::Audit(command) => audit::run(&settings, format, command).await,
+        Command::Evidence(args) => evidence::run(&settings, args).await,
         Command::Exception(command) => exception::run(&settings, format, command).await,
         Command::Token(command) => token::run(&settings, format, command).await,
         Command::Serve(args) => serve::run(&settings, args).await,

@@ -15,6 +15,7 @@ mod decommission;
 mod demo;
 mod drift;
 mod drift_aws;
+mod evidence;
 mod exceptions;
 mod gate;
 mod import;
