@@ -24,6 +24,9 @@ use crate::report::pack;
 /// The manifest's path in a pack.
 pub const MANIFEST: &str = "manifest.json";
 
+/// The manifest's minisign signature, when the pack is signed.
+pub const SIGNATURE: &str = "manifest.json.minisig";
+
 /// What a pack covers.
 #[derive(Clone, Debug)]
 pub struct PackRequest {
@@ -33,6 +36,8 @@ pub struct PackRequest {
     pub from: Timestamp,
     /// End of the period (exclusive).
     pub to: Timestamp,
+    /// A minisign secret key (its file's text) to sign the manifest with.
+    pub sign_key: Option<String>,
 }
 
 /// One file of a pack, with what the manifest says of it.
@@ -102,9 +107,58 @@ pub async fn build(ctx: &Context, request: &PackRequest) -> anyhow::Result<Pack>
     };
     let mut entries: BTreeMap<String, Vec<u8>> =
         files.into_iter().map(|file| (file.path, file.bytes)).collect();
-    entries.insert(MANIFEST.to_owned(), pretty(&manifest)?);
+    let manifest_bytes = pretty(&manifest)?;
+    if let Some(key) = &request.sign_key {
+        entries.insert(SIGNATURE.to_owned(), sign(key, &manifest, &manifest_bytes)?);
+    }
+    entries.insert(MANIFEST.to_owned(), manifest_bytes);
     let zip = crate::app::cpu_bound(|| pack::write(&entries))?;
     Ok(Pack { manifest, zip })
+}
+
+/// The manifest's signature in minisign's format. The trusted comment (signed too) names the
+/// pack, so a signature moved to another pack's manifest says whose it is. Ed25519 as minisign
+/// makes it is hedged with random bytes: the signature is the one entry of a pack that differs
+/// between two builds of the same data.
+fn sign(key: &str, manifest: &Manifest, bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let unreadable = |err: minisign::PError| {
+        BadInput(format!("--sign-key: not an unencrypted minisign secret key: {err}"))
+    };
+    let secret = minisign::SecretKey::from_unencrypted_box(
+        minisign::SecretKeyBox::from_string(key).map_err(unreadable)?,
+    )
+    .map_err(unreadable)?;
+    let trusted = format!(
+        "plumb evidence {} from {} to {} chain {}:{}",
+        manifest.controls.join(","),
+        manifest.from,
+        manifest.to,
+        manifest.chain.length,
+        manifest.chain.head
+    );
+    let signature = minisign::sign(
+        None,
+        &secret,
+        std::io::Cursor::new(bytes),
+        Some(&trusted),
+        Some("plumb evidence pack"),
+    )
+    .map_err(|err| anyhow::anyhow!("signing the manifest: {err}"))?;
+    Ok(signature.into_string().into_bytes())
+}
+
+/// A new minisign key pair for signing packs: (public key, secret key), as their files hold
+/// them. The secret key is not encrypted, so a scheduled job can sign; keep it outside the
+/// database.
+pub fn keygen() -> anyhow::Result<(String, String)> {
+    let pair = minisign::KeyPair::generate_unencrypted_keypair().map_err(|err| anyhow::anyhow!("{err}"))?;
+    let public = pair.pk.to_box().map_err(|err| anyhow::anyhow!("{err}"))?.into_string();
+    let secret = pair
+        .sk
+        .to_box(Some("plumb evidence signing key"))
+        .map_err(|err| anyhow::anyhow!("{err}"))?
+        .into_string();
+    Ok((public, secret))
 }
 
 /// The assets recorded before the period's end, as `population.csv`: the columns of `plumb
@@ -283,23 +337,50 @@ pub struct Verified {
     pub manifest: Option<Manifest>,
     /// The first thing that does not hold, if any.
     pub mismatch: Option<String>,
+    /// Whether the pack carries a signature.
+    pub signed: bool,
 }
 
-/// Checks a pack: every file against the manifest, and, with a database (`ctx`), that the
-/// chain the pack was read from is still part of the chain (nothing rewritten since).
-pub async fn verify(ctx: Option<&Context>, path: &Path) -> anyhow::Result<Verified> {
+/// Checks a pack: every file against the manifest; the manifest's signature with `pubkey` (a
+/// minisign public key's text; a pack without a signature then fails); and, with a database
+/// (`ctx`), that the chain the pack was read from is still part of the chain (nothing
+/// rewritten since).
+pub async fn verify(ctx: Option<&Context>, path: &Path, pubkey: Option<&str>) -> anyhow::Result<Verified> {
     let bytes =
         std::fs::read(path).map_err(|err| BadInput(format!("cannot read {}: {err}", path.display())))?;
     // A pack that cannot be read whole is broken evidence, said as such (exit 1), not bad input.
     let mut files = match pack::read(&bytes) {
         Ok(files) => files,
-        Err(err) => return Ok(Verified { manifest: None, mismatch: Some(err) }),
+        Err(err) => return Ok(Verified { manifest: None, mismatch: Some(err), signed: false }),
     };
     let manifest_bytes = files
         .remove(MANIFEST)
         .ok_or_else(|| BadInput(format!("{}: no {MANIFEST}: not a plumb evidence pack", path.display())))?;
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
         .map_err(|err| BadInput(format!("{}: {MANIFEST}: {err}", path.display())))?;
+    let signature = files.remove(SIGNATURE);
+    if let Some(pubkey) = pubkey {
+        let public = minisign::PublicKeyBox::from_string(pubkey)
+            .and_then(minisign::PublicKey::from_box)
+            .map_err(|err| BadInput(format!("--pubkey: not a minisign public key: {err}")))?;
+        let checked = match &signature {
+            None => Err("the pack is not signed (no manifest.json.minisig)".to_owned()),
+            Some(text) => minisign::SignatureBox::from_string(&String::from_utf8_lossy(text))
+                .and_then(|sig| {
+                    minisign::verify(&public, &sig, std::io::Cursor::new(&manifest_bytes), true, false, false)
+                })
+                .map_err(|err| {
+                    format!("manifest.json.minisig does not verify with the given public key: {err}")
+                }),
+        };
+        if let Err(mismatch) = checked {
+            return Ok(Verified {
+                manifest: Some(manifest),
+                mismatch: Some(mismatch),
+                signed: signature.is_some(),
+            });
+        }
+    }
     let hashes: BTreeMap<String, String> = files
         .iter()
         .map(|(name, content)| (name.clone(), hex::encode(sha2::Sha256::digest(content))))
@@ -318,5 +399,5 @@ pub async fn verify(ctx: Option<&Context>, path: &Path) -> anyhow::Result<Verifi
             ));
         }
     }
-    Ok(Verified { manifest: Some(manifest), mismatch })
+    Ok(Verified { manifest: Some(manifest), mismatch, signed: signature.is_some() })
 }

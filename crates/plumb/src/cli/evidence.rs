@@ -34,6 +34,10 @@ pub struct EvidenceArgs {
     /// The ZIP file to write (replaced only once the pack is complete).
     #[arg(long, value_name = "FILE.zip", required = true)]
     out: Option<PathBuf>,
+    /// Sign manifest.json with this minisign secret key (`plumb evidence keygen`), as
+    /// manifest.json.minisig: an auditor checks it with `minisign -Vm manifest.json -p KEY.pub`.
+    #[arg(long, value_name = "FILE")]
+    sign_key: Option<PathBuf>,
 }
 
 /// What else `plumb evidence` does.
@@ -45,12 +49,28 @@ pub enum EvidenceCommand {
     Verify {
         /// The pack.
         file: PathBuf,
+        /// Check manifest.json.minisig with this minisign public key (an unsigned pack then
+        /// fails).
+        #[arg(long, value_name = "FILE")]
+        pubkey: Option<PathBuf>,
+    },
+    /// Write a minisign key pair for signing packs: DIR/plumb-evidence.pub (give it to the
+    /// auditor) and DIR/plumb-evidence.key (unencrypted, readable by its owner only; keep it
+    /// outside the database). Refuses to overwrite either.
+    Keygen {
+        /// Where to write them.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
     },
 }
 
 pub async fn run(settings: &Settings, args: EvidenceArgs) -> anyhow::Result<Outcome> {
-    if let Some(EvidenceCommand::Verify { file }) = args.command {
-        return verify(settings, &file).await;
+    match args.command {
+        Some(EvidenceCommand::Verify { file, pubkey }) => {
+            return verify(settings, &file, pubkey.as_deref()).await;
+        }
+        Some(EvidenceCommand::Keygen { out }) => return keygen(&out),
+        None => {}
     }
     let (Some(from), Some(to), Some(out)) = (args.from, args.to, args.out) else {
         return Err(BadInput("--from, --to and --out are required".to_owned()).into());
@@ -59,6 +79,7 @@ pub async fn run(settings: &Settings, args: EvidenceArgs) -> anyhow::Result<Outc
         controls: args.controls.iter().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect(),
         from: plumb_core::Timestamp::from_jiff(instant("--from", &from)?),
         to: plumb_core::Timestamp::from_jiff(instant("--to", &to)?),
+        sign_key: args.sign_key.as_deref().map(|path| read_text("--sign-key", path)).transpose()?,
     };
     let ctx = settings.open(&OpenOptions::default()).await?;
     let pack = evidence::build(&ctx, &request).await?;
@@ -88,13 +109,48 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn verify(settings: &Settings, file: &std::path::Path) -> anyhow::Result<Outcome> {
+fn read_text(flag: &str, path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|err| BadInput(format!("{flag} {}: {err}", path.display())).into())
+}
+
+fn keygen(dir: &std::path::Path) -> anyhow::Result<Outcome> {
+    let (public, secret) = evidence::keygen()?;
+    let public_path = dir.join("plumb-evidence.pub");
+    let secret_path = dir.join("plumb-evidence.key");
+    for path in [&public_path, &secret_path] {
+        if path.exists() {
+            return Err(BadInput(format!("{} exists; keygen never overwrites a key", path.display())).into());
+        }
+    }
+    std::fs::write(&public_path, public)
+        .map_err(|err| BadInput(format!("{}: {err}", public_path.display())))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file =
+        options.open(&secret_path).map_err(|err| BadInput(format!("{}: {err}", secret_path.display())))?;
+    std::io::Write::write_all(&mut file, secret.as_bytes())?;
+    eprintln!(
+        "wrote {} (for the auditor) and {} (keep it secret)",
+        public_path.display(),
+        secret_path.display()
+    );
+    Ok(Outcome::Clean)
+}
+
+async fn verify(
+    settings: &Settings,
+    file: &std::path::Path,
+    pubkey: Option<&std::path::Path>,
+) -> anyhow::Result<Outcome> {
     let ctx = if settings.database_configured() {
         Some(settings.open(&OpenOptions::default()).await?)
     } else {
         None
     };
-    let verified = evidence::verify(ctx.as_ref(), file).await?;
+    let pubkey = pubkey.map(|path| read_text("--pubkey", path)).transpose()?;
+    let verified = evidence::verify(ctx.as_ref(), file, pubkey.as_deref()).await?;
     match &verified.mismatch {
         Some(mismatch) => {
             println!("{}: {mismatch}", file.display());
@@ -106,8 +162,13 @@ async fn verify(settings: &Settings, file: &std::path::Path) -> anyhow::Result<O
             } else {
                 "; no database to compare its chain with"
             };
+            let signature = match (verified.signed, pubkey.is_some()) {
+                (true, true) => "; its signature verifies",
+                (true, false) => "; signed (pass --pubkey to check the signature)",
+                (false, _) => "; not signed",
+            };
             let files = verified.manifest.as_ref().map_or(0, |m| m.files.len());
-            println!("{}: {files} file(s) match manifest.json{chain}", file.display());
+            println!("{}: {files} file(s) match manifest.json{signature}{chain}", file.display());
             Ok(Outcome::Clean)
         }
     }

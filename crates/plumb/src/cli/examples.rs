@@ -83,8 +83,9 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     (
         "evidence verify",
-        &["plumb evidence verify evidence-2026.zip   # exit 1 names the first file that changed"],
+        &["plumb evidence verify evidence-2026.zip --pubkey plumb-evidence.pub   # exit 1 names what broke"],
     ),
+    ("evidence keygen", &["plumb evidence keygen --out keys/"]),
     (
         "audit register",
         &[
