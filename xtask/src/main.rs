@@ -26,6 +26,7 @@ use anyhow::{Context, bail};
 mod api;
 mod checks;
 mod drift;
+mod evidence;
 mod recording;
 mod sample;
 
@@ -39,6 +40,7 @@ fn main() -> anyhow::Result<()> {
         ["bench", "check", rest @ ..] => checks::bench_check(&Options::parse(rest)?),
         ["bench", "drift", rest @ ..] => drift::bench_drift(&Options::parse(rest)?),
         ["bench", "api", rest @ ..] => api::bench_api(&Options::parse(rest)?),
+        ["bench", "evidence", rest @ ..] => evidence::bench_evidence(&Options::parse(rest)?),
         ["generate", "assets", count, file] => {
             generate_assets(count.parse().context("N must be a number")?, Path::new(file))
         }
