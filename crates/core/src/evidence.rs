@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
+use crate::controls;
+use crate::model::{Run, RunKind};
 
 /// The manifest's format word.
 pub const FORMAT: &str = "plumb-evidence/1";
@@ -52,6 +54,23 @@ pub struct FileEntry {
     /// What selected them, in words an auditor can reproduce.
     pub query: String,
 }
+
+/// Whether a run belongs in a control's pack: the runs its verdict rests on
+/// (`controls::evidence_kinds` and `covers`), and the audits and gates that are its evidence
+/// without being judged recent: the register reconciliation (policy §6) for INV-01, not for
+/// CFG-01; the CI gates (policy §4, §5) for CFG-01.
+pub fn in_pack(control: &str, run: &Run) -> bool {
+    let register = run.kind == RunKind::Audit && run.name == REGISTER_RUN;
+    match control {
+        "INV-01" if register => true,
+        "CFG-01" if register => false,
+        "CFG-01" if run.kind == RunKind::Gate => true,
+        _ => controls::evidence_kinds(control).contains(&run.kind) && controls::covers(run, control),
+    }
+}
+
+/// The run name of a register audit (`plumb audit register`).
+pub const REGISTER_RUN: &str = "register";
 
 /// The first way the files disagree with the manifest, if any: a file missing, one not listed,
 /// or one whose SHA-256 differs.
@@ -107,6 +126,33 @@ mod tests {
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn register_audits_are_inventory_evidence_and_gates_baseline_evidence() {
+        let run = |kind: RunKind, name: &str| Run {
+            id: "r".into(),
+            kind,
+            name: name.into(),
+            started_at: at("2026-12-01T00:00:00Z"),
+            finished_at: at("2026-12-01T00:00:00Z"),
+            actor: "a".into(),
+            outcome: crate::model::RunOutcome::Succeeded,
+            inputs: serde_json::json!({}),
+            counts: serde_json::json!({}),
+            details: serde_json::json!({}),
+        };
+        let register = run(RunKind::Audit, REGISTER_RUN);
+        assert!(in_pack("INV-01", &register) && !in_pack("CFG-01", &register));
+        assert!(in_pack("CFG-01", &run(RunKind::Audit, "changes")));
+        assert!(
+            in_pack("CFG-01", &run(RunKind::Gate, "image"))
+                && !in_pack("INV-01", &run(RunKind::Gate, "image"))
+        );
+        assert!(
+            in_pack("INV-01", &run(RunKind::Sync, "sync"))
+                && in_pack("CFG-02", &run(RunKind::Drift, "drift"))
+        );
     }
 
     #[test]

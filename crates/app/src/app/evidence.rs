@@ -9,7 +9,7 @@ use std::path::Path;
 
 use plumb_core::Timestamp;
 use plumb_core::authz::Action;
-use plumb_core::controls::{covers, evidence_kinds};
+use plumb_core::controls::evidence_kinds;
 use plumb_core::evidence::{self, ChainPoint, FileEntry, Manifest};
 use plumb_core::model::{FIELDS, Run, RunKind, RunOutcome};
 use plumb_store::{AssetFilter, StoredFinding};
@@ -84,6 +84,14 @@ pub async fn build(ctx: &Context, request: &PackRequest) -> anyhow::Result<Pack>
         pretty(&documents)?,
         documents.len() as u64,
         "every exception of the register, as `plumb exception list -o json` prints it",
+    ));
+    let records: Vec<_> =
+        ctx.store.sanitizations().await?.into_iter().filter(|r| r.started_at < request.to).collect();
+    files.push(PackFile::new(
+        "sanitization.json",
+        pretty(&records)?,
+        records.len() as u64,
+        "every sanitization record (policy §8) started before the period's end, as `plumb asset certificate -o json` holds it",
     ));
     for control in &request.controls {
         files.extend(control_files(control, request, &runs, &findings)?);
@@ -191,14 +199,14 @@ fn control_files(
     findings: &[StoredFinding],
 ) -> anyhow::Result<Vec<PackFile>> {
     let kinds = evidence_kinds(control);
-    let theirs: Vec<&Run> = runs.iter().filter(|r| kinds.contains(&r.kind) && covers(r, control)).collect();
+    let theirs: Vec<&Run> = runs.iter().filter(|r| evidence::in_pack(control, r)).collect();
     let kind_words: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     let mut files = vec![PackFile::new(
         format!("{control}/runs.json"),
         pretty(&theirs)?,
         theirs.len() as u64,
         format!(
-            "runs of kind {} started in the period that are evidence for {control}",
+            "runs of kind {} started in the period that are evidence for {control}, with its audits and gates",
             kind_words.join(", ")
         ),
     )];

@@ -21,7 +21,7 @@ use crate::report::findings::{Findings, Rule};
 use crate::report::html::Section;
 
 /// The run name of a register audit.
-pub const RUN_NAME: &str = "register";
+pub const RUN_NAME: &str = plumb_core::evidence::REGISTER_RUN;
 
 /// What `audit register` was asked.
 #[derive(Clone, Debug)]

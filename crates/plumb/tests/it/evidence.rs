@@ -27,6 +27,8 @@ fn a_pack_is_reproducible_and_verifiable(env: &Env) {
     let inventory = env.write("inventory.csv", INVENTORY);
     env.plumb(&["asset", "import", arg(&inventory)]).ok();
     env.plumb(&["check", "--pack", "inventory"]).ok();
+    let register = env.write("far.csv", "asset_tag,serial\nFA-1,SRV-1\n");
+    env.plumb(&["audit", "register", arg(&register)]).code(1);
     // The day before yesterday, yesterday and today (UTC), as whole days.
     let today = jiff::tz::TimeZone::UTC.to_datetime(jiff::Timestamp::now()).date();
     let from = (today - jiff::Span::new().days(2)).to_string();
@@ -45,6 +47,7 @@ fn a_pack_is_reproducible_and_verifiable(env: &Env) {
         manifest["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
     for expected in [
         "population.csv",
+        "sanitization.json",
         "INV-01/runs.json",
         "INV-01/findings.csv",
         "INV-01/schedule-gaps.csv",
@@ -55,6 +58,9 @@ fn a_pack_is_reproducible_and_verifiable(env: &Env) {
     let population =
         manifest["files"].as_array().unwrap().iter().find(|f| f["path"] == "population.csv").unwrap();
     assert_eq!(population["rows"], 2);
+    let runs: serde_json::Value = serde_json::from_str(&entry(&pack, "INV-01/runs.json")).unwrap();
+    let names: Vec<&str> = runs.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"register"), "the register audit is INV-01 evidence: {names:?}");
     let gaps = entry(&pack, "INV-01/schedule-gaps.csv");
     assert_eq!(gaps.lines().count(), 4, "no sync ran on any of the three days: {gaps}");
     assert!(entry(&pack, "INV-01/findings.csv").contains("inventory/financial-ref,SN-1"));
