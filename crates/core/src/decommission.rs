@@ -60,6 +60,22 @@ word_enum! {
 }
 
 word_enum! {
+    /// Where the media goes afterwards (the certificate's "media destination").
+    pub enum Destination {
+        /// Used again inside the organisation.
+        InternalReuse = "internal-reuse",
+        /// Sold or given away.
+        ExternalReuse = "external-reuse",
+        /// To a recycler.
+        Recycler = "recycler",
+        /// Back to its manufacturer (warranty, lease).
+        Manufacturer = "manufacturer",
+        /// Anywhere else (the ticket says where).
+        Other = "other",
+    }
+}
+
+word_enum! {
     /// Where a record stands.
     pub enum RecordState {
         /// Started; the asset is `decommissioning`.
@@ -123,6 +139,9 @@ pub struct SanitizationRecord {
     pub started_by: String,
     /// When.
     pub started_at: Timestamp,
+    /// Where the media goes afterwards.
+    #[serde(default)]
+    pub destination: Option<Destination>,
     /// Who the device was returned to (end-user devices).
     pub returned_to: Option<String>,
     /// The second person who validated it.
@@ -148,6 +167,8 @@ pub struct Start {
     pub verification: Option<Verification>,
     /// `--kms-key`; else the asset's own `KmsKeyId`.
     pub kms_key: Option<String>,
+    /// `--destination`.
+    pub destination: Option<Destination>,
 }
 
 impl SanitizationRecord {
@@ -201,6 +222,7 @@ impl SanitizationRecord {
             attachments,
             started_by: who.to_owned(),
             started_at: now,
+            destination: start.destination,
             returned_to: None,
             validated_by: None,
             completed_by: None,

@@ -38,6 +38,8 @@ pub struct CompleteRequest {
     pub returned_to: Option<String>,
     /// The second person.
     pub validated_by: Option<String>,
+    /// Where the media goes afterwards.
+    pub destination: Option<plumb_core::decommission::Destination>,
     /// More evidence files.
     pub attach: Vec<PathBuf>,
 }
@@ -115,6 +117,7 @@ pub async fn complete(ctx: &Context, request: CompleteRequest) -> anyhow::Result
     let mut after = record.clone();
     after.returned_to = request.returned_to.or(after.returned_to);
     after.validated_by = request.validated_by.or(after.validated_by);
+    after.destination = request.destination.or(after.destination);
     for attachment in store_attachments(&mut tx, files).await? {
         if !after.attachments.iter().any(|a| a.sha256 == attachment.sha256) {
             after.attachments.push(attachment);

@@ -79,6 +79,10 @@ pub fn write(out: &mut dyn Write, certificate: &Certificate) -> io::Result<()> {
         (
             "Destination and validation",
             vec![
+                (
+                    "Media destination",
+                    record.destination.map_or_else(|| "–".to_owned(), |d| d.as_str().to_owned()),
+                ),
                 ("Returned to", text(&record.returned_to)),
                 ("Validated by", text(&record.validated_by)),
                 ("Completed by", text(&record.completed_by)),

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use plumb_core::decommission::{Method, Start, Verification};
+use plumb_core::decommission::{Destination, Method, Start, Verification};
 use plumb_core::model::{FIELDS, RelationKind};
 use plumb_core::record::{Cell, Fields};
 use plumb_core::{Asset, Kind, Status};
@@ -129,6 +129,10 @@ pub struct DecommissionArgs {
     /// An evidence file (the archived ticket, a wipe report); repeat for several.
     #[arg(long, value_name = "FILE")]
     attach: Vec<std::path::PathBuf>,
+    /// Where the media goes afterwards: internal-reuse, external-reuse, recycler, manufacturer,
+    /// other.
+    #[arg(long, value_parser = word::<Destination>)]
+    destination: Option<Destination>,
     /// Add what is given below and complete the record when nothing is missing.
     #[arg(long)]
     complete: bool,
@@ -411,6 +415,7 @@ async fn decommission(ctx: &Context, format: Format, args: DecommissionArgs) -> 
             reference: args.asset,
             returned_to: args.returned_to,
             validated_by: args.validated_by,
+            destination: args.destination,
             attach: args.attach,
         };
         app::decommission::complete(ctx, request).await?
@@ -421,6 +426,7 @@ async fn decommission(ctx: &Context, format: Format, args: DecommissionArgs) -> 
             tool: args.tool,
             verification: args.verification,
             kms_key: args.kms_key,
+            destination: args.destination,
         };
         app::decommission::start(
             ctx,
@@ -475,6 +481,7 @@ const RECORD_VIEW: View = View {
         "started_by",
         "started_at",
         "validated_by",
+        "destination",
         "returned_to",
         "completed_by",
         "completed_at",

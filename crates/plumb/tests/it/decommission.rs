@@ -61,7 +61,7 @@ fn a_laptop_and_a_server_leave_with_their_evidence(env: &Env) {
     // A server: secure erase, the archived ticket, a second person.
     let start = ["asset", "decommission", "SRV-1", "--method", "secure-erase", "--ticket", "CHG-42"];
     let mut started = start.to_vec();
-    started.extend(["--tool", "nwipe 0.34", "--verification", "full"]);
+    started.extend(["--tool", "nwipe 0.34", "--verification", "full", "--destination", "recycler"]);
     env.plumb(&started).ok();
     let bare = env.plumb(&["asset", "decommission", "SRV-1", "--complete"]).code(2);
     for piece in
@@ -111,9 +111,14 @@ fn a_laptop_and_a_server_leave_with_their_evidence(env: &Env) {
     );
 
     let page = env.plumb(&["asset", "certificate", "SRV-1", "-o", "html"]).ok().stdout;
-    for expected in
-        ["Certificate of sanitization: SRV-1", "secure-erase", "ism@example.com", digest.as_str(), "FA-2"]
-    {
+    for expected in [
+        "Certificate of sanitization: SRV-1",
+        "secure-erase",
+        "recycler",
+        "ism@example.com",
+        digest.as_str(),
+        "FA-2",
+    ] {
         assert!(page.contains(expected), "no {expected:?} in the certificate:\n{page}");
     }
     env.plumb(&["asset", "certificate", "SRV-2"]).code(2);
