@@ -43,6 +43,11 @@ pub fn evidence_kinds(control: &str) -> &'static [RunKind] {
 /// is no evidence for CFG-01's baselines; a run of another kind covers every control that
 /// rests on its kind.
 pub fn covers(run: &Run, control: &str) -> bool {
+    if run.kind == RunKind::Audit {
+        // An audit names the control it reviews (`details.control`): a register reconciliation
+        // is INV-01's, and says nothing of CFG-01's change review.
+        return run.details.get("control").and_then(|c| c.as_str()).is_none_or(|c| c == control);
+    }
     if run.kind != RunKind::Check {
         return true;
     }
@@ -223,5 +228,8 @@ mod tests {
         assert!(!covers(&run(RunKind::Check, inventory_only), "CFG-01"));
         assert!(!covers(&run(RunKind::Check, serde_json::json!({})), "INV-01"));
         assert!(covers(&run(RunKind::Drift, serde_json::json!({})), "CFG-02"));
+        let register = run(RunKind::Audit, serde_json::json!({"control": "INV-01"}));
+        assert!(!covers(&register, "CFG-01"), "a register audit is no change review");
+        assert!(covers(&run(RunKind::Audit, serde_json::json!({"control": "CFG-01"})), "CFG-01"));
     }
 }

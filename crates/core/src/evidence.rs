@@ -57,13 +57,12 @@ pub struct FileEntry {
 
 /// Whether a run belongs in a control's pack: the runs its verdict rests on
 /// (`controls::evidence_kinds` and `covers`), and the audits and gates that are its evidence
-/// without being judged recent: the register reconciliation (policy §6) for INV-01, not for
-/// CFG-01; the CI gates (policy §4, §5) for CFG-01.
+/// without being judged recent: the register reconciliation (policy §6) for INV-01; the CI
+/// gates (policy §4, §5) for CFG-01.
 pub fn in_pack(control: &str, run: &Run) -> bool {
     let register = run.kind == RunKind::Audit && run.name == REGISTER_RUN;
     match control {
         "INV-01" if register => true,
-        "CFG-01" if register => false,
         "CFG-01" if run.kind == RunKind::Gate => true,
         _ => controls::evidence_kinds(control).contains(&run.kind) && controls::covers(run, control),
     }
@@ -142,9 +141,12 @@ mod tests {
             counts: serde_json::json!({}),
             details: serde_json::json!({}),
         };
-        let register = run(RunKind::Audit, REGISTER_RUN);
+        let register =
+            Run { details: serde_json::json!({"control": "INV-01"}), ..run(RunKind::Audit, REGISTER_RUN) };
         assert!(in_pack("INV-01", &register) && !in_pack("CFG-01", &register));
-        assert!(in_pack("CFG-01", &run(RunKind::Audit, "changes")));
+        let changes =
+            Run { details: serde_json::json!({"control": "CFG-01"}), ..run(RunKind::Audit, "changes") };
+        assert!(in_pack("CFG-01", &changes) && !in_pack("INV-01", &changes));
         assert!(
             in_pack("CFG-01", &run(RunKind::Gate, "image"))
                 && !in_pack("INV-01", &run(RunKind::Gate, "image"))
