@@ -16,14 +16,21 @@ const POLICY_CONTROLS: &[&str] = &["CFG-01", "CFG-02", "INV-01"];
 /// ones are stale by then at any sane schedule, and a control none of them covers is `error`.
 const RECENT_RUNS: usize = 50;
 
+/// The controls there are: `[controls]` of plumb.toml, or the policy's three when it names
+/// none; id → title.
+pub fn known(ctx: &Context) -> BTreeMap<String, String> {
+    let titles: BTreeMap<String, String> =
+        ctx.config.controls.iter().map(|(id, control)| (id.clone(), control.title.clone())).collect();
+    if titles.is_empty() {
+        return POLICY_CONTROLS.iter().map(|id| ((*id).to_owned(), String::new())).collect();
+    }
+    titles
+}
+
 /// Every control's status, in id order.
 pub async fn status(ctx: &Context) -> anyhow::Result<Vec<ControlStatus>> {
     ctx.permit(Action::Read)?;
-    let mut titles: BTreeMap<String, String> =
-        ctx.config.controls.iter().map(|(id, control)| (id.clone(), control.title.clone())).collect();
-    if titles.is_empty() {
-        titles = POLICY_CONTROLS.iter().map(|id| ((*id).to_owned(), String::new())).collect();
-    }
+    let titles = known(ctx);
     let open = ctx.store.findings(None, false).await?;
     let now = plumb_store::now();
     let mut statuses = Vec::new();

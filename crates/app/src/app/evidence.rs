@@ -72,6 +72,16 @@ pub async fn build(ctx: &Context, request: &PackRequest) -> anyhow::Result<Pack>
     if request.controls.is_empty() {
         return Err(BadInput("--control names no control".to_owned()).into());
     }
+    // A misspelt control would make a pack of nothing, which reads like a clean period.
+    let known = crate::app::controls::known(ctx);
+    if let Some(unknown) = request.controls.iter().find(|c| !known.contains_key(*c)) {
+        let ids: Vec<&str> = known.keys().map(String::as_str).collect();
+        return Err(BadInput(format!(
+            "--control {unknown}: no such control; [controls] has {}",
+            ids.join(", ")
+        ))
+        .into());
+    }
     let head = ctx.store.chain_head().await?;
     let runs = ctx.store.runs_between(request.from, request.to).await?;
     let findings = ctx.store.findings(None, true).await?;
@@ -361,11 +371,18 @@ pub async fn verify(ctx: Option<&Context>, path: &Path, pubkey: Option<&str>) ->
         Ok(files) => files,
         Err(err) => return Ok(Verified { manifest: None, mismatch: Some(err), signed: false }),
     };
-    let manifest_bytes = files
-        .remove(MANIFEST)
-        .ok_or_else(|| BadInput(format!("{}: no {MANIFEST}: not a plumb evidence pack", path.display())))?;
-    let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
-        .map_err(|err| BadInput(format!("{}: {MANIFEST}: {err}", path.display())))?;
+    // A pack whose manifest is gone or garbled is broken evidence too (exit 1), not bad input.
+    let Some(manifest_bytes) = files.remove(MANIFEST) else {
+        let mismatch = format!("{MANIFEST} is missing: the pack cannot be checked");
+        return Ok(Verified { manifest: None, mismatch: Some(mismatch), signed: false });
+    };
+    let manifest: Manifest = match serde_json::from_slice(&manifest_bytes) {
+        Ok(manifest) => manifest,
+        Err(err) => {
+            let mismatch = format!("{MANIFEST} cannot be read: {err}");
+            return Ok(Verified { manifest: None, mismatch: Some(mismatch), signed: false });
+        }
+    };
     let signature = files.remove(SIGNATURE);
     if let Some(pubkey) = pubkey {
         let public = minisign::PublicKeyBox::from_string(pubkey)

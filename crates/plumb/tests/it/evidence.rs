@@ -97,6 +97,20 @@ fn a_pack_is_reproducible_and_verifiable(env: &Env) {
     let rewritten = env.plumb(&["evidence", "verify", arg(&pack)]).code(1);
     assert!(rewritten.stdout.contains("the event chain was rewritten"), "{}", rewritten.stdout);
     env.plumb(&["evidence", "verify", "missing.zip"]).code(2);
+    let misspelt = env
+        .plumb(&["evidence", "--control", "INV01", "--from", &from, "--to", &to, "--out", "x.zip"])
+        .code(2);
+    assert!(misspelt.stderr.contains("--control INV01: no such control"), "{}", misspelt.stderr);
+    // The manifest taken out: broken evidence, exit 1, not bad input.
+    let stripped = env.path("stripped.zip");
+    let strip = "import sys, zipfile\n\
+        src = zipfile.ZipFile(sys.argv[1]); dst = zipfile.ZipFile(sys.argv[2], 'w')\n\
+        [dst.writestr(i, src.read(i)) for i in src.infolist() if i.filename != 'manifest.json']\n\
+        dst.close()\n";
+    let out = Command::new("python3").args(["-c", strip, arg(&pack), arg(&stripped)]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let no_manifest = env.plumb(&["evidence", "verify", arg(&stripped)]).code(1);
+    assert!(no_manifest.stdout.contains("manifest.json is missing"), "{}", no_manifest.stdout);
     env.plumb(&["evidence", "--control", "INV-01", "--from", &to, "--to", &from, "--out", "x.zip"]).code(2);
 }
 
