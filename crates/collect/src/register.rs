@@ -84,7 +84,7 @@ pub fn read(
         .iter()
         .filter_map(|(field, column)| header.iter().position(|h| h.trim() == column).map(|i| (*field, i)))
         .collect();
-    let lines = rows
+    let lines: Vec<RegisterLine> = rows
         .map(|(line, cells)| {
             let cell = |field| {
                 at.get(&field)
@@ -102,6 +102,12 @@ pub fn read(
             }
         })
         .collect();
+    if lines.is_empty() {
+        // An empty export would resolve every finding of the last audit: refused, not judged.
+        return Err(CollectError::Input(format!(
+            "{shown}: the register has a header but no lines; export it again with its assets"
+        )));
+    }
     Ok(Register { lines, columns, sha256 })
 }
 
@@ -250,6 +256,12 @@ mod tests {
             lines("Anlage,Bezeichnung\nA,B\n", &map).unwrap().lines[0].asset_number.as_deref(),
             Some("A")
         );
+    }
+
+    #[test]
+    fn a_register_without_lines_is_refused() {
+        let Err(CollectError::Input(message)) = lines("asset_tag,serial\n,\n", &[]) else { panic!() };
+        assert!(message.contains("no lines"), "{message}");
     }
 
     #[test]

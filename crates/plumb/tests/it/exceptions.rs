@@ -129,7 +129,7 @@ fn exceptions_are_governed_and_expire(env: &Env) {
     assert_eq!(status, "excepted");
     assert!(message.starts_with("excepted by EX-3 until "), "{message}");
     // The register reconciled (policy §6), so nothing but excepted results is left to fail.
-    let register = env.write("far.csv", "asset_tag,serial\n");
+    let register = env.write("far.csv", "asset_tag,serial\nFA-9,NOT-HERE\n");
     env.plumb(&["audit", "register", crate::support::arg(&register)]).code(1);
     env.plumb(&["check", "--pack", "inventory", "--fail-on", "info"]).ok();
     let shown = env.plumb(&["exception", "show", "EX-3", "-o", "json"]).ok().json();
