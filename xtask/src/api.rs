@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, bail};
 
-use crate::{Options, bench_dir, build_release, fresh_database, generate_assets};
+use crate::{Options, ROLES, bench_dir, build_release, fresh_database, generated_assets};
 
 /// Connections and threads of every load.
 const CONNECTIONS: u32 = 32;
@@ -25,15 +25,10 @@ pub fn bench_api(options: &Options) -> anyhow::Result<()> {
     let binary = build_release()?;
     let dir = bench_dir()?.join(format!("api-{}", options.backend));
     std::fs::create_dir_all(&dir)?;
-    let data = bench_dir()?.join(format!("assets-{}.csv", options.count));
-    if !data.exists() {
-        eprintln!("generating {}", data.display());
-        generate_assets(options.count, &data)?;
-    }
+    let data = generated_assets(options.count)?;
     let config = dir.join("plumb.toml");
-    let roles = "[roles]\nhead_of_product = \"hop@example.com\"\nsre_lead = \"sre@example.com\"\n";
     let readers = "admins = [\"bench@example.com\"]\nauditors = [\"reader@example.com\"]\n";
-    std::fs::write(&config, format!("{roles}{readers}"))?;
+    std::fs::write(&config, format!("{ROLES}{readers}"))?;
     let url = fresh_database(&options.backend, &dir)?;
     let run = |args: &[&str]| -> anyhow::Result<String> {
         let output = Command::new(&binary)

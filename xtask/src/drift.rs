@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::{Options, bench_dir, build_release, fresh_database, recording, timed};
+use crate::{Options, ROLES, bench_dir, build_release, fresh_database, recording, timed};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -34,10 +34,7 @@ pub fn bench_drift(options: &Options) -> anyhow::Result<()> {
     }
     recording::date_now(&live)?;
     let config = dir.join("plumb.toml");
-    std::fs::write(
-        &config,
-        "[roles]\nhead_of_product = \"hop@example.com\"\nsre_lead = \"sre@example.com\"\n",
-    )?;
+    std::fs::write(&config, ROLES)?;
     let url = fresh_database(&options.backend, &dir)?;
     timed(&binary, &url, &config, &["sync", "snapshot", live.to_str().context("path")?])?;
     let args = ["drift", "--state", state.to_str().context("path")?, "--ignore", "/dev/null", "-o", "json"];

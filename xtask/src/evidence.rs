@@ -8,7 +8,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::{Options, bench_dir, build_release, fresh_database, generate_assets, timed};
+use crate::{Options, ROLES, bench_dir, build_release, fresh_database, generated_assets, timed};
 
 /// Days of runs the pack covers.
 const DAYS: i64 = 365;
@@ -20,16 +20,9 @@ pub fn bench_evidence(options: &Options) -> anyhow::Result<()> {
     let binary = build_release()?;
     let dir = bench_dir()?.join("evidence");
     std::fs::create_dir_all(&dir)?;
-    let data = bench_dir()?.join(format!("assets-{}.csv", options.count));
-    if !data.exists() {
-        eprintln!("generating {}", data.display());
-        generate_assets(options.count, &data)?;
-    }
+    let data = generated_assets(options.count)?;
     let config = dir.join("plumb.toml");
-    std::fs::write(
-        &config,
-        "[roles]\nhead_of_product = \"hop@example.com\"\nsre_lead = \"sre@example.com\"\n",
-    )?;
+    std::fs::write(&config, ROLES)?;
     let url = fresh_database(&options.backend, &dir)?;
     let file = data.to_str().context("path")?;
     eprintln!("importing {} assets and checking them", options.count);

@@ -162,19 +162,25 @@ fn time_command(
     Ok((seconds, kib / 1024.0))
 }
 
+/// The `[roles]` every benchmark's plumb.toml starts with.
+const ROLES: &str = "[roles]\nhead_of_product = \"hop@example.com\"\nsre_lead = \"sre@example.com\"\n";
+
+/// The generated CSV of `count` assets the benchmarks share, made on first use.
+fn generated_assets(count: u64) -> anyhow::Result<PathBuf> {
+    let data = bench_dir()?.join(format!("assets-{count}.csv"));
+    if !data.exists() {
+        eprintln!("generating {}", data.display());
+        generate_assets(count, &data)?;
+    }
+    Ok(data)
+}
+
 fn bench_import(options: &Options) -> anyhow::Result<()> {
     let binary = build_release()?;
     let dir = bench_dir()?;
-    let data = dir.join(format!("assets-{}.csv", options.count));
-    if !data.exists() {
-        eprintln!("generating {}", data.display());
-        generate_assets(options.count, &data)?;
-    }
+    let data = generated_assets(options.count)?;
     let config = dir.join("plumb.toml");
-    std::fs::write(
-        &config,
-        "[roles]\nhead_of_product = \"hop@example.com\"\nsre_lead = \"sre@example.com\"\n",
-    )?;
+    std::fs::write(&config, ROLES)?;
     let url = fresh_database(&options.backend, &dir)?;
     let file = data.to_str().context("path")?;
     let (seconds, rss) = timed(&binary, &url, &config, &["asset", "import", file])?;
